@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the Debian packages ck needs to build, if any are missing.
+# Usage: scripts/install-deps.sh [--python]   (--python adds the peers used by
+# bench/ and tests/reference/: python3-torch, python3-torchvision, python3-h5py)
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libvips-dev libopenblas-dev libcsv-dev libhdf5-dev curl ca-certificates)
+if [ "${1:-}" = "--python" ]; then
+  pkgs+=(python3-torch python3-torchvision python3-h5py python3-pil python3-numpy)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

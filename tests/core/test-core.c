@@ -1,0 +1,125 @@
+/* Core library: error buffer, RNG determinism, sha256, natural sort, atomic files. */
+#include "check.h"
+
+#include "ck/error.h"
+#include "ck/fs.h"
+#include "ck/rng.h"
+#include "ck/sha256.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void test_error(void)
+{
+    ck_error_clear();
+    CHECK(strcmp(ck_error_buffer(), "") == 0);
+    ck_error("dom", "bad %d", 3);
+    CHECK(strcmp(ck_error_buffer(), "dom: bad 3\n") == 0);
+    char *s = ck_error_take();
+    CHECK(strcmp(s, "dom: bad 3\n") == 0);
+    free(s);
+    CHECK(strcmp(ck_error_buffer(), "") == 0);
+}
+
+static void test_rng(void)
+{
+    ck_rng a = ck_rng_make(42, 7, 3), b = ck_rng_make(42, 7, 3), c = ck_rng_make(42, 7, 4);
+    int same = 1, diff = 0;
+    for (int i = 0; i < 100; i++) {
+        uint32_t x = ck_rng_u32(&a), y = ck_rng_u32(&b), z = ck_rng_u32(&c);
+        same &= x == y;
+        diff += x != z;
+    }
+    CHECK(same);
+    CHECK(diff > 95);
+    /* Known-answer: Philox4x32-10 with zero counter and key (Random123 KAT). */
+    uint32_t ctr[4] = {0, 0, 0, 0}, key[2] = {0, 0}, out[4];
+    ck_philox(ctr, key, out);
+    CHECK(out[0] == 0x6627e8d5u && out[1] == 0xe169c58du && out[2] == 0xbc57ac4cu && out[3] == 0x9b00dbd8u);
+    /* Uniformity of ck_rng_below: each of 10 bins near 1000/10000. */
+    ck_rng r = ck_rng_make(1, 0, 0);
+    int bins[10] = {0};
+    for (int i = 0; i < 10000; i++)
+        bins[ck_rng_below(&r, 10)]++;
+    for (int i = 0; i < 10; i++)
+        CHECK(bins[i] > 850 && bins[i] < 1150);
+    double s = 0, s2 = 0;
+    for (int i = 0; i < 20000; i++) {
+        double x = ck_rng_normal(&r);
+        s += x;
+        s2 += x * x;
+    }
+    CHECK(fabs(s / 20000) < 0.05 && fabs(s2 / 20000 - 1) < 0.05);
+}
+
+static void test_sha256(void)
+{
+    ck_sha256 s;
+    uint8_t d[32];
+    char hex[65];
+    ck_sha256_init(&s);
+    ck_sha256_update(&s, "abc", 3);
+    ck_sha256_final(&s, d);
+    ck_sha256_hex(d, hex);
+    CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+    /* Multi-block, split updates. */
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    ck_sha256_init(&s);
+    ck_sha256_update(&s, m, 10);
+    ck_sha256_update(&s, m + 10, strlen(m) - 10);
+    ck_sha256_final(&s, d);
+    ck_sha256_hex(d, hex);
+    CHECK(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0);
+}
+
+static void test_natural(void)
+{
+    char *names[] = {"test_10.png", "test_2.png", "test_1.png", "a", "test_02.png"};
+    ck_natural_sort(names, 5);
+    CHECK(strcmp(names[0], "a") == 0);
+    CHECK(strcmp(names[1], "test_1.png") == 0);
+    CHECK(strcmp(names[2], "test_2.png") == 0);
+    CHECK(strcmp(names[3], "test_02.png") == 0);
+    CHECK(strcmp(names[4], "test_10.png") == 0);
+}
+
+static void test_atomic(void)
+{
+    char dir[] = "/tmp/ck-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char *p = ck_path_join(dir, "out.txt");
+    CHECK(ck_atomic_write(p, "hello", 5) == 0);
+    size_t n;
+    char *s = ck_read_file(p, &n);
+    CHECK(s && n == 5 && strcmp(s, "hello") == 0);
+    free(s);
+    /* An aborted write leaves the old file and no temporary. */
+    ck_atomic_file *f = ck_atomic_open(p);
+    fputs("partial", ck_atomic_stream(f));
+    ck_atomic_abort(f);
+    s = ck_read_file(p, &n);
+    CHECK(s && strcmp(s, "hello") == 0);
+    free(s);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 1", dir);
+    CHECK(system(cmd) == 0);
+    /* Errors name the file. */
+    ck_error_clear();
+    CHECK(ck_read_file("/nonexistent/x.tsv", NULL) == NULL);
+    CHECK(strstr(ck_error_buffer(), "/nonexistent/x.tsv") != NULL);
+    ck_error_clear();
+    unlink(p);
+    rmdir(dir);
+    free(p);
+}
+
+int main(void)
+{
+    test_error();
+    test_rng();
+    test_sha256();
+    test_natural();
+    test_atomic();
+    return check_report("core");
+}
