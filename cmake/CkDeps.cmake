@@ -3,6 +3,8 @@
 # (e.g. a bare GPU box); libvips, libcsv and libhdf5 are for the I/O parts.
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
+# The CPU backend parallelises its own loops with OpenMP (GCC's libgomp).
+find_package(OpenMP REQUIRED COMPONENTS C)
 
 # OpenBLAS: Debian ships openblas.pc (pthread flavour) via libopenblas-dev.
 pkg_check_modules(OPENBLAS IMPORTED_TARGET openblas)
@@ -50,5 +52,17 @@ if(NOT CK_CUDA STREQUAL "OFF")
   if(CK_CUDA STREQUAL "ON" AND NOT CK_HAVE_CUDA)
     message(FATAL_ERROR "CK_CUDA=ON but nvcc/cuBLAS/cuDNN were not found")
   endif()
+endif()
+if(CK_HAVE_CUDA)
+  # Ampere (A100) and Hopper (H100/H200) SASS; override with
+  # -DCMAKE_CUDA_ARCHITECTURES=... for other GPUs. Set before
+  # enable_language so every target gets a value (CMP0104).
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES "80;90")
+  endif()
+  # One CUDA runtime in the process: ck_cuda links libcudart.so, so the
+  # executables (linked by the CUDA host linker) must not add the static one.
+  set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
+  enable_language(CUDA)
 endif()
 message(STATUS "ck: CUDA backend ${CK_HAVE_CUDA}")

@@ -54,10 +54,12 @@ int ck_dense_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
                       ck_tensor *db, float beta);
 
 /* Inverted dropout, training only: keep with probability 1-rate, scale kept
- * values by 1/(1-rate). mask is U8 of the same element count, written here
- * and read by backward. The mask is a pure function of (seed, step, element
- * index) via ck_philox_at(seed, step, index/4, 0) so CPU and CUDA agree bit
- * for bit. In-place allowed. */
+ * values by 1/(1-rate). mask is U8 of the same element count (1 = kept),
+ * written here and read by backward. The mask is a pure function of (seed,
+ * step, element index i) so CPU and CUDA agree bit for bit:
+ *   uint32_t r[4]; ck_philox_at(seed, step, i/4, 0, r);
+ *   keep = ck_u32_to_unit(r[i % 4]) >= rate;
+ * In-place allowed. */
 int ck_dropout_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y, ck_tensor *mask,
                        float rate, uint64_t seed, uint32_t step);
 int ck_dropout_backward(ck_backend *be, const ck_tensor *dy, const ck_tensor *mask,

@@ -9,6 +9,22 @@
  *     "block1_conv1/bias"    [out]
  *     "fc1/kernel" [in,out], "fc1/bias", "fc2/...", "predictions/..."
  * (fc layers are present only for files with top.)
+ *
+ * Preprocessing the weights expect (ck_weights_preprocessing):
+ *   "caffe"  Keras files (and ck's canonical safetensors): BGR channel order,
+ *            0..255 pixels minus the ImageNet mean B,G,R = 103.939, 116.779,
+ *            123.68, no scaling (Keras `preprocess_input` for VGG16).
+ *   "torch"  torchvision files: RGB, pixels/255, minus mean (0.485, 0.456,
+ *            0.406), divided by std (0.229, 0.224, 0.225).
+ * The model must apply the matching one; the kernels themselves are in the
+ * same HWIO layout either way (torchvision's [out,in,kh,kw] is transposed on
+ * load, and its classifier, when it has ImageNet shapes, becomes fc1/fc2/
+ * predictions with fc1's rows reordered from (c,h,w) to Keras's (h,w,c)).
+ *
+ * Known official files: the notop file below (size + sha256 checked). The
+ * with-top file (vgg16_weights_tf_dim_ordering_tf_kernels.h5) is documented
+ * by Keras only by MD5 (64373286793e3c8b2b4e3219cbf3544b), so ck reports it
+ * as UNKNOWN origin.
  */
 #ifndef CK_WEIGHTS_H
 #define CK_WEIGHTS_H
@@ -47,6 +63,12 @@ const float *ck_weights_get(const ck_weights *w, const char *name, int *ndim, in
 int ck_weights_has_top(const ck_weights *w);
 
 ck_weights_origin ck_weights_origin_of(const ck_weights *w);
+/* "official", "random", "unknown". */
+const char *ck_weights_origin_name(ck_weights_origin o);
+/* "hdf5" or "safetensors". */
+const char *ck_weights_format(const ck_weights *w);
+/* "caffe" or "torch": see above. */
+const char *ck_weights_preprocessing(const ck_weights *w);
 const char *ck_weights_path(const ck_weights *w);
 const char *ck_weights_sha256(const ck_weights *w); /* hex */
 long long ck_weights_file_size(const ck_weights *w);
@@ -59,9 +81,19 @@ long long ck_weights_random_seed(const ck_weights *w);
  * real file. */
 int ck_weights_write_random_h5(const char *path, uint64_t seed, int with_top);
 
+/* Write the loaded tensors as a safetensors file under canonical names
+ * (float32, Keras layout), atomically. Metadata records the preprocessing
+ * ("ck_preprocessing"), the source file's sha256 and origin, and for random
+ * weights "ck_random_weights"="1" and "ck_seed", so a converted random file
+ * still loads as RANDOM. (A converted official file loads as UNKNOWN: only
+ * the original bytes can be verified.) */
+int ck_weights_write_safetensors(const ck_weights *w, const char *path);
+
 /* Verify a file against the official notop size and sha256.
  * Returns 1 match, 0 mismatch (with *why set to a static string), -1 error. */
 int ck_weights_verify_official(const char *path, const char **why);
+/* Same against any expected size and sha256 (lowercase hex). */
+int ck_weights_verify_file(const char *path, long long size, const char *sha256, const char **why);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""The peer of ck-augment for bench/augment/run.sh: the same pipeline written
+the way a torchvision user would (PIL decode, RandomResizedCrop, RandomAffine
+rotation + translation, horizontal flip, RandomErasing, PIL encode).
+
+  peer_torchvision.py --list FILES.txt --images DIR --out DIR [--size 32]
+                      [--format png|jpg] [--procs N]
+  peer_torchvision.py --make-jpegs DIR --from DIR --count N [--side 256]
+"""
+import argparse
+import multiprocessing as mp
+import os
+import sys
+
+
+def work(args_and_chunk):
+    args, names, worker = args_and_chunk
+    import torch
+    from PIL import Image
+    from torchvision import transforms as T
+
+    torch.set_num_threads(1)
+    torch.manual_seed(1234 + worker)
+    pipe = T.Compose([
+        T.RandomResizedCrop(args.size, scale=(0.8, 1.0)),
+        T.RandomAffine(degrees=15, translate=(0.1, 0.1),
+                       interpolation=T.InterpolationMode.BILINEAR),
+        T.RandomHorizontalFlip(),
+        T.ToTensor(),
+        T.RandomErasing(p=0.5),
+        T.ToPILImage(),
+    ])
+    ext = "jpg" if args.format == "jpg" else "png"
+    for name in names:
+        with Image.open(os.path.join(args.images, name)) as im:
+            out = pipe(im.convert("RGB"))
+        stem = os.path.splitext(os.path.basename(name))[0]
+        path = os.path.join(args.out, f"{stem}_aug00.{ext}")
+        if ext == "jpg":
+            out.save(path, quality=args.quality)
+        else:
+            out.save(path)
+    return len(names)
+
+
+def make_jpegs(args):
+    from PIL import Image, ImageFilter
+    os.makedirs(args.make_jpegs, exist_ok=True)
+    names = sorted(f for f in os.listdir(getattr(args, "from")) if f.endswith(".png"))
+    for i in range(args.count):
+        src = os.path.join(getattr(args, "from"), names[i % len(names)])
+        with Image.open(src) as im:
+            big = im.convert("RGB").resize((args.side, args.side), Image.BICUBIC)
+            big = big.filter(ImageFilter.DETAIL)
+            big.save(os.path.join(args.make_jpegs, f"photo_{i:05d}.jpg"), quality=90)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--list")
+    ap.add_argument("--images", default=".")
+    ap.add_argument("--out")
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--format", default="png")
+    ap.add_argument("--quality", type=int, default=90)
+    ap.add_argument("--procs", type=int, default=1)
+    ap.add_argument("--make-jpegs")
+    ap.add_argument("--from")
+    ap.add_argument("--count", type=int, default=300)
+    ap.add_argument("--side", type=int, default=256)
+    args = ap.parse_args()
+    if args.make_jpegs:
+        make_jpegs(args)
+        return
+    with open(args.list) as f:
+        names = [line.strip() for line in f if line.strip()]
+    os.makedirs(args.out, exist_ok=True)
+    if args.procs <= 1:
+        work((args, names, 0))
+    else:
+        chunks = [(args, names[k::args.procs], k) for k in range(args.procs)]
+        with mp.Pool(args.procs) as pool:
+            pool.map(work, chunks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+#!/bin/bash
+# ck-augment vs torchvision+PIL on the same pipeline:
+#   crop+resize (area 0.8-1), rotate ±15, horizontal flip, shift ±10%,
+#   random erasing p=0.5; one output per input.
+# (a) 32×32 PNGs (CIFAR) -> PNG, (b) generated 256×256 JPEGs -> 224 JPEG q90,
+# each on 1 and 2 threads (peer: 1 and 2 processes), whole commands timed
+# (process start-up included), median of REPEAT runs.
+#
+#   bench/augment/run.sh [BUILD_DIR]
+# Environment: DATA (folder of 32×32 PNGs, default the shared CIFAR-20
+# train folder), N32 (2000), N256 (300), REPEAT (3), PYTHON (/usr/bin/python3),
+# WORK (scratch folder, default a temporary one).
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=${1:-$HERE/../../build}
+CK=$BUILD/tools/ck-augment
+DATA=${DATA:-/work/shared/data/cifar20/train}
+N32=${N32:-2000}
+N256=${N256:-300}
+REPEAT=${REPEAT:-3}
+PYTHON=${PYTHON:-/usr/bin/python3}
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+[ -x "$CK" ] || { echo "run.sh: $CK not built" >&2; exit 1; }
+[ -d "$DATA" ] || { echo "run.sh: no data folder $DATA (set DATA)" >&2; exit 1; }
+WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/ck-bench-augment.XXXXXX")}
+trap 'rm -rf "$WORK"' EXIT
+
+ls "$DATA" | grep '\.png$' | sort | head -n "$N32" > "$WORK/list32.txt"
+echo "making $N256 256×256 JPEGs..." >&2
+"$PYTHON" "$HERE/peer_torchvision.py" --make-jpegs "$WORK/jpeg" --from "$DATA" --count "$N256"
+ls "$WORK/jpeg" | sort > "$WORK/list256.txt"
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+
+# run_case NAME LIST IMAGES N CK_ARGS PEER_ARGS
+run_case() {
+    local name=$1 list=$2 images=$3 n=$4 ckargs=$5 peerargs=$6
+    for t in 1 2; do
+        local ck_times="" peer_times=""
+        for r in $(seq "$REPEAT"); do
+            rm -rf "$WORK/out"
+            local t0=$(now)
+            "$CK" -q -j "$t" -m "$list" --images "$images" -o "$WORK/out" \
+                --aug crop=0.8:1,rotate=15,flip=h,shift=0.1,erase=0.5 $ckargs > /dev/null
+            ck_times+="$(echo "$(now) - $t0" | bc -l)"$'\n'
+            rm -rf "$WORK/out"
+            t0=$(now)
+            "$PYTHON" "$HERE/peer_torchvision.py" --list "$list" --images "$images" \
+                --out "$WORK/out" --procs "$t" $peerargs
+            peer_times+="$(echo "$(now) - $t0" | bc -l)"$'\n'
+        done
+        local ck=$(printf '%s' "$ck_times" | median) peer=$(printf '%s' "$peer_times" | median)
+        printf '%-28s %d thr  ck-augment %8.0f img/s   torchvision+PIL %8.0f img/s   ratio %5.2f\n' \
+            "$name" "$t" "$(echo "$n / $ck" | bc -l)" "$(echo "$n / $peer" | bc -l)" \
+            "$(echo "$peer / $ck" | bc -l)"
+    done
+}
+
+echo "ck-augment: $CK; $(nproc) CPUs; median of $REPEAT runs (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+run_case "32x32 PNG -> PNG ($N32)" "$WORK/list32.txt" "$DATA" "$N32" "" "--size 32"
+run_case "256 JPEG -> 224 JPEG ($N256)" "$WORK/list256.txt" "$WORK/jpeg" "$N256" \
+    "--size 224x224 --format jpg --quality 90" "--size 224 --format jpg --quality 90"

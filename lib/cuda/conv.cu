@@ -1,0 +1,352 @@
+/* 3×3 'same' convolutions through cuDNN (legacy v7-style API, still in
+ * cuDNN 9).
+ *
+ * Layouts: activations NHWC map directly to CUDNN_TENSOR_NHWC. Our kernels
+ * are HWIO (Keras), but a cuDNN NHWC filter is KRSC = [Co][3][3][Ci]. HWIO
+ * viewed as a [9·Ci, Co] matrix transposed is exactly KRSC, so every call
+ * transposes the weights on the device into a scratch buffer. Why not
+ * cache the transposed copy: weights change after every optimizer step and
+ * tensors carry no version counter; the transpose moves ~2× the weight
+ * bytes (≤ 2×9.4 MB for a VGG16 block-5 layer), microseconds next to the
+ * convolution itself. Correct by construction, nothing to invalidate.
+ *
+ * Algorithms: cudnnFind* (measured, like torch.backends.cudnn.benchmark)
+ * or cudnnGet*_v7 (heuristics, CK_CUDA_FIND=0), cached per shape, dtype
+ * and math mode; one workspace buffer is reused by all calls.
+ * Math: TF32 tensor cores when the backend has TF32 on
+ * (CUDNN_TENSOR_OP_MATH), otherwise CUDNN_FMA_MATH — plain fp32 FMA
+ * kernels, which the comparison tests use.
+ * CK_CONV_BF16 (frozen layers, forward only): x and the weights are
+ * converted to bf16, cuDNN runs a bf16 convolution with fp32 accumulation,
+ * and the bf16 result is widened back to fp32 with the bias and ReLU.
+ */
+#include "cuda_internal.h"
+
+#include <cuda_bf16.h>
+#include <stdlib.h>
+
+enum { FWD = 0, BWD_DATA = 1, BWD_FILTER = 2 };
+
+void ck_cuda_conv_cache_free(ck_cuda *c)
+{
+    ck_cu_algo *a = c->algos;
+    while (a) {
+        ck_cu_algo *next = a->next;
+        free(a);
+        a = next;
+    }
+    c->algos = NULL;
+}
+
+/* Describe a convolution of x [n,h,w,ci] with co 3×3 filters. */
+static int set_descs(ck_cuda *c, int n, int h, int w, int ci, int co, cudnnDataType_t dt, cudnnMathType_t math)
+{
+    CK_DNN(cudnnSetTensor4dDescriptor(c->xdesc, CUDNN_TENSOR_NHWC, dt, n, ci, h, w));
+    CK_DNN(cudnnSetTensor4dDescriptor(c->ydesc, CUDNN_TENSOR_NHWC, dt, n, co, h, w));
+    CK_DNN(cudnnSetFilter4dDescriptor(c->wdesc, dt, CUDNN_TENSOR_NHWC, co, ci, 3, 3));
+    CK_DNN(cudnnSetConvolution2dDescriptor(c->cdesc, 1, 1, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    CK_DNN(cudnnSetConvolutionMathType(c->cdesc, math));
+    return 0;
+}
+
+static cudnnMathType_t math_for(const ck_cuda *c, cudnnDataType_t dt)
+{
+    if (dt != CUDNN_DATA_FLOAT)
+        return CUDNN_TENSOR_OP_MATH; /* bf16 convolutions are tensor-core only */
+    return c->tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+}
+
+/* Pick an algorithm from perf results (sorted fastest first by cuDNN):
+ * the first that ran, fits the workspace limit, and — when TF32 is off —
+ * does not use tensor cores. Returns 0, or 1 when none qualifies. */
+template <typename Perf>
+static int pick(const ck_cuda *c, const Perf *perf, int count, cudnnDataType_t dt, ck_cu_algo *out)
+{
+    for (int i = 0; i < count; i++) {
+        if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > c->workspace_limit)
+            continue;
+        if (dt == CUDNN_DATA_FLOAT && !c->tf32 && perf[i].mathType != CUDNN_DEFAULT_MATH
+            && perf[i].mathType != CUDNN_FMA_MATH)
+            continue;
+        out->algo = (int)perf[i].algo;
+        out->algo_math = (int)perf[i].mathType;
+        out->workspace = perf[i].memory;
+        return 0;
+    }
+    return 1;
+}
+
+#define MAX_ALGOS 16
+
+/* Find (or look up) the algorithm for the convolution described in c's
+ * descriptors. Returns the cache entry, or NULL: with an error set, or
+ * with *unsupported = 1 when cuDNN has no algorithm for it at all. */
+static ck_cu_algo *get_algo(ck_backend *be, int kind, int n, int h, int w, int ci, int co, cudnnDataType_t dt,
+                            int *unsupported)
+{
+    ck_cuda *c = ck_cu(be);
+    cudnnMathType_t math = math_for(c, dt);
+    *unsupported = 0;
+    for (ck_cu_algo *a = c->algos; a; a = a->next)
+        if (a->kind == kind && a->n == n && a->h == h && a->w == w && a->ci == ci && a->co == co
+            && a->dtype == (int)dt && a->math == (int)math)
+            return a;
+
+    ck_cu_algo *a = (ck_cu_algo *)calloc(1, sizeof *a);
+    if (!a) {
+        ck_error("cuda", "out of memory");
+        return NULL;
+    }
+    a->kind = kind;
+    a->n = n, a->h = h, a->w = w, a->ci = ci, a->co = co;
+    a->dtype = (int)dt;
+    a->math = (int)math;
+    a->fused_ok = 1;
+
+    int got = 0, none = 1;
+    cudnnStatus_t s = CUDNN_STATUS_SUCCESS;
+    if (kind == FWD) {
+        cudnnConvolutionFwdAlgoPerf_t perf[MAX_ALGOS];
+        s = c->find ? cudnnFindConvolutionForwardAlgorithm(c->dnn, c->xdesc, c->wdesc, c->cdesc, c->ydesc, MAX_ALGOS,
+                                                           &got, perf)
+                    : cudnnGetConvolutionForwardAlgorithm_v7(c->dnn, c->xdesc, c->wdesc, c->cdesc, c->ydesc,
+                                                             MAX_ALGOS, &got, perf);
+        if (s == CUDNN_STATUS_SUCCESS)
+            none = pick(c, perf, got, dt, a);
+    } else if (kind == BWD_DATA) {
+        cudnnConvolutionBwdDataAlgoPerf_t perf[MAX_ALGOS];
+        s = c->find ? cudnnFindConvolutionBackwardDataAlgorithm(c->dnn, c->wdesc, c->ydesc, c->cdesc, c->xdesc,
+                                                                MAX_ALGOS, &got, perf)
+                    : cudnnGetConvolutionBackwardDataAlgorithm_v7(c->dnn, c->wdesc, c->ydesc, c->cdesc, c->xdesc,
+                                                                  MAX_ALGOS, &got, perf);
+        if (s == CUDNN_STATUS_SUCCESS)
+            none = pick(c, perf, got, dt, a);
+    } else {
+        cudnnConvolutionBwdFilterAlgoPerf_t perf[MAX_ALGOS];
+        s = c->find ? cudnnFindConvolutionBackwardFilterAlgorithm(c->dnn, c->xdesc, c->ydesc, c->cdesc, c->wdesc,
+                                                                  MAX_ALGOS, &got, perf)
+                    : cudnnGetConvolutionBackwardFilterAlgorithm_v7(c->dnn, c->xdesc, c->ydesc, c->cdesc, c->wdesc,
+                                                                    MAX_ALGOS, &got, perf);
+        if (s == CUDNN_STATUS_SUCCESS)
+            none = pick(c, perf, got, dt, a);
+    }
+    if (s != CUDNN_STATUS_SUCCESS && s != CUDNN_STATUS_NOT_SUPPORTED) {
+        free(a);
+        ck_error("cuda", "cuDNN algorithm search for a %d×%d×%d×%d -> %d convolution: %s", n, h, w, ci, co,
+                 cudnnGetErrorString(s));
+        return NULL;
+    }
+    if (s == CUDNN_STATUS_NOT_SUPPORTED || none) {
+        free(a);
+        *unsupported = 1;
+        return NULL;
+    }
+    a->next = c->algos;
+    c->algos = a;
+    return a;
+}
+
+/* Like get_algo, and also switches the convolution descriptor to the
+ * math type the algorithm was measured with and provides its workspace. */
+static ck_cu_algo *prepare(ck_backend *be, int kind, int n, int h, int w, int ci, int co, cudnnDataType_t dt,
+                           void **ws, int *unsupported)
+{
+    ck_cuda *c = ck_cu(be);
+    ck_cu_algo *a = get_algo(be, kind, n, h, w, ci, co, dt, unsupported);
+    if (!a)
+        return NULL;
+    /* With TF32 off, stay on FMA math whatever the search reported: a
+     * reported CUDNN_DEFAULT_MATH would allow TF32 again on Ampere+. */
+    cudnnMathType_t m = dt == CUDNN_DATA_FLOAT && !c->tf32 ? CUDNN_FMA_MATH : (cudnnMathType_t)a->algo_math;
+    cudnnStatus_t s = cudnnSetConvolutionMathType(c->cdesc, m);
+    if (s != CUDNN_STATUS_SUCCESS) {
+        ck_error("cuda", "cudnnSetConvolutionMathType: %s", cudnnGetErrorString(s));
+        return NULL;
+    }
+    *ws = ck_cu_scratch(be, CK_CU_WORKSPACE, a->workspace);
+    return *ws ? a : NULL;
+}
+
+static void no_algo(int n, int h, int w, int ci, int co)
+{
+    ck_error("cuda", "cuDNN has no algorithm for a %d×%d×%d×%d -> %d convolution within the workspace limit "
+             "(CK_CUDA_WORKSPACE_MB)", n, h, w, ci, co);
+}
+
+/* HWIO weights (any float dtype) -> KRSC in dtype `dt`, in scratch. */
+static void *weights_krsc(ck_backend *be, const ck_tensor *w, ck_dtype dt, int ci, int co)
+{
+    void *dst = ck_cu_scratch(be, CK_CU_WEIGHTS, (size_t)9 * ci * co * ck_cu_dsize(dt));
+    if (!dst || ck_cu_transpose(be, w->data, w->dtype, dst, dt, 9 * ci, co, 0.0f) != 0)
+        return NULL;
+    return dst;
+}
+
+/* y[i] = f32(ylow[i]) + b[i % co], optional ReLU. */
+__global__ void k_widen_bias_act(const __nv_bfloat16 *ylow, float *y, const float *b, size_t n, int co, int relu)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        float v = __bfloat162float(ylow[i]) + (b ? b[i % co] : 0.0f);
+        y[i] = relu && v < 0.0f ? 0.0f : v;
+    }
+}
+
+/* Returns 0 done, 1 when cuDNN cannot do it in bf16 (caller falls back to
+ * fp32), -1 on error. */
+static int conv_forward_bf16(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
+                             ck_tensor *y, int relu)
+{
+    ck_cuda *c = ck_cu(be);
+    int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3], co = y->shape[3];
+    size_t nx = (size_t)n * h * wd * ci, ny = (size_t)n * h * wd * co;
+    if (set_descs(c, n, h, wd, ci, co, CUDNN_DATA_BFLOAT16, math_for(c, CUDNN_DATA_BFLOAT16)) != 0)
+        return -1;
+    void *ws = NULL;
+    int unsupported = 0;
+    ck_cu_algo *a = prepare(be, FWD, n, h, wd, ci, co, CUDNN_DATA_BFLOAT16, &ws, &unsupported);
+    if (!a)
+        return unsupported ? 1 : -1;
+    void *xl = ck_cu_scratch(be, CK_CU_XLOW, nx * 2);
+    void *yl = ck_cu_scratch(be, CK_CU_YLOW, ny * 2);
+    if (!xl || !yl || ck_cu_convert(be, x->data, CK_F32, xl, CK_BF16, nx) != 0)
+        return -1;
+    void *wk = weights_krsc(be, w, CK_BF16, ci, co);
+    if (!wk)
+        return -1;
+    const float one = 1.0f, zero = 0.0f;
+    cudnnStatus_t s = cudnnConvolutionForward(c->dnn, &one, c->xdesc, xl, c->wdesc, wk, c->cdesc,
+                                              (cudnnConvolutionFwdAlgo_t)a->algo, ws, a->workspace, &zero, c->ydesc,
+                                              yl);
+    if (s == CUDNN_STATUS_NOT_SUPPORTED)
+        return 1;
+    if (s != CUDNN_STATUS_SUCCESS) {
+        ck_error("cuda", "cudnnConvolutionForward (bf16): %s", cudnnGetErrorString(s));
+        return -1;
+    }
+    k_widen_bias_act<<<ck_cu_blocks(ny, 256), 256, 0, c->stream>>>((const __nv_bfloat16 *)yl, (float *)y->data,
+                                                                  b ? (const float *)b->data : NULL, ny, co, relu);
+    CK_LAUNCHED("conv bf16 epilogue");
+    return 0;
+}
+
+int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
+                            ck_tensor *y, int relu, ck_conv_algo algo)
+{
+    CK_ON_DEVICE(be);
+    ck_cuda *c = ck_cu(be);
+    int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3], co = y->shape[3];
+    if ((size_t)n * h * wd * co == 0)
+        return 0;
+    /* AUTO with weights already stored in bf16 (frozen layers) uses the
+     * bf16 path too: the weights carry no more precision than that. */
+    if ((algo == CK_CONV_BF16 || (algo == CK_CONV_AUTO && w->dtype == CK_BF16)) && !c->no_bf16) {
+        int r = conv_forward_bf16(be, x, w, b, y, relu);
+        if (r == 0)
+            return 0;
+        /* cuDNN has no bf16 kernel for this GPU/shape (or refused the
+         * configuration): the fp32 path below is exact, and reports any
+         * real device error again. Do not try bf16 again. */
+        if (r < 0)
+            ck_error_clear();
+        c->no_bf16 = 1;
+    }
+    if (set_descs(c, n, h, wd, ci, co, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
+        return -1;
+    void *ws = NULL;
+    int unsupported = 0;
+    ck_cu_algo *a = prepare(be, FWD, n, h, wd, ci, co, CUDNN_DATA_FLOAT, &ws, &unsupported);
+    if (!a) {
+        if (unsupported)
+            no_algo(n, h, wd, ci, co);
+        return -1;
+    }
+    void *wk = weights_krsc(be, w, CK_F32, ci, co);
+    if (!wk)
+        return -1;
+    const float one = 1.0f, zero = 0.0f;
+    if (relu && b && a->fused_ok) {
+        /* y = ReLU(conv(x) + 0·z + b): one pass over y instead of two. */
+        CK_DNN(cudnnSetTensor4dDescriptor(c->bdesc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, co, 1, 1));
+        cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
+            c->dnn, &one, c->xdesc, x->data, c->wdesc, wk, c->cdesc, (cudnnConvolutionFwdAlgo_t)a->algo, ws,
+            a->workspace, &zero, c->ydesc, y->data, c->bdesc, b->data, c->relu, c->ydesc, y->data);
+        if (s == CUDNN_STATUS_SUCCESS)
+            return 0;
+        /* Some algorithms have no fused variant (NOT_SUPPORTED, or
+         * BAD_PARAM for some layouts): remember and go the separate way,
+         * which reports any real problem with the arguments. */
+        a->fused_ok = 0;
+    }
+    CK_DNN(cudnnConvolutionForward(c->dnn, &one, c->xdesc, x->data, c->wdesc, wk, c->cdesc,
+                                   (cudnnConvolutionFwdAlgo_t)a->algo, ws, a->workspace, &zero, c->ydesc, y->data));
+    return ck_cu_bias_act(be, (float *)y->data, b ? (const float *)b->data : NULL, (size_t)n * h * wd, co, relu);
+}
+
+int ck_cuda_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx)
+{
+    CK_ON_DEVICE(be);
+    ck_cuda *c = ck_cu(be);
+    int n = dx->shape[0], h = dx->shape[1], wd = dx->shape[2], ci = dx->shape[3], co = dy->shape[3];
+    if ((size_t)n * h * wd * ci == 0)
+        return 0;
+    if (set_descs(c, n, h, wd, ci, co, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
+        return -1;
+    void *ws = NULL;
+    int unsupported = 0;
+    ck_cu_algo *a = prepare(be, BWD_DATA, n, h, wd, ci, co, CUDNN_DATA_FLOAT, &ws, &unsupported);
+    if (!a) {
+        if (unsupported)
+            no_algo(n, h, wd, ci, co);
+        return -1;
+    }
+    void *wk = weights_krsc(be, w, CK_F32, ci, co);
+    if (!wk)
+        return -1;
+    const float one = 1.0f, zero = 0.0f;
+    CK_DNN(cudnnConvolutionBackwardData(c->dnn, &one, c->wdesc, wk, c->ydesc, dy->data, c->cdesc,
+                                        (cudnnConvolutionBwdDataAlgo_t)a->algo, ws, a->workspace, &zero, c->xdesc,
+                                        dx->data));
+    return 0;
+}
+
+int ck_cuda_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
+                                    ck_tensor *db, float beta)
+{
+    CK_ON_DEVICE(be);
+    ck_cuda *c = ck_cu(be);
+    int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3], co = dy->shape[3];
+    size_t rows = (size_t)n * h * wd;
+    if (rows == 0) {
+        /* No data: the gradient is beta·dw (and beta·db). */
+        if (beta != 1.0f) {
+            ck_tensor *ts[2] = {dw, db};
+            for (int i = 0; i < 2; i++)
+                if (ts[i] && (beta == 0.0f ? ck_cuda_fill(be, ts[i], 0.0f) : ck_cuda_scale(be, ts[i], beta)) != 0)
+                    return -1;
+        }
+        return 0;
+    }
+    if (set_descs(c, n, h, wd, ci, co, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
+        return -1;
+    void *ws = NULL;
+    int unsupported = 0;
+    ck_cu_algo *a = prepare(be, BWD_FILTER, n, h, wd, ci, co, CUDNN_DATA_FLOAT, &ws, &unsupported);
+    if (!a) {
+        if (unsupported)
+            no_algo(n, h, wd, ci, co);
+        return -1;
+    }
+    /* cuDNN writes KRSC; transposing back into HWIO applies beta. */
+    void *gk = ck_cu_scratch(be, CK_CU_WGRAD, (size_t)9 * ci * co * sizeof(float));
+    if (!gk)
+        return -1;
+    const float one = 1.0f, zero = 0.0f;
+    CK_DNN(cudnnConvolutionBackwardFilter(c->dnn, &one, c->xdesc, x->data, c->ydesc, dy->data, c->cdesc,
+                                          (cudnnConvolutionBwdFilterAlgo_t)a->algo, ws, a->workspace, &zero,
+                                          c->wdesc, gk));
+    if (ck_cu_transpose(be, gk, CK_F32, dw->data, CK_F32, co, 9 * ci, beta) != 0)
+        return -1;
+    if (db)
+        return ck_cu_colsum(be, (const float *)dy->data, rows, co, (float *)db->data, beta);
+    return 0;
+}

@@ -1,0 +1,219 @@
+/* cuda_internal.h — state and helpers shared by the CUDA backend's files.
+ *
+ * Everything here is compiled by nvcc (C++). The backend keeps one stream
+ * per ck_backend; cuBLAS, cuDNN and our kernels all run on it, so
+ * operations are ordered without explicit synchronisation and the host only
+ * waits in download() and sync().
+ *
+ * Every CUDA/cuBLAS/cuDNN status is checked: CK_CU/CK_BLAS/CK_DNN turn a
+ * failure into ck_error("cuda", "<call>: <reason>") and `return -1` from the
+ * enclosing function (libvips style: detect here, propagate elsewhere).
+ */
+#ifndef CK_CUDA_INTERNAL_H
+#define CK_CUDA_INTERNAL_H
+
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include <cudnn.h>
+
+#include "backend_impl.h"
+#include "ck/error.h"
+
+/* Long-lived device scratch buffers, grown on demand (contents undefined).
+ * One slot per purpose so an operation can hold several at once. */
+enum {
+    CK_CU_WORKSPACE = 0, /* cuDNN workspace */
+    CK_CU_WEIGHTS,       /* transposed / converted conv weights (KRSC) */
+    CK_CU_WGRAD,         /* KRSC filter gradient before transposing back */
+    CK_CU_XLOW,          /* bf16 copy of the conv input */
+    CK_CU_YLOW,          /* bf16 conv output */
+    CK_CU_PARTIAL,       /* partial sums of reductions */
+    CK_CU_ROWS,          /* per-row results (losses, argmax hits) */
+    CK_CU_SLOTS
+};
+
+/* cuDNN algorithm chosen for one convolution shape (cached: Find* runs the
+ * candidates, which is too slow to repeat every batch). */
+typedef struct ck_cu_algo {
+    int kind; /* 0 fwd, 1 bwd data, 2 bwd filter */
+    int n, h, w, ci, co;
+    int dtype;   /* cudnnDataType_t of x/w/y */
+    int math;    /* cudnnMathType_t used for the search */
+    int algo;    /* the chosen algorithm enum */
+    int algo_math; /* math type the algorithm wants */
+    size_t workspace;
+    int fused_ok; /* fwd only: 1 unknown/yes, 0 when the fused bias+ReLU call was refused */
+    struct ck_cu_algo *next;
+} ck_cu_algo;
+
+#define CK_CU_STAGING_BYTES ((size_t)8 << 20)
+
+typedef struct ck_cuda {
+    int device;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    cudnnHandle_t dnn;
+    int tf32;              /* tensor-core TF32 for fp32 conv/GEMM */
+    int find;              /* 1: cudnnFind* (measured), 0: heuristics (_v7) */
+    int no_bf16;           /* cuDNN refused a bf16 convolution: use fp32 */
+    size_t workspace_limit; /* bytes an algorithm may use */
+    void *scratch[CK_CU_SLOTS];
+    size_t scratch_size[CK_CU_SLOTS];
+    /* Two pinned host buffers used alternately so that copying into one
+     * overlaps the DMA out of the other. */
+    void *staging[2];
+    cudaEvent_t staging_done[2];
+    ck_cu_algo *algos;
+    /* Descriptors reused by every convolution (set per call: cheap). */
+    cudnnTensorDescriptor_t xdesc, ydesc, bdesc;
+    cudnnFilterDescriptor_t wdesc;
+    cudnnConvolutionDescriptor_t cdesc;
+    cudnnActivationDescriptor_t relu;
+} ck_cuda;
+
+static inline ck_cuda *ck_cu(ck_backend *be) { return (ck_cuda *)be->impl; }
+
+const char *ck_cu_blas_string(cublasStatus_t s);
+
+#define CK_CU(call)                                                              \
+    do {                                                                         \
+        cudaError_t e_ = (call);                                                 \
+        if (e_ != cudaSuccess) {                                                 \
+            ck_error("cuda", "%s: %s", #call, cudaGetErrorString(e_));           \
+            return -1;                                                           \
+        }                                                                        \
+    } while (0)
+#define CK_BLAS(call)                                                            \
+    do {                                                                         \
+        cublasStatus_t s_ = (call);                                              \
+        if (s_ != CUBLAS_STATUS_SUCCESS) {                                       \
+            ck_error("cuda", "%s: %s", #call, ck_cu_blas_string(s_));            \
+            return -1;                                                           \
+        }                                                                        \
+    } while (0)
+#define CK_DNN(call)                                                             \
+    do {                                                                         \
+        cudnnStatus_t s_ = (call);                                               \
+        if (s_ != CUDNN_STATUS_SUCCESS) {                                        \
+            ck_error("cuda", "%s: %s", #call, cudnnGetErrorString(s_));          \
+            return -1;                                                           \
+        }                                                                        \
+    } while (0)
+/* After a kernel launch: launch-configuration errors show up here;
+ * faults during execution show up at the next synchronising call. */
+#define CK_LAUNCHED(what)                                                        \
+    do {                                                                         \
+        cudaError_t e_ = cudaGetLastError();                                     \
+        if (e_ != cudaSuccess) {                                                 \
+            ck_error("cuda", "%s kernel: %s", what, cudaGetErrorString(e_));     \
+            return -1;                                                           \
+        }                                                                        \
+    } while (0)
+/* Every entry point selects the backend's device first: one host thread
+ * may drive several GPUs (data parallel), and the current device is
+ * per-thread state in the CUDA runtime. */
+#define CK_ON_DEVICE(be) CK_CU(cudaSetDevice(ck_cu(be)->device))
+
+/* Grid for a grid-stride loop over n elements. */
+static inline unsigned ck_cu_blocks(size_t n, unsigned threads)
+{
+    size_t b = (n + threads - 1) / threads;
+    if (b > 65535u * 8u)
+        b = 65535u * 8u;
+    return b ? (unsigned)b : 1u;
+}
+
+static inline size_t ck_cu_numel(const ck_tensor *t)
+{
+    size_t n = 1;
+    for (int i = 0; i < t->ndim; i++)
+        n *= (size_t)t->shape[i];
+    return n;
+}
+
+/* Local copies of ck_dtype_size/_name: ck_cuda sits below ck_nn in the
+ * static link order, so it must not call back into ck_nn. */
+static inline size_t ck_cu_dsize(ck_dtype t)
+{
+    switch (t) {
+    case CK_F32: case CK_I32: return 4;
+    case CK_BF16: case CK_F16: return 2;
+    case CK_U8: return 1;
+    }
+    return 0;
+}
+static inline const char *ck_cu_dname(ck_dtype t)
+{
+    static const char *names[] = {"f32", "bf16", "f16", "i32", "u8"};
+    return (unsigned)t < 5 ? names[t] : "?";
+}
+
+/* Scratch buffer of at least nbytes for `slot` (NULL with an error). */
+void *ck_cu_scratch(ck_backend *be, int slot, size_t nbytes);
+
+/* Kernels shared between files (kernels.cu). All enqueue on the stream. */
+/* dst[c·rows + r] = src[r·cols + c] for a row-major [rows, cols] src,
+ * converting between F32/BF16/F16; dst = beta·dst + T(src) when beta != 0
+ * (F32 dst only). */
+int ck_cu_transpose(ck_backend *be, const void *src, ck_dtype st, void *dst, ck_dtype dt,
+                    int rows, int cols, float beta);
+/* Element-wise dtype conversion (F32/BF16/F16). */
+int ck_cu_convert(ck_backend *be, const void *src, ck_dtype st, void *dst, ck_dtype dt, size_t n);
+/* out[c] = beta·out[c] + Σ_r x[r·cols + c] (deterministic two-pass sum). */
+int ck_cu_colsum(ck_backend *be, const float *x, size_t rows, int cols, float *out, float beta);
+/* y[r·cols + c] += b[c], then ReLU when relu (in place). */
+int ck_cu_bias_act(ck_backend *be, float *y, const float *b, size_t rows, int cols, int relu);
+
+/* The operation table's entries, one file per family. */
+int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
+                            const ck_tensor *b, ck_tensor *y, int relu, ck_conv_algo algo);
+int ck_cuda_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx);
+int ck_cuda_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
+                                    ck_tensor *dw, ck_tensor *db, float beta);
+void ck_cuda_conv_cache_free(ck_cuda *c);
+
+int ck_cuda_fill(ck_backend *be, ck_tensor *t, float value);
+int ck_cuda_copy(ck_backend *be, ck_tensor *dst, const ck_tensor *src);
+int ck_cuda_relu_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);
+int ck_cuda_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy, ck_tensor *dx);
+int ck_cuda_maxpool2_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);
+int ck_cuda_maxpool2_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y,
+                              const ck_tensor *dy, ck_tensor *dx);
+int ck_cuda_avgpool_global_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);
+int ck_cuda_avgpool_global_backward(ck_backend *be, const ck_tensor *dy, ck_tensor *dx);
+int ck_cuda_dense_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
+                          const ck_tensor *b, ck_tensor *y);
+int ck_cuda_dense_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
+                           const ck_tensor *dy, ck_tensor *dx, ck_tensor *dw, ck_tensor *db, float beta);
+int ck_cuda_dropout_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y, ck_tensor *mask,
+                            float rate, uint64_t seed, uint32_t step);
+int ck_cuda_dropout_backward(ck_backend *be, const ck_tensor *dy, const ck_tensor *mask,
+                             ck_tensor *dx, float rate);
+int ck_cuda_batchnorm_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *gamma,
+                              const ck_tensor *beta_, ck_tensor *running_mean, ck_tensor *running_var,
+                              ck_tensor *save_mean, ck_tensor *save_invstd, ck_tensor *y,
+                              int training, float momentum, float eps);
+int ck_cuda_batchnorm_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
+                               const ck_tensor *gamma, const ck_tensor *save_mean,
+                               const ck_tensor *save_invstd, ck_tensor *dx, ck_tensor *dgamma,
+                               ck_tensor *dbeta, float beta);
+int ck_cuda_softmax_forward(ck_backend *be, const ck_tensor *logits, ck_tensor *probs);
+int ck_cuda_softmax_xent(ck_backend *be, const ck_tensor *logits, const ck_tensor *labels,
+                         const ck_tensor *class_weights, float smoothing, ck_tensor *probs,
+                         ck_tensor *dlogits, float *loss, int *correct);
+int ck_cuda_preprocess_caffe(ck_backend *be, const ck_tensor *rgb, const float mean_bgr[3], ck_tensor *out);
+int ck_cuda_sgd_update(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_tensor *velocity,
+                       float lr, float momentum, int nesterov, float weight_decay);
+int ck_cuda_adam_update(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_tensor *m,
+                        ck_tensor *v, float lr, float beta1, float beta2, float eps,
+                        float weight_decay, int decoupled, long t);
+int ck_cuda_rmsprop_update(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_tensor *sq,
+                           float lr, float rho, float eps, float weight_decay);
+int ck_cuda_scale(ck_backend *be, ck_tensor *t, float a);
+int ck_cuda_axpy(ck_backend *be, float a, const ck_tensor *x, ck_tensor *y);
+int ck_cuda_sum_squares(ck_backend *be, const ck_tensor *t, double *out);
+
+/* Device pointer and stream of a CUDA backend (for NCCL in lib/cuda/nccl.cu). */
+static inline cudaStream_t ck_cu_stream(ck_backend *be) { return ck_cu(be)->stream; }
+
+#endif

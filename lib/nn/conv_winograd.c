@@ -1,0 +1,356 @@
+/* conv_winograd.c — 3×3 'same' convolution by Winograd F(4×4,3×3), fp32.
+ *
+ * Why: a direct/im2col convolution needs 9 multiply-adds per output and
+ * input channel and is capped by the machine's fp32 peak; F(4×4,3×3) does
+ * a 4×4 output tile with 36 instead of 144, i.e. 4× fewer (Lavin & Gray,
+ * "Fast Algorithms for Convolutional Neural Networks", 2015).
+ *
+ *   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d Bᵀᵀ) ] A     per 6×6 input tile d, 3×3 kernel g
+ *
+ * The elementwise product summed over input channels is, for each of the
+ * 36 tile positions k, one GEMM  M_k[tiles×Co] = V_k[tiles×Ci] · U_k[Ci×Co],
+ * done by OpenBLAS. Tiles are processed in chunks so that the transformed
+ * input/output of a chunk stays in cache-sized scratch memory; the weight
+ * transform is redone on every call (it costs ~1% of the layer and keeps the
+ * kernel stateless, so trained weights never go stale).
+ *
+ * Layouts: x NHWC, wt HWIO, y NHWC (see ck/backend.h). Transforms work on
+ * blocks of channels with fixed-size inner loops so that the compiler
+ * vectorises them; target_clones builds AVX-512/AVX2+FMA/baseline versions
+ * picked at load time by the CPU.
+ *
+ * Accuracy: the transforms use the points 0, ±1, ±2, ∞; errors are a few
+ * 1e-6..1e-5 relative to the output scale (tests/nn/test-conv-fast.c).
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "conv_winograd.h"
+#include "cpu_internal.h"
+
+#define WG_CB 16 /* channels per transform block (one AVX-512 register) */
+
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define WG_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef WG_CLONES
+#define WG_CLONES
+#endif
+
+typedef struct wg_shape {
+    int n, h, w, ci, co;
+    int th, tw;     /* tiles per column / row: ceil(h/4), ceil(w/4) */
+    long ntiles;    /* n·th·tw */
+} wg_shape;
+
+/* ---- weight transform: U[k][ci][co] = (G g Gᵀ)[k] ------------------------ */
+
+/* G·(g0,g1,g2) for the 6 rows of G (vectorised over a block of co). */
+#define WG_G(o, g0, g1, g2)                                   \
+    do {                                                      \
+        (o)[0] = (g0) * 0.25f;                                \
+        (o)[1] = ((g0) + (g1) + (g2)) * (-1.0f / 6.0f);       \
+        (o)[2] = ((g0) - (g1) + (g2)) * (-1.0f / 6.0f);       \
+        (o)[3] = (g0) * (1.0f / 24.0f) + (g1) * (1.0f / 12.0f) + (g2) * (1.0f / 6.0f); \
+        (o)[4] = (g0) * (1.0f / 24.0f) - (g1) * (1.0f / 12.0f) + (g2) * (1.0f / 6.0f); \
+        (o)[5] = (g2);                                        \
+    } while (0)
+
+/* One input channel i, all co: vectorised over blocks of WG_CB outputs. */
+WG_CLONES
+static void wg_weights(const float *wt, int ci, int co, int i, float *u)
+{
+    size_t plane = (size_t)ci * co; /* between HWIO (kh,kw) planes and U_k planes */
+    for (int o0 = 0; o0 < co; o0 += WG_CB) {
+        int on = co - o0 < WG_CB ? co - o0 : WG_CB;
+        float g[9][WG_CB], t[18][WG_CB];
+        for (int k = 0; k < 9; k++) {
+            const float *src = wt + k * plane + (size_t)i * co + o0;
+            if (on == WG_CB)
+                for (int c = 0; c < WG_CB; c++) g[k][c] = src[c];
+            else
+                for (int c = 0; c < WG_CB; c++) g[k][c] = c < on ? src[c] : 0.0f;
+        }
+        for (int b = 0; b < 3; b++)
+            for (int c = 0; c < WG_CB; c++) {
+                float col[6];
+                WG_G(col, g[b][c], g[3 + b][c], g[6 + b][c]);
+                for (int a = 0; a < 6; a++) t[a * 3 + b][c] = col[a];
+            }
+        for (int a = 0; a < 6; a++) {
+            float r[6][WG_CB];
+            for (int c = 0; c < WG_CB; c++) {
+                float o[6];
+                WG_G(o, t[a * 3][c], t[a * 3 + 1][c], t[a * 3 + 2][c]);
+                for (int b = 0; b < 6; b++) r[b][c] = o[b];
+            }
+            for (int b = 0; b < 6; b++) {
+                float *dst = u + (size_t)(a * 6 + b) * plane + (size_t)i * co + o0;
+                if (on == WG_CB)
+                    for (int c = 0; c < WG_CB; c++) dst[c] = r[b][c];
+                else
+                    for (int c = 0; c < on; c++) dst[c] = r[b][c];
+            }
+        }
+    }
+}
+
+/* ---- input transform: V[k][t][ci] = (Bᵀ d B)[k] -------------------------- */
+
+/* Bᵀ applied to 6 values s[0..5] (stride st) of one channel lane. */
+#define WG_BT(o, s0, s1, s2, s3, s4, s5)             \
+    do {                                             \
+        (o)[0] = 4.0f * (s0) - 5.0f * (s2) + (s4);   \
+        (o)[1] = -4.0f * ((s1) + (s2)) + (s3) + (s4); \
+        (o)[2] = 4.0f * ((s1) - (s2)) - (s3) + (s4); \
+        (o)[3] = 2.0f * ((s3) - (s1)) - (s2) + (s4); \
+        (o)[4] = 2.0f * ((s1) - (s3)) - (s2) + (s4); \
+        (o)[5] = 4.0f * (s1) - 5.0f * (s3) + (s5);   \
+    } while (0)
+
+/* One tile: src[36] point at the 6×6 input pixels (NULL = zero padding).
+ * Writes V[k·vstride + c] for all ci channels. */
+WG_CLONES
+static void wg_input_tile(const float *const src[36], int ci, float *v, size_t vstride)
+{
+    for (int c0 = 0; c0 < ci; c0 += WG_CB) {
+        int cn = ci - c0 < WG_CB ? ci - c0 : WG_CB;
+        float d[36][WG_CB], t[36][WG_CB];
+        if (cn == WG_CB) {
+            for (int k = 0; k < 36; k++) {
+                if (src[k])
+                    for (int c = 0; c < WG_CB; c++) d[k][c] = src[k][c0 + c];
+                else
+                    for (int c = 0; c < WG_CB; c++) d[k][c] = 0.0f;
+            }
+        } else {
+            for (int k = 0; k < 36; k++)
+                for (int c = 0; c < WG_CB; c++)
+                    d[k][c] = (src[k] && c < cn) ? src[k][c0 + c] : 0.0f;
+        }
+        /* columns: t[a][j] = Σ_i Bᵀ[a][i] d[i][j] */
+        for (int j = 0; j < 6; j++)
+            for (int c = 0; c < WG_CB; c++) {
+                float o[6];
+                WG_BT(o, d[0 + j][c], d[6 + j][c], d[12 + j][c], d[18 + j][c], d[24 + j][c], d[30 + j][c]);
+                for (int a = 0; a < 6; a++) t[a * 6 + j][c] = o[a];
+            }
+        /* rows: v[a][b] = Σ_j t[a][j] B[j][b] */
+        for (int a = 0; a < 6; a++)
+            for (int c = 0; c < WG_CB; c++) {
+                float o[6];
+                const int r = a * 6;
+                WG_BT(o, t[r][c], t[r + 1][c], t[r + 2][c], t[r + 3][c], t[r + 4][c], t[r + 5][c]);
+                for (int b = 0; b < 6; b++) d[r + b][c] = o[b];
+            }
+        if (cn == WG_CB) {
+            for (int k = 0; k < 36; k++)
+                for (int c = 0; c < WG_CB; c++) v[k * vstride + c0 + c] = d[k][c];
+        } else {
+            for (int k = 0; k < 36; k++)
+                for (int c = 0; c < cn; c++) v[k * vstride + c0 + c] = d[k][c];
+        }
+    }
+}
+
+static void wg_input_range(const wg_shape *s, const float *x, long t0, long t1, float *v, size_t vstride)
+{
+    for (long t = t0; t < t1; t++) {
+        long img = t / ((long)s->th * s->tw);
+        int rem = (int)(t % ((long)s->th * s->tw));
+        int y0 = (rem / s->tw) * 4 - 1, x0 = (rem % s->tw) * 4 - 1;
+        const float *src[36];
+        for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 6; j++) {
+                int yy = y0 + i, xx = x0 + j;
+                src[i * 6 + j] = (yy >= 0 && yy < s->h && xx >= 0 && xx < s->w)
+                                     ? x + (((size_t)img * s->h + yy) * s->w + xx) * s->ci
+                                     : NULL;
+            }
+        wg_input_tile(src, s->ci, v + (size_t)(t - t0) * s->ci, vstride);
+    }
+}
+
+/* ---- output transform: y = Aᵀ m A + bias, ReLU ---------------------------- */
+
+#define WG_AT(o, s0, s1, s2, s3, s4, s5)                          \
+    do {                                                          \
+        float p12 = (s1) + (s2), m12 = (s1) - (s2);               \
+        float p34 = (s3) + (s4), m34 = (s3) - (s4);               \
+        (o)[0] = (s0) + p12 + p34;                                \
+        (o)[1] = m12 + 2.0f * m34;                                \
+        (o)[2] = p12 + 4.0f * p34;                                \
+        (o)[3] = m12 + 8.0f * m34 + (s5);                         \
+    } while (0)
+
+/* One tile: m[k·mstride + c] for the 36 positions; dst[16] point at the
+ * 4×4 output pixels (NULL = outside the image). */
+WG_CLONES
+static void wg_output_tile(const float *m, size_t mstride, int co, const float *bias, int relu,
+                           float *const dst[16])
+{
+    for (int c0 = 0; c0 < co; c0 += WG_CB) {
+        int cn = co - c0 < WG_CB ? co - c0 : WG_CB;
+        float d[36][WG_CB], t[24][WG_CB], o16[16][WG_CB], b[WG_CB];
+        if (cn == WG_CB) {
+            for (int k = 0; k < 36; k++)
+                for (int c = 0; c < WG_CB; c++) d[k][c] = m[k * mstride + c0 + c];
+            for (int c = 0; c < WG_CB; c++) b[c] = bias ? bias[c0 + c] : 0.0f;
+        } else {
+            for (int k = 0; k < 36; k++)
+                for (int c = 0; c < WG_CB; c++) d[k][c] = c < cn ? m[k * mstride + c0 + c] : 0.0f;
+            for (int c = 0; c < WG_CB; c++) b[c] = (bias && c < cn) ? bias[c0 + c] : 0.0f;
+        }
+        for (int j = 0; j < 6; j++)
+            for (int c = 0; c < WG_CB; c++) {
+                float o[4];
+                WG_AT(o, d[0 + j][c], d[6 + j][c], d[12 + j][c], d[18 + j][c], d[24 + j][c], d[30 + j][c]);
+                for (int a = 0; a < 4; a++) t[a * 6 + j][c] = o[a];
+            }
+        for (int a = 0; a < 4; a++)
+            for (int c = 0; c < WG_CB; c++) {
+                float o[4];
+                const int r = a * 6;
+                WG_AT(o, t[r][c], t[r + 1][c], t[r + 2][c], t[r + 3][c], t[r + 4][c], t[r + 5][c]);
+                for (int q = 0; q < 4; q++) {
+                    float val = o[q] + b[c];
+                    o16[a * 4 + q][c] = relu && val < 0.0f ? 0.0f : val;
+                }
+            }
+        for (int p = 0; p < 16; p++) {
+            if (!dst[p])
+                continue;
+            if (cn == WG_CB)
+                for (int c = 0; c < WG_CB; c++) dst[p][c0 + c] = o16[p][c];
+            else
+                for (int c = 0; c < cn; c++) dst[p][c0 + c] = o16[p][c];
+        }
+    }
+}
+
+static void wg_output_range(const wg_shape *s, const float *m, size_t mstride, long t0, long t1,
+                            const float *bias, int relu, float *y)
+{
+    for (long t = t0; t < t1; t++) {
+        long img = t / ((long)s->th * s->tw);
+        int rem = (int)(t % ((long)s->th * s->tw));
+        int y0 = (rem / s->tw) * 4, x0 = (rem % s->tw) * 4;
+        float *dst[16];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                int yy = y0 + i, xx = x0 + j;
+                dst[i * 4 + j] = (yy < s->h && xx < s->w)
+                                     ? y + (((size_t)img * s->h + yy) * s->w + xx) * s->co
+                                     : NULL;
+            }
+        wg_output_tile(m + (size_t)(t - t0) * s->co, mstride, s->co, bias, relu, dst);
+    }
+}
+
+/* ---- driver ------------------------------------------------------------- */
+
+/* Tiles per chunk: the chunk's V and M (36·T·(Ci+Co) floats) should fit in
+ * a few MB of L2/L3 while each GEMM keeps enough rows (M = T) for OpenBLAS
+ * to reach full speed; the weights (36·Ci·Co) are re-read per chunk, so
+ * larger channel counts want larger T too. Tuned on the VGG16 layers. */
+static long wg_forced_chunk;
+
+long ck_cpu_winograd_set_chunk(long tiles)
+{
+    long old = wg_forced_chunk;
+    wg_forced_chunk = tiles > 0 ? tiles : 0;
+    return old;
+}
+
+static long wg_chunk_tiles(int ci, int co)
+{
+    if (wg_forced_chunk)
+        return wg_forced_chunk;
+    long t = (long)(6u << 20) / (36L * 4 * (ci + co));
+    if (t < 96)
+        t = 96;
+    if (t > 1024)
+        t = 1024;
+    return t & ~15L;
+}
+
+static void wg_gemms(const wg_shape *s, long tn, const float *v, const float *u, float *m, int k0, int k1)
+{
+    size_t vstride = (size_t)tn * s->ci, mstride = (size_t)tn * s->co, ustride = (size_t)s->ci * s->co;
+    for (int k = k0; k < k1; k++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)tn, s->co, s->ci, 1.0f,
+                    v + k * vstride, s->ci, u + k * ustride, s->co, 0.0f, m + k * mstride, s->co);
+}
+
+int ck_cpu_conv3x3_winograd(ck_backend *be, const float *x, int n, int h, int w, int ci,
+                            const float *wt, const float *bias, int co, float *y, int relu)
+{
+    if (n <= 0 || h <= 0 || w <= 0 || ci <= 0 || co <= 0)
+        return 1;
+    wg_shape s = {n, h, w, ci, co, (h + 3) / 4, (w + 3) / 4, 0};
+    s.ntiles = (long)n * s.th * s.tw;
+    int nt = be->threads > 0 ? be->threads : 1;
+
+    long T = wg_chunk_tiles(ci, co);
+    long nchunks = (s.ntiles + T - 1) / T;
+    /* Few tiles (small images, batch 1): one chunk, parallel inside it.
+     * Many: each thread takes whole chunks (no barriers, private scratch). */
+    int per_chunk_parallel = nchunks < 2L * nt;
+    if (per_chunk_parallel) {
+        T = s.ntiles;
+        nchunks = 1;
+    }
+    int nbuf = per_chunk_parallel ? 1 : nt;
+
+    float *u = ck_cpu_scratch(be, 0, sizeof(float) * 36 * (size_t)ci * co);
+    float *buf = ck_cpu_scratch(be, 1, sizeof(float) * 36 * (size_t)T * (ci + co) * nbuf);
+    if (!u || !buf)
+        return -1;
+
+    /* The GEMMs run inside our own threads: OpenBLAS must not spawn more. */
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+
+#pragma omp parallel num_threads(nt)
+    {
+#pragma omp for schedule(static)
+        for (int i = 0; i < ci; i++)
+            wg_weights(wt, ci, co, i, u);
+
+        if (per_chunk_parallel) {
+            float *v = buf, *m = buf + 36 * (size_t)T * ci;
+            long step = (s.ntiles + nt - 1) / nt;
+#pragma omp for schedule(static)
+            for (int p = 0; p < nt; p++) {
+                long t0 = p * step, t1 = t0 + step < s.ntiles ? t0 + step : s.ntiles;
+                if (t0 < t1)
+                    wg_input_range(&s, x, t0, t1, v + t0 * ci, (size_t)T * ci);
+            }
+#pragma omp for schedule(dynamic, 1)
+            for (int k = 0; k < 36; k++)
+                wg_gemms(&s, T, v, u, m, k, k + 1);
+#pragma omp for schedule(static)
+            for (int p = 0; p < nt; p++) {
+                long t0 = p * step, t1 = t0 + step < s.ntiles ? t0 + step : s.ntiles;
+                if (t0 < t1)
+                    wg_output_range(&s, m + t0 * co, (size_t)T * co, t0, t1, bias, relu, y);
+            }
+        } else {
+            float *v = buf + (size_t)omp_get_thread_num() * 36 * T * (ci + co);
+            float *m = v + 36 * (size_t)T * ci;
+#pragma omp for schedule(dynamic, 1)
+            for (long c = 0; c < nchunks; c++) {
+                long t0 = c * T, t1 = t0 + T < s.ntiles ? t0 + T : s.ntiles;
+                wg_input_range(&s, x, t0, t1, v, (size_t)(t1 - t0) * ci);
+                wg_gemms(&s, t1 - t0, v, u, m, 0, 36);
+                wg_output_range(&s, m, (size_t)(t1 - t0) * co, t0, t1, bias, relu, y);
+            }
+        }
+    }
+    openblas_set_num_threads(blas_threads);
+    return 0;
+}

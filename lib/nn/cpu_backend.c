@@ -1,0 +1,205 @@
+/* The CPU backend: host memory, scratch buffers, and the ops table. */
+#include "cpu_kernels.h"
+#include "dtype_convert.h"
+
+#include "ck/error.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cpu_state {
+    void *scratch[CK_CPU_SCRATCH_SLOTS];
+    size_t scratch_size[CK_CPU_SCRATCH_SLOTS];
+} cpu_state;
+
+static void *cpu_alloc(ck_backend *be, size_t nbytes)
+{
+    (void)be;
+    /* 64-byte alignment for AVX-512 loads; aligned_alloc wants a multiple. */
+    size_t n = (nbytes + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, n ? n : 64);
+    if (!p)
+        ck_error("cpu", "out of memory allocating %zu bytes", nbytes);
+    return p;
+}
+
+static void cpu_free(ck_backend *be, void *ptr)
+{
+    (void)be;
+    free(ptr);
+}
+
+void *ck_cpu_scratch(ck_backend *be, int slot, size_t nbytes)
+{
+    cpu_state *st = be->impl;
+    if (slot < 0 || slot >= CK_CPU_SCRATCH_SLOTS) {
+        ck_error("cpu", "bad scratch slot %d", slot);
+        return NULL;
+    }
+    if (st->scratch_size[slot] < nbytes) {
+        free(st->scratch[slot]);
+        st->scratch_size[slot] = 0;
+        st->scratch[slot] = cpu_alloc(be, nbytes);
+        if (!st->scratch[slot])
+            return NULL;
+        st->scratch_size[slot] = nbytes;
+    }
+    return st->scratch[slot];
+}
+
+static int cpu_upload(ck_backend *be, void *dst, const void *host, size_t nbytes)
+{
+    (void)be;
+    if (nbytes)
+        memcpy(dst, host, nbytes);
+    return 0;
+}
+
+static int cpu_download(ck_backend *be, void *host, const void *src, size_t nbytes)
+{
+    (void)be;
+    if (nbytes)
+        memcpy(host, src, nbytes);
+    return 0;
+}
+
+static int cpu_sync(ck_backend *be)
+{
+    (void)be;
+    return 0;
+}
+
+static void cpu_destroy(ck_backend *be)
+{
+    cpu_state *st = be->impl;
+    for (int i = 0; i < CK_CPU_SCRATCH_SLOTS; i++)
+        free(st->scratch[i]);
+    free(st);
+    free(be);
+}
+
+static int cpu_fill(ck_backend *be, ck_tensor *t, float value)
+{
+    size_t n = ck_tensor_numel(t);
+    if (value == 0.0f) {
+        memset(t->data, 0, ck_tensor_nbytes(t));
+        return 0;
+    }
+    if (t->dtype == CK_F32) {
+        float *p = t->data;
+#pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
+        for (size_t i = 0; i < n; i++)
+            p[i] = value;
+    } else {
+        uint16_t h = t->dtype == CK_BF16 ? ck_f32_to_bf16(value) : ck_f32_to_f16(value);
+        uint16_t *p = t->data;
+        for (size_t i = 0; i < n; i++)
+            p[i] = h;
+    }
+    return 0;
+}
+
+static float load_float(ck_dtype d, const void *p, size_t i)
+{
+    switch (d) {
+    case CK_BF16: return ck_bf16_to_f32(((const uint16_t *)p)[i]);
+    case CK_F16: return ck_f16_to_f32(((const uint16_t *)p)[i]);
+    default: return ((const float *)p)[i];
+    }
+}
+
+static int cpu_copy(ck_backend *be, ck_tensor *dst, const ck_tensor *src)
+{
+    size_t n = ck_tensor_numel(src);
+    if (dst->dtype == src->dtype) {
+        if (dst->data != src->data)
+            memcpy(dst->data, src->data, ck_tensor_nbytes(src));
+        return 0;
+    }
+    const void *s = src->data;
+    ck_dtype sd = src->dtype;
+    if (dst->dtype == CK_F32) {
+        float *d = dst->data;
+#pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
+        for (size_t i = 0; i < n; i++)
+            d[i] = load_float(sd, s, i);
+    } else {
+        uint16_t *d = dst->data;
+        int bf = dst->dtype == CK_BF16;
+#pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            float v = load_float(sd, s, i);
+            d[i] = bf ? ck_f32_to_bf16(v) : ck_f32_to_f16(v);
+        }
+    }
+    return 0;
+}
+
+static const ck_backend_ops cpu_ops = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .sync = cpu_sync,
+    .destroy = cpu_destroy,
+    .fill = cpu_fill,
+    .copy = cpu_copy,
+    .conv3x3_forward = ck_cpu_conv3x3_forward,
+    .conv3x3_backward_data = ck_cpu_conv3x3_backward_data,
+    .conv3x3_backward_filter = ck_cpu_conv3x3_backward_filter,
+    .relu_forward = ck_cpu_relu_forward,
+    .relu_backward = ck_cpu_relu_backward,
+    .maxpool2_forward = ck_cpu_maxpool2_forward,
+    .maxpool2_backward = ck_cpu_maxpool2_backward,
+    .avgpool_global_forward = ck_cpu_avgpool_global_forward,
+    .avgpool_global_backward = ck_cpu_avgpool_global_backward,
+    .dense_forward = ck_cpu_dense_forward,
+    .dense_backward = ck_cpu_dense_backward,
+    .dropout_forward = ck_cpu_dropout_forward,
+    .dropout_backward = ck_cpu_dropout_backward,
+    .batchnorm_forward = ck_cpu_batchnorm_forward,
+    .batchnorm_backward = ck_cpu_batchnorm_backward,
+    .softmax_forward = ck_cpu_softmax_forward,
+    .softmax_xent = ck_cpu_softmax_xent,
+    .preprocess_caffe = ck_cpu_preprocess_caffe,
+    .sgd_update = ck_cpu_sgd_update,
+    .adam_update = ck_cpu_adam_update,
+    .rmsprop_update = ck_cpu_rmsprop_update,
+    .scale = ck_cpu_scale,
+    .axpy = ck_cpu_axpy,
+    .sum_squares = ck_cpu_sum_squares,
+};
+
+ck_backend *ck_cpu_backend_new(int threads)
+{
+    if (threads < 0) {
+        ck_error("cpu", "bad thread count %d", threads);
+        return NULL;
+    }
+    if (threads == 0)
+        threads = omp_get_num_procs();
+    if (threads < 1)
+        threads = 1;
+    ck_backend *be = calloc(1, sizeof *be);
+    cpu_state *st = calloc(1, sizeof *st);
+    if (!be || !st) {
+        free(be);
+        free(st);
+        ck_error("cpu", "out of memory");
+        return NULL;
+    }
+    be->ops = &cpu_ops;
+    be->threads = threads;
+    be->is_cpu = 1;
+    be->impl = st;
+    /* One process-wide setting: the last CPU backend created wins, which
+     * is what a tool with a single backend wants. */
+    openblas_set_num_threads(threads);
+    snprintf(be->name, sizeof be->name, "cpu (OpenBLAS %s, %d thread%s)", openblas_get_corename(),
+             threads, threads == 1 ? "" : "s");
+    return be;
+}

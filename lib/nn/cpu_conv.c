@@ -1,0 +1,175 @@
+/* 3×3 'same' convolutions on the CPU: im2col + one GEMM per chunk.
+ *
+ * NHWC makes im2col cheap: the 9·Ci values of an output pixel are 9 runs of
+ * Ci contiguous floats (3 runs of 3·Ci away from the border), ordered
+ * (ky, kx, ci) like the rows of an HWIO kernel, so the convolution of a
+ * chunk of pixels is col [pixels, 9·Ci] × W [9·Ci, Co]. Chunks bound the
+ * col buffer (a scratch buffer reused across calls) to CONV_COL_BYTES.
+ *
+ * Backward data is itself a 'same' convolution of dy with the kernel
+ * flipped in space and transposed (W'[ky,kx,co,ci] = W[2-ky,2-kx,ci,co]),
+ * so it reuses the forward path: no col2im scatter, which would need
+ * atomics or per-thread copies to parallelise.
+ * Backward filter: dW [9·Ci, Co] += colᵀ × dy, chunk by chunk.
+ */
+#include "cpu_kernels.h"
+#include "dtype_convert.h"
+
+#include <string.h>
+
+#define CONV_COL_BYTES ((size_t)32 << 20)
+
+/* Rows p0..p1-1 (flattened n,y,x pixels) of the im2col matrix of x. */
+static void im2col(ck_backend *be, const float *x, int h, int w, int c, long p0, long p1, float *col)
+{
+    const long K = 9L * c;
+    const size_t run = (size_t)c * sizeof(float);
+#pragma omp parallel for num_threads(be->threads) if ((p1 - p0) * K > CK_CPU_PAR_MIN) schedule(static)
+    for (long p = p0; p < p1; p++) {
+        long img = p / ((long)h * w);
+        int rem = (int)(p - img * h * w);
+        int yy = rem / w, xx = rem % w;
+        float *dst = col + (p - p0) * K;
+        const float *base = x + img * (long)h * w * c;
+        for (int ky = 0; ky < 3; ky++) {
+            int sy = yy + ky - 1;
+            float *d = dst + ky * 3 * c;
+            if (sy < 0 || sy >= h) {
+                memset(d, 0, 3 * run);
+                continue;
+            }
+            const float *row = base + (long)sy * w * c;
+            if (xx >= 1 && xx + 1 < w) {
+                memcpy(d, row + (long)(xx - 1) * c, 3 * run);
+                continue;
+            }
+            for (int kx = 0; kx < 3; kx++) {
+                int sx = xx + kx - 1;
+                if (sx < 0 || sx >= w)
+                    memset(d + kx * c, 0, run);
+                else
+                    memcpy(d + kx * c, row + (long)sx * c, run);
+            }
+        }
+    }
+}
+
+static long chunk_rows(long m, long k)
+{
+    long rows = (long)(CONV_COL_BYTES / ((size_t)k * sizeof(float)));
+    if (rows < 64)
+        rows = 64;
+    return rows < m ? rows : m;
+}
+
+static void bias_relu(ck_backend *be, float *y, long rows, int co, const float *bias, int relu)
+{
+    if (!bias && !relu)
+        return;
+#pragma omp parallel for num_threads(be->threads) if (rows * co > CK_CPU_PAR_MIN) schedule(static)
+    for (long r = 0; r < rows; r++) {
+        float *v = y + r * co;
+        if (bias)
+            for (int j = 0; j < co; j++)
+                v[j] += bias[j];
+        if (relu)
+            for (int j = 0; j < co; j++)
+                v[j] = v[j] > 0.0f ? v[j] : 0.0f;
+    }
+}
+
+int ck_cpu_conv3x3_fp32(ck_backend *be, const float *x, int n, int h, int w, int ci,
+                        const float *wt, const float *bias, int co, float *y, int relu)
+{
+    const long m = (long)n * h * w, k = 9L * ci;
+    if (m == 0)
+        return 0;
+    const long chunk = chunk_rows(m, k);
+    float *col = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
+    if (!col)
+        return -1;
+    for (long p0 = 0; p0 < m; p0 += chunk) {
+        long rows = m - p0 < chunk ? m - p0 : chunk;
+        im2col(be, x, h, w, ci, p0, p0 + rows, col);
+        ck_cpu_sgemm(be, 0, 0, rows, co, k, 1.0f, col, k, wt, co, 0.0f, y + p0 * co, co);
+        bias_relu(be, y + p0 * co, rows, co, bias, relu);
+    }
+    return 0;
+}
+
+int ck_cpu_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
+                           const ck_tensor *b, ck_tensor *y, int relu, ck_conv_algo algo)
+{
+    const int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3];
+    const int co = y->shape[3];
+    const float *bias = b ? b->data : NULL;
+    int r;
+    if (algo == CK_CONV_BF16 || w->dtype == CK_BF16) {
+        r = ck_cpu_conv3x3_bf16(be, x->data, n, h, wd, ci, w->data, w->dtype, bias, co, y->data, relu);
+        if (r <= 0)
+            return r;
+    } else if (algo == CK_CONV_WINOGRAD || algo == CK_CONV_AUTO) {
+        r = ck_cpu_conv3x3_winograd(be, x->data, n, h, wd, ci, w->data, bias, co, y->data, relu);
+        if (r <= 0)
+            return r;
+    }
+    /* fp32 reference path (also the fall-back when a fast kernel declines). */
+    const float *wt = w->data;
+    if (w->dtype == CK_BF16) {
+        size_t nw = 9 * (size_t)ci * co;
+        float *wf = ck_cpu_scratch(be, 1, nw * sizeof(float));
+        if (!wf)
+            return -1;
+        const uint16_t *wb = w->data;
+        for (size_t i = 0; i < nw; i++)
+            wf[i] = ck_bf16_to_f32(wb[i]);
+        wt = wf;
+    }
+    return ck_cpu_conv3x3_fp32(be, x->data, n, h, wd, ci, wt, bias, co, y->data, relu);
+}
+
+int ck_cpu_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx)
+{
+    const int n = dy->shape[0], h = dy->shape[1], wd = dy->shape[2], co = dy->shape[3];
+    const int ci = dx->shape[3];
+    /* W'[ky,kx,co,ci] = W[2-ky,2-kx,ci,co] */
+    float *wf = ck_cpu_scratch(be, 1, 9 * (size_t)ci * co * sizeof(float));
+    if (!wf)
+        return -1;
+    const float *src = w->data;
+    for (int t = 0; t < 9; t++) {
+        const float *s = src + (size_t)(8 - t) * ci * co;
+        float *d = wf + (size_t)t * co * ci;
+        for (int i = 0; i < ci; i++)
+            for (int o = 0; o < co; o++)
+                d[(size_t)o * ci + i] = s[(size_t)i * co + o];
+    }
+    return ck_cpu_conv3x3_fp32(be, dy->data, n, h, wd, co, wf, NULL, ci, dx->data, 0);
+}
+
+int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
+                                   ck_tensor *dw, ck_tensor *db, float beta)
+{
+    const int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3];
+    const int co = dy->shape[3];
+    const long m = (long)n * h * wd, k = 9L * ci;
+    float *dwp = dw->data;
+    if (m == 0) {
+        ck_cpu_sgemm(be, 1, 0, k, co, 0, 1.0f, NULL, 1, NULL, 1, beta, dwp, co);
+    } else {
+        const long chunk = chunk_rows(m, k);
+        float *col = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
+        if (!col)
+            return -1;
+        const float *g = dy->data;
+        for (long p0 = 0; p0 < m; p0 += chunk) {
+            long rows = m - p0 < chunk ? m - p0 : chunk;
+            im2col(be, x->data, h, wd, ci, p0, p0 + rows, col);
+            ck_cpu_sgemm(be, 1, 0, k, co, rows, 1.0f, col, k, g + p0 * co, co, p0 == 0 ? beta : 1.0f,
+                         dwp, co);
+        }
+    }
+    if (db)
+        ck_cpu_colsum(be, dy->data, m, co, beta, db->data);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* cpu_internal.h — shared by the CPU backend's files (private).
+ *
+ * Threading: the CPU backend's own loops use OpenMP with the backend's
+ * thread count (omp parallel for num_threads(be->threads)); GEMMs use
+ * OpenBLAS with the same count. Scratch memory: first touch of fresh memory
+ * is very slow on these VMs, so kernels borrow long-lived per-backend
+ * scratch buffers instead of malloc/free per call.
+ */
+#ifndef CK_CPU_INTERNAL_H
+#define CK_CPU_INTERNAL_H
+
+#include "backend_impl.h"
+
+/* A scratch buffer of at least nbytes (64-byte aligned) for `slot`
+ * (0..CK_CPU_SCRATCH_SLOTS-1), kept and grown across calls; contents are
+ * undefined. Slots let one operation hold several buffers at once.
+ * NULL with an error when out of memory. Not thread-safe across concurrent
+ * operations on the same backend (operations on one backend are serial). */
+#define CK_CPU_SCRATCH_SLOTS 8
+void *ck_cpu_scratch(ck_backend *be, int slot, size_t nbytes);
+
+/* Fast forward 3×3 'same' convolutions (conv_winograd.c, conv_bf16_avx512.c).
+ * x [n,h,w,ci] NHWC f32, wt [3,3,ci,co] HWIO f32, bias [co], y [n,h,w,co].
+ * Return 0, or -1 with an error; 1 when the kernel declines the shape or
+ * the CPU lacks the instructions (the caller then falls back to fp32). */
+int ck_cpu_conv3x3_winograd(ck_backend *be, const float *x, int n, int h, int w, int ci,
+                            const float *wt, const float *bias, int co, float *y, int relu);
+int ck_cpu_conv3x3_bf16(ck_backend *be, const float *x, int n, int h, int w, int ci,
+                        const void *wt, ck_dtype wt_dtype, const float *bias, int co,
+                        float *y, int relu);
+
+#endif

@@ -1,0 +1,286 @@
+/* CPU kernels of the element-wise and small layers: ReLU, 2×2 max-pool,
+ * global average pool, dense, dropout, batch norm. Loops over the batch or
+ * rows run on the backend's OpenMP threads; dense uses OpenBLAS GEMMs. */
+#include "cpu_kernels.h"
+
+#include "ck/rng.h"
+
+#include <math.h>
+#include <string.h>
+
+int ck_cpu_relu_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
+{
+    const float *a = x->data;
+    float *b = y->data;
+    long n = (long)ck_tensor_numel(x);
+#pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
+    for (long i = 0; i < n; i++)
+        b[i] = a[i] > 0.0f ? a[i] : 0.0f;
+    return 0;
+}
+
+int ck_cpu_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy, ck_tensor *dx)
+{
+    const float *v = y->data, *g = dy->data;
+    float *d = dx->data;
+    long n = (long)ck_tensor_numel(y);
+#pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
+    for (long i = 0; i < n; i++)
+        d[i] = v[i] > 0.0f ? g[i] : 0.0f;
+    return 0;
+}
+
+int ck_cpu_maxpool2_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
+{
+    const int n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
+    const int oh = h / 2, ow = w / 2;
+    const float *in = x->data;
+    float *out = y->data;
+    long rows = (long)n * oh;
+#pragma omp parallel for num_threads(be->threads) if (rows * ow * c > CK_CPU_PAR_MIN) schedule(static)
+    for (long r = 0; r < rows; r++) {
+        long img = r / oh;
+        int oy = (int)(r % oh);
+        const float *r0 = in + ((img * h + 2 * oy) * (long)w) * c;
+        const float *r1 = r0 + (long)w * c;
+        float *o = out + r * ow * (long)c;
+        for (int ox = 0; ox < ow; ox++) {
+            const float *a = r0 + 2L * ox * c, *b = a + c, *cc = r1 + 2L * ox * c, *d = cc + c;
+            float *oo = o + (long)ox * c;
+            for (int j = 0; j < c; j++) {
+                float m = a[j];
+                m = b[j] > m ? b[j] : m;
+                m = cc[j] > m ? cc[j] : m;
+                m = d[j] > m ? d[j] : m;
+                oo[j] = m;
+            }
+        }
+    }
+    return 0;
+}
+
+int ck_cpu_maxpool2_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y,
+                             const ck_tensor *dy, ck_tensor *dx)
+{
+    const int n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
+    const int oh = h / 2, ow = w / 2;
+    const float *in = x->data, *out = y->data, *g = dy->data;
+    float *d = dx->data;
+    long rows = (long)n * oh;
+    /* Every dx element is written (windows do not overlap): the first
+     * element equal to the max, in row-major window order, gets dy. */
+#pragma omp parallel for num_threads(be->threads) if (rows * ow * c > CK_CPU_PAR_MIN) schedule(static)
+    for (long r = 0; r < rows; r++) {
+        long img = r / oh;
+        int oy = (int)(r % oh);
+        long off0 = ((img * h + 2 * oy) * (long)w) * c, off1 = off0 + (long)w * c;
+        for (int ox = 0; ox < ow; ox++) {
+            long o = (r * ow + ox) * (long)c;
+            long ia = off0 + 2L * ox * c, ib = ia + c, ic = off1 + 2L * ox * c, id = ic + c;
+            for (int j = 0; j < c; j++) {
+                float m = out[o + j], gv = g[o + j];
+                int ta = in[ia + j] == m;
+                int tb = !ta && in[ib + j] == m;
+                int tc = !ta && !tb && in[ic + j] == m;
+                int td = !ta && !tb && !tc;
+                d[ia + j] = ta ? gv : 0.0f;
+                d[ib + j] = tb ? gv : 0.0f;
+                d[ic + j] = tc ? gv : 0.0f;
+                d[id + j] = td ? gv : 0.0f;
+            }
+        }
+    }
+    return 0;
+}
+
+int ck_cpu_avgpool_global_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
+{
+    const int n = x->shape[0], hw = x->shape[1] * x->shape[2], c = x->shape[3];
+    const float *in = x->data;
+    float *out = y->data;
+#pragma omp parallel for num_threads(be->threads) if ((long)n * hw * c > CK_CPU_PAR_MIN) schedule(static)
+    for (int i = 0; i < n; i++) {
+        const float *p = in + (long)i * hw * c;
+        float *o = out + (long)i * c;
+        for (int j = 0; j < c; j++)
+            o[j] = 0.0f;
+        for (int k = 0; k < hw; k++)
+            for (int j = 0; j < c; j++)
+                o[j] += p[(long)k * c + j];
+        for (int j = 0; j < c; j++)
+            o[j] /= (float)hw;
+    }
+    return 0;
+}
+
+int ck_cpu_avgpool_global_backward(ck_backend *be, const ck_tensor *dy, ck_tensor *dx)
+{
+    const int n = dx->shape[0], hw = dx->shape[1] * dx->shape[2], c = dx->shape[3];
+    const float *g = dy->data;
+    float *d = dx->data;
+    const float s = 1.0f / (float)hw;
+#pragma omp parallel for num_threads(be->threads) if ((long)n * hw * c > CK_CPU_PAR_MIN) schedule(static)
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < hw; k++)
+            for (int j = 0; j < c; j++)
+                d[((long)i * hw + k) * c + j] = g[(long)i * c + j] * s;
+    return 0;
+}
+
+int ck_cpu_dense_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
+                         const ck_tensor *b, ck_tensor *y)
+{
+    const long n = x->shape[0], k = w->shape[0], m = w->shape[1];
+    float *out = y->data;
+    if (b) {
+        /* Start from the bias so the GEMM adds into it (beta = 1): one pass. */
+        const float *bias = b->data;
+        for (long i = 0; i < n; i++)
+            memcpy(out + i * m, bias, (size_t)m * sizeof(float));
+    }
+    ck_cpu_sgemm(be, 0, 0, n, m, k, 1.0f, x->data, k, w->data, m, b ? 1.0f : 0.0f, out, m);
+    return 0;
+}
+
+int ck_cpu_dense_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
+                          const ck_tensor *dy, ck_tensor *dx, ck_tensor *dw, ck_tensor *db, float beta)
+{
+    const long n = x->shape[0], k = w->shape[0], m = w->shape[1];
+    if (dw)
+        ck_cpu_sgemm(be, 1, 0, k, m, n, 1.0f, x->data, k, dy->data, m, beta, dw->data, m);
+    if (db)
+        ck_cpu_colsum(be, dy->data, n, m, beta, db->data);
+    if (dx)
+        ck_cpu_sgemm(be, 0, 1, n, k, m, 1.0f, dy->data, m, w->data, m, 0.0f, dx->data, k);
+    return 0;
+}
+
+int ck_cpu_dropout_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y, ck_tensor *mask,
+                           float rate, uint64_t seed, uint32_t step)
+{
+    const float *in = x->data;
+    float *out = y->data;
+    uint8_t *mk = mask->data;
+    const long n = (long)ck_tensor_numel(x);
+    const float scale = 1.0f / (1.0f - rate);
+    const long groups = (n + 3) / 4;
+    /* One Philox block gives the 4 decisions of elements 4g..4g+3. */
+#pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
+    for (long g = 0; g < groups; g++) {
+        uint32_t r[4];
+        ck_philox_at(seed, step, (uint32_t)g, 0, r);
+        for (int k = 0; k < 4 && 4 * g + k < n; k++) {
+            long i = 4 * g + k;
+            int keep = ck_u32_to_unit(r[k]) >= rate;
+            mk[i] = (uint8_t)keep;
+            out[i] = keep ? in[i] * scale : 0.0f;
+        }
+    }
+    return 0;
+}
+
+int ck_cpu_dropout_backward(ck_backend *be, const ck_tensor *dy, const ck_tensor *mask,
+                            ck_tensor *dx, float rate)
+{
+    const float *g = dy->data;
+    const uint8_t *mk = mask->data;
+    float *d = dx->data;
+    const long n = (long)ck_tensor_numel(dy);
+    const float scale = 1.0f / (1.0f - rate);
+#pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
+    for (long i = 0; i < n; i++)
+        d[i] = mk[i] ? g[i] * scale : 0.0f;
+    return 0;
+}
+
+/* Batch norm over [N,C]: channel loops are inner so rows stream. Small
+ * (head only), so single-threaded; statistics in double. */
+int ck_cpu_batchnorm_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *gamma,
+                             const ck_tensor *beta_, ck_tensor *running_mean, ck_tensor *running_var,
+                             ck_tensor *save_mean, ck_tensor *save_invstd, ck_tensor *y,
+                             int training, float momentum, float eps)
+{
+    const long n = x->shape[0], c = x->shape[1];
+    const float *in = x->data, *g = gamma->data, *bt = beta_->data;
+    float *rm = running_mean->data, *rv = running_var->data, *out = y->data;
+    double *acc = ck_cpu_scratch(be, 0, 2 * (size_t)c * sizeof(double));
+    float *mean_invstd = ck_cpu_scratch(be, 1, 2 * (size_t)c * sizeof(float));
+    if (!acc || !mean_invstd)
+        return -1;
+    double *sum = acc, *sq = acc + c;
+    float *mean = mean_invstd, *invstd = mean_invstd + c;
+    if (training) {
+        for (long j = 0; j < c; j++)
+            sum[j] = sq[j] = 0.0;
+        for (long i = 0; i < n; i++)
+            for (long j = 0; j < c; j++)
+                sum[j] += in[i * c + j];
+        for (long j = 0; j < c; j++)
+            sum[j] /= (double)n;
+        for (long i = 0; i < n; i++)
+            for (long j = 0; j < c; j++) {
+                double dv = in[i * c + j] - sum[j];
+                sq[j] += dv * dv;
+            }
+        for (long j = 0; j < c; j++) {
+            double var = sq[j] / (double)n;
+            mean[j] = (float)sum[j];
+            invstd[j] = (float)(1.0 / sqrt(var + eps));
+            double unbiased = n > 1 ? sq[j] / (double)(n - 1) : var;
+            rm[j] = (float)((1.0 - momentum) * rm[j] + momentum * sum[j]);
+            rv[j] = (float)((1.0 - momentum) * rv[j] + momentum * unbiased);
+        }
+        if (save_mean)
+            memcpy(save_mean->data, mean, (size_t)c * sizeof(float));
+        if (save_invstd)
+            memcpy(save_invstd->data, invstd, (size_t)c * sizeof(float));
+    } else {
+        for (long j = 0; j < c; j++) {
+            mean[j] = rm[j];
+            invstd[j] = (float)(1.0 / sqrt((double)rv[j] + eps));
+        }
+    }
+    for (long i = 0; i < n; i++)
+        for (long j = 0; j < c; j++)
+            out[i * c + j] = g[j] * (in[i * c + j] - mean[j]) * invstd[j] + bt[j];
+    return 0;
+}
+
+int ck_cpu_batchnorm_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
+                              const ck_tensor *gamma, const ck_tensor *save_mean,
+                              const ck_tensor *save_invstd, ck_tensor *dx, ck_tensor *dgamma,
+                              ck_tensor *dbeta, float beta)
+{
+    const long n = x->shape[0], c = x->shape[1];
+    const float *in = x->data, *g = dy->data, *gm = gamma->data;
+    const float *mean = save_mean->data, *invstd = save_invstd->data;
+    double *acc = ck_cpu_scratch(be, 0, 2 * (size_t)c * sizeof(double));
+    if (!acc)
+        return -1;
+    double *sdy = acc, *sdyx = acc + c; /* Σ dy, Σ dy·x̂ */
+    for (long j = 0; j < c; j++)
+        sdy[j] = sdyx[j] = 0.0;
+    for (long i = 0; i < n; i++)
+        for (long j = 0; j < c; j++) {
+            double xh = (double)(in[i * c + j] - mean[j]) * invstd[j];
+            sdy[j] += g[i * c + j];
+            sdyx[j] += g[i * c + j] * xh;
+        }
+    if (dx) {
+        float *d = dx->data;
+        for (long i = 0; i < n; i++)
+            for (long j = 0; j < c; j++) {
+                double xh = (double)(in[i * c + j] - mean[j]) * invstd[j];
+                d[i * c + j] = (float)((double)gm[j] * invstd[j] / (double)n
+                                       * ((double)n * g[i * c + j] - sdy[j] - xh * sdyx[j]));
+            }
+    }
+    float *dg = dgamma ? dgamma->data : NULL, *dbt = dbeta ? dbeta->data : NULL;
+    for (long j = 0; j < c; j++) {
+        if (dg)
+            dg[j] = (float)((beta == 0.0f ? 0.0 : (double)beta * dg[j]) + sdyx[j]);
+        if (dbt)
+            dbt[j] = (float)((beta == 0.0f ? 0.0 : (double)beta * dbt[j]) + sdy[j]);
+    }
+    return 0;
+}

@@ -1,0 +1,287 @@
+/* Setting up a training run: data, split, network, optimizer, cache. */
+#include "trainer_internal.h"
+#include "ck/error.h"
+#include "ck/fs.h"
+#include "ck/split.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Training rows and validation rows (holdout, k-fold, a separate manifest
+ * or none). */
+static int setup_data(trainer *t)
+{
+    const ck_train_options *o = t->o;
+    const char *images = o->images;
+    if (!o->train) {
+        ck_error("train", "no training data (--train MANIFEST or --train DIR/)");
+        return -1;
+    }
+    if (is_dir(o->train)) {
+        t->man = ck_manifest_from_folders(o->train);
+        images = o->train;
+    } else {
+        t->man = ck_manifest_read(o->train);
+    }
+    if (!t->man)
+        return -1;
+    if (ck_manifest_count(t->man) == 0) {
+        ck_error("train", "%s: no images listed", o->train);
+        return -1;
+    }
+    t->labels = o->labels ? ck_labels_read(o->labels) : ck_labels_from_manifest(t->man);
+    if (!t->labels)
+        return -1;
+    t->ncls = ck_labels_count(t->labels);
+    if (t->ncls < 2) {
+        ck_error("train", "%s: need at least 2 classes, found %d", o->labels ? o->labels : o->train, t->ncls);
+        return -1;
+    }
+    t->all = ck_dataset_from_manifest(t->man, images, t->labels);
+    if (!t->all)
+        return -1;
+    int n = ck_dataset_count(t->all);
+    int *cls = malloc(sizeof *cls * (size_t)n);
+    int *tr = malloc(sizeof *tr * (size_t)n);
+    int *va = malloc(sizeof *va * (size_t)n);
+    unsigned char *is_val = calloc((size_t)n, 1);
+    int rc = -1;
+    if (!cls || !tr || !va || !is_val) {
+        ck_error("train", "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        cls[i] = ck_dataset_class(t->all, i);
+    if (o->val_manifest) {
+        t->val_man = ck_manifest_read(o->val_manifest);
+        if (!t->val_man || !(t->val = ck_dataset_from_manifest(t->val_man, o->images, t->labels)))
+            goto done;
+    } else if (o->folds >= 2) {
+        int *fold_of = malloc(sizeof *fold_of * (size_t)n);
+        if (!fold_of || ck_split_kfold(cls, n, o->folds, (uint64_t)o->seed, fold_of) != 0) {
+            free(fold_of);
+            goto done;
+        }
+        for (int i = 0; i < n; i++)
+            is_val[i] = fold_of[i] == o->fold;
+        free(fold_of);
+    } else if (o->val > 0) {
+        if (ck_split_holdout(cls, n, o->val, (uint64_t)o->seed, is_val) != 0)
+            goto done;
+    }
+    int ntr = 0, nva = 0;
+    for (int i = 0; i < n; i++) {
+        if (is_val[i])
+            va[nva++] = i;
+        else
+            tr[ntr++] = i;
+    }
+    if (ntr == 0) {
+        ck_error("train", "%s: no training rows left after the validation split", o->train);
+        goto done;
+    }
+    if (!(t->train = ck_dataset_subset(t->all, tr, ntr)))
+        goto done;
+    if (nva > 0 && !(t->val = ck_dataset_subset(t->all, va, nva)))
+        goto done;
+    t->ntrain = ntr;
+    t->nval = t->val ? ck_dataset_count(t->val) : 0;
+    rc = 0;
+done:
+    free(cls);
+    free(tr);
+    free(va);
+    free(is_val);
+    return rc;
+}
+
+static int setup_class_weights(trainer *t)
+{
+    if (strcmp(t->o->class_weight, "auto") != 0)
+        return 0;
+    int *counts = calloc((size_t)t->ncls, sizeof *counts);
+    t->class_w = malloc(sizeof *t->class_w * (size_t)t->ncls);
+    if (!counts || !t->class_w) {
+        free(counts);
+        ck_error("train", "out of memory");
+        return -1;
+    }
+    ck_dataset_class_counts(t->train, t->ncls, counts);
+    /* sklearn's "balanced": N / (C · n_c); a class absent from the training
+     * rows gets 1 (it never appears as a target anyway). */
+    for (int k = 0; k < t->ncls; k++)
+        t->class_w[k] = counts[k] ? (float)((double)t->ntrain / ((double)t->ncls * counts[k])) : 1.0f;
+    free(counts);
+    return 0;
+}
+
+static int setup_network(trainer *t)
+{
+    const ck_train_options *o = t->o;
+    if (ck_train_model_config(o, t->ncls, &t->cfg) != 0)
+        return -1;
+    t->be = ck_backend_new(o->device, o->threads);
+    if (!t->be)
+        return -1;
+    if (!o->weights) {
+        ck_error("train", "no base weights (--weights FILE; 'make -C pretrained' fetches the "
+                 "official file, 'ck-weights random' makes a test file)");
+        return -1;
+    }
+    t->weights = ck_weights_load(o->weights);
+    if (!t->weights)
+        return -1;
+    t->m = ck_vgg16_new(t->be, &t->cfg, o->batch);
+    if (!t->m || ck_model_load_weights(t->m, t->weights) != 0)
+        return -1;
+    if (ck_model_set_loss(t->m, (float)o->label_smoothing, t->class_w) != 0)
+        return -1;
+    ck_optim_config oc;
+    ck_lr_config lc;
+    if (ck_train_optim_config(o, &oc) != 0 || ck_train_lr_config(o, &lc) != 0)
+        return -1;
+    t->opt = ck_optim_new(t->m, &oc);
+    t->sched = ck_lr_new(&lc);
+    if (!t->opt || !t->sched)
+        return -1;
+    int S = t->cfg.input_size;
+    t->x = ck_tensor_new_4d(t->be, CK_U8, o->batch, S, S, 3);
+    t->labels_host = malloc(sizeof *t->labels_host * (size_t)o->batch);
+    if (!t->x || !t->labels_host)
+        return -1;
+    return 0;
+}
+
+static int setup_loaders(trainer *t)
+{
+    const ck_train_options *o = t->o;
+    if (o->aug && *o->aug) {
+        t->aug = ck_aug_spec_parse(o->aug);
+        if (!t->aug)
+            return -1;
+        if (ck_aug_spec_is_identity(t->aug)) {
+            ck_aug_spec_free(t->aug);
+            t->aug = NULL;
+        }
+    }
+    ck_loader_config lc = {
+        .size = t->cfg.input_size,
+        .batch = o->batch,
+        .threads = o->loader_threads > 0 ? o->loader_threads : 2,
+        .aug = t->aug,
+        .seed = (uint64_t)o->seed,
+    };
+    t->ltrain = ck_loader_new(t->train, &lc);
+    if (!t->ltrain)
+        return -1;
+    if (t->val) {
+        lc.aug = NULL;
+        t->lval = ck_loader_new(t->val, &lc);
+        if (!t->lval)
+            return -1;
+    }
+    return 0;
+}
+
+/* The frozen part sees identical inputs every epoch when there is no
+ * augmentation, or with --aug-views K (K fixed augmented views per image):
+ * then its activations are computed once and kept. */
+static int setup_cache(trainer *t)
+{
+    const ck_train_options *o = t->o;
+    ck_cache_kind kind;
+    char *path = NULL;
+    if (ck_cache_parse(o->cache, &kind, &path) != 0)
+        return -1;
+    int cacheable = !t->aug || o->aug_views > 0;
+    if (kind == CK_CACHE_NONE || !cacheable || t->cfg.train_blocks >= 5) {
+        if (kind != CK_CACHE_NONE && !cacheable && t->msg)
+            fprintf(t->msg, "Note: no feature cache: --aug changes the inputs every epoch "
+                            "(use --aug-views K to cache K fixed augmented views)\n");
+        free(path);
+        return 0;
+    }
+    t->views = t->aug ? o->aug_views : 1;
+    t->fnumel = ck_model_feature_numel(t->m);
+    long slots = (long)t->ntrain * t->views + t->nval;
+    double bytes = (double)slots * (double)t->fnumel * (o->cache_fp16 ? 2 : 4);
+    if (kind == CK_CACHE_MEMORY) {
+        /* Beyond half the machine's memory the cache would crowd out
+         * everything else: recompute instead, and say how to cache. */
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        double ram = pages > 0 && psize > 0 ? (double)pages * (double)psize : 0;
+        if (ram > 0 && bytes > 0.5 * ram) {
+            if (t->msg)
+                fprintf(t->msg, "Note: no feature cache: %.0f MB would not fit in memory "
+                                "(try --cache-fp16 or --cache disk:PATH)\n", bytes / 1e6);
+            free(path);
+            return 0;
+        }
+    }
+    t->cache = ck_fcache_new(kind, path, slots, t->fnumel, o->cache_fp16);
+    free(path);
+    if (!t->cache)
+        return -1;
+    int shape[4] = {o->batch, 0, 0, 0};
+    int fs[3];
+    ck_model_feature_shape(t->m, fs);
+    shape[1] = fs[0];
+    shape[2] = fs[1];
+    shape[3] = fs[2];
+    t->feat = ck_tensor_new(t->be, CK_F32, 4, shape);
+    t->feat_host = malloc(sizeof *t->feat_host * t->fnumel * (size_t)o->batch);
+    if (!t->feat || !t->feat_host) {
+        ck_error("train", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int trainer_setup(trainer *t)
+{
+    if (setup_data(t) != 0 || setup_class_weights(t) != 0 || setup_network(t) != 0 ||
+        setup_loaders(t) != 0 || setup_cache(t) != 0)
+        return -1;
+    t->best_val = INFINITY;
+    t->last_path = ck_train_last_path(t->o->out);
+    t->training_json = ck_train_options_to_json(t->o);
+    if (!t->last_path || !t->training_json)
+        return -1;
+    return 0;
+}
+
+void trainer_teardown(trainer *t)
+{
+    ck_loader_free(t->ltrain);
+    ck_loader_free(t->lval);
+    ck_fcache_free(t->cache);
+    ck_aug_spec_free(t->aug);
+    ck_tensor_free(t->x);
+    ck_tensor_free(t->feat);
+    free(t->feat_host);
+    free(t->labels_host);
+    free(t->class_w);
+    ck_lr_free(t->sched);
+    ck_optim_free(t->opt);
+    ck_model_free(t->m);
+    ck_weights_free(t->weights);
+    ck_backend_free(t->be);
+    ck_dataset_free(t->train);
+    ck_dataset_free(t->val);
+    ck_dataset_free(t->all);
+    ck_labels_free(t->labels);
+    ck_manifest_free(t->man);
+    ck_manifest_free(t->val_man);
+    free(t->hist);
+    free(t->last_path);
+    free(t->training_json);
+}

@@ -1,0 +1,196 @@
+/* ck_weights: format detection, identity (size, sha256, origin), accessors
+ * and verification against the official file. */
+#include "weights_internal.h"
+#include "ck/error.h"
+#include "ck/sha256.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const unsigned char hdf5_signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+
+void ck_weights_free(ck_weights *w)
+{
+    if (!w)
+        return;
+    for (int k = 0; k < 2 * VGG16_ALL_LAYERS; k++) {
+        free(w->t[k].name);
+        free(w->t[k].data);
+    }
+    free(w->path);
+    free(w);
+}
+
+/* What the first bytes say: 1 HDF5, 2 safetensors, 0 neither, -1 error. */
+static int sniff(const char *path, long long size)
+{
+    if (size == 0) {
+        ck_error("weights", "%s: empty file (0 bytes)", path);
+        return -1;
+    }
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        ck_error_system(errno, "weights", "cannot open %s", path);
+        return -1;
+    }
+    unsigned char head[9] = {0};
+    size_t got = fread(head, 1, sizeof head, fp);
+    fclose(fp);
+    if (got >= 8 && memcmp(head, hdf5_signature, 8) == 0)
+        return 1;
+    if (got == 9 && head[8] == '{') {
+        uint64_t n = 0;
+        for (int b = 7; b >= 0; b--)
+            n = (n << 8) | head[b];
+        if (n > 0 && n <= (uint64_t)size - 8)
+            return 2;
+    }
+    return 0;
+}
+
+ck_weights *ck_weights_load(const char *path)
+{
+    ck_weights *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        ck_error("weights", "out of memory");
+        return NULL;
+    }
+    w->seed = -1;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        ck_error_system(errno, "weights", "cannot open %s", path);
+        goto bad;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ck_error("weights", "%s: not a regular file", path);
+        goto bad;
+    }
+    int kind = sniff(path, (long long)st.st_size);
+    if (kind < 0)
+        goto bad;
+    if (kind == 0) {
+        ck_error("weights", "%s: neither an HDF5 (Keras .h5) nor a safetensors file", path);
+        goto bad;
+    }
+    if ((kind == 1 ? ck_weights_load_h5(w) : ck_weights_load_safetensors(w)) < 0)
+        goto bad;
+    if (ck_weights_check_complete(w) < 0)
+        goto bad;
+    /* Hash last: a broken file fails fast, before reading 59 MB twice. */
+    if (ck_sha256_file(path, w->sha256, &w->size) < 0)
+        goto bad;
+    if (w->size == CK_VGG16_NOTOP_SIZE && strcmp(w->sha256, CK_VGG16_NOTOP_SHA256) == 0)
+        w->origin = CK_WEIGHTS_OFFICIAL;
+    return w;
+bad:
+    ck_weights_free(w);
+    return NULL;
+}
+
+int ck_weights_count(const ck_weights *w)
+{
+    return w ? w->n : 0;
+}
+
+const char *ck_weights_name(const ck_weights *w, int i)
+{
+    return w && i >= 0 && i < w->n ? w->t[i].name : NULL;
+}
+
+const float *ck_weights_get(const ck_weights *w, const char *name, int *ndim, int shape[4])
+{
+    if (!w || !name)
+        return NULL;
+    for (int k = 0; k < w->n; k++)
+        if (strcmp(w->t[k].name, name) == 0) {
+            if (ndim)
+                *ndim = w->t[k].ndim;
+            if (shape)
+                memcpy(shape, w->t[k].shape, sizeof w->t[k].shape);
+            return w->t[k].data;
+        }
+    return NULL;
+}
+
+int ck_weights_has_top(const ck_weights *w)
+{
+    return w ? w->has_top : 0;
+}
+
+ck_weights_origin ck_weights_origin_of(const ck_weights *w)
+{
+    return w ? w->origin : CK_WEIGHTS_UNKNOWN;
+}
+
+const char *ck_weights_origin_name(ck_weights_origin o)
+{
+    switch (o) {
+    case CK_WEIGHTS_OFFICIAL: return "official";
+    case CK_WEIGHTS_RANDOM: return "random";
+    default: return "unknown";
+    }
+}
+
+const char *ck_weights_path(const ck_weights *w)
+{
+    return w ? w->path : NULL;
+}
+
+const char *ck_weights_sha256(const ck_weights *w)
+{
+    return w ? w->sha256 : NULL;
+}
+
+long long ck_weights_file_size(const ck_weights *w)
+{
+    return w ? w->size : -1;
+}
+
+long long ck_weights_random_seed(const ck_weights *w)
+{
+    return w && w->origin == CK_WEIGHTS_RANDOM ? w->seed : -1;
+}
+
+const char *ck_weights_preprocessing(const ck_weights *w)
+{
+    return w ? w->preprocessing : NULL;
+}
+
+const char *ck_weights_format(const ck_weights *w)
+{
+    return w ? w->format : NULL;
+}
+
+int ck_weights_verify_file(const char *path, long long size, const char *sha256, const char **why)
+{
+    static const char *dummy;
+    if (!why)
+        why = &dummy;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        ck_error_system(errno, "weights", "cannot open %s", path);
+        return -1;
+    }
+    if ((long long)st.st_size != size) {
+        *why = "size differs from the official file";
+        return 0;
+    }
+    char hex[65];
+    if (ck_sha256_file(path, hex, NULL) < 0)
+        return -1;
+    if (strcmp(hex, sha256) != 0) {
+        *why = "sha256 differs from the official file";
+        return 0;
+    }
+    *why = NULL;
+    return 1;
+}
+
+int ck_weights_verify_official(const char *path, const char **why)
+{
+    return ck_weights_verify_file(path, CK_VGG16_NOTOP_SIZE, CK_VGG16_NOTOP_SHA256, why);
+}

@@ -1,0 +1,198 @@
+/* Keras HDF5 weights (save_weights layout, Keras 1 and 2 names, notop or
+ * with top; also a full-model file's "model_weights" group). */
+#include "weights_internal.h"
+#include "h5_util.h"
+#include "ck/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 0 kernel, 1 bias, -1 unknown: "block1_conv1_W_1:0", "kernel:0",
+ * "block1_conv1/bias:0", "dense_1_b:0" ... */
+static int weight_kind(const char *wname)
+{
+    const char *base = strrchr(wname, '/');
+    base = base ? base + 1 : wname;
+    char s[256];
+    snprintf(s, sizeof s, "%s", base);
+    char *colon = strchr(s, ':');
+    if (colon)
+        *colon = '\0';
+    size_t n = strlen(s);
+    /* Keras 1 appends "_<n>" to make names unique: strip it. */
+    if (n > 2 && s[n - 2] == '_' && s[n - 1] >= '0' && s[n - 1] <= '9')
+        s[n -= 2] = '\0';
+    if (strcmp(s, "kernel") == 0 || (n >= 2 && strcmp(s + n - 2, "_W") == 0) || strcmp(s, "W") == 0)
+        return 0;
+    if (strcmp(s, "bias") == 0 || (n >= 2 && strcmp(s + n - 2, "_b") == 0) || strcmp(s, "b") == 0)
+        return 1;
+    return -1;
+}
+
+static int read_weight(ck_weights *w, hid_t group, const vgg16_layer *l, const char *wname, int is_bias)
+{
+    char h5msg[256];
+    const char *what = is_bias ? "bias" : "kernel";
+    hid_t d = H5Dopen2(group, wname, H5P_DEFAULT);
+    if (d < 0) {
+        ck_error("weights", "%s: layer %s: cannot open dataset '%s' (%s)", w->path, l->name, wname,
+                 h5_error_text(h5msg, sizeof h5msg));
+        return -1;
+    }
+    int rc = -1;
+    float *data = NULL;
+    hid_t type = H5Dget_type(d), space = H5Dget_space(d);
+    if (type < 0 || space < 0) {
+        ck_error("weights", "%s: layer %s: dataset '%s' is unreadable (%s)", w->path, l->name, wname,
+                 h5_error_text(h5msg, sizeof h5msg));
+        goto out;
+    }
+    if (H5Tget_class(type) != H5T_FLOAT) {
+        ck_error("weights", "%s: layer %s: %s '%s' is not floating point", w->path, l->name, what, wname);
+        goto out;
+    }
+    int rank = H5Sget_simple_extent_ndims(space);
+    hsize_t dims[H5S_MAX_RANK];
+    if (rank < 0 || rank > 4 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+        ck_error("weights", "%s: layer %s: %s '%s' has rank %d, VGG16 needs %d", w->path, l->name, what,
+                 wname, rank, is_bias ? 1 : (l->is_dense ? 2 : 4));
+        goto out;
+    }
+    int shape[4] = {0, 0, 0, 0};
+    size_t count = 1;
+    for (int k = 0; k < rank; k++) {
+        shape[k] = dims[k] > 1000000 ? -1 : (int)dims[k];
+        count *= (size_t)dims[k];
+    }
+    /* Check the shape before allocating: a corrupt header must not make us
+     * allocate whatever it claims. */
+    if (ck_weights_check_shape(w, l, is_bias, rank, shape) < 0)
+        goto out;
+    data = malloc(count * sizeof *data);
+    if (!data) {
+        ck_error("weights", "%s: layer %s: out of memory", w->path, l->name);
+        goto out;
+    }
+    if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+        ck_error("weights", "%s: layer %s: cannot read %s '%s' (%s; truncated or corrupt file?)", w->path,
+                 l->name, what, wname, h5_error_text(h5msg, sizeof h5msg));
+        goto out;
+    }
+    rc = ck_weights_add(w, l, is_bias, rank, shape, data);
+    data = NULL;
+out:
+    free(data);
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    H5Dclose(d);
+    return rc;
+}
+
+static int read_layer(ck_weights *w, hid_t root, const vgg16_layer *l)
+{
+    char h5msg[256];
+    hid_t g = H5Gopen2(root, l->name, H5P_DEFAULT);
+    if (g < 0) {
+        ck_error("weights", "%s: layer %s: listed in layer_names but its group is missing (%s)", w->path,
+                 l->name, h5_error_text(h5msg, sizeof h5msg));
+        return -1;
+    }
+    char **names = NULL;
+    int n = 0, rc = -1;
+    if (h5_read_string_list(g, "weight_names", &names, &n, w->path, l->name) < 0)
+        goto out;
+    if (n != 2) {
+        ck_error("weights", "%s: layer %s: has %d weights, VGG16 needs 2 (kernel and bias)", w->path,
+                 l->name, n);
+        goto out;
+    }
+    int k0 = weight_kind(names[0]), k1 = weight_kind(names[1]);
+    if (k0 < 0 || k1 < 0 || k0 == k1) {
+        /* Unrecognised names: Keras's own order is kernel then bias. */
+        k0 = 0;
+        k1 = 1;
+    }
+    if (read_weight(w, g, l, names[0], k0) < 0 || read_weight(w, g, l, names[1], k1) < 0)
+        goto out;
+    rc = 0;
+out:
+    h5_free_string_list(names, n);
+    H5Gclose(g);
+    return rc;
+}
+
+/* Root attributes written by ck_weights_write_random_h5. */
+static void read_random_marks(ck_weights *w, hid_t f)
+{
+    if (H5Aexists(f, "ck_random_weights") <= 0)
+        return;
+    int flag = 0;
+    hid_t a = H5Aopen(f, "ck_random_weights", H5P_DEFAULT);
+    if (a >= 0) {
+        if (H5Aread(a, H5T_NATIVE_INT, &flag) < 0)
+            flag = 0;
+        H5Aclose(a);
+    }
+    if (flag != 1)
+        return;
+    w->origin = CK_WEIGHTS_RANDOM;
+    unsigned long long seed = 0;
+    if (H5Aexists(f, "ck_seed") > 0 && (a = H5Aopen(f, "ck_seed", H5P_DEFAULT)) >= 0) {
+        if (H5Aread(a, H5T_NATIVE_ULLONG, &seed) >= 0)
+            w->seed = (long long)seed;
+        H5Aclose(a);
+    }
+}
+
+int ck_weights_load_h5(ck_weights *w)
+{
+    char h5msg[256];
+    h5_quiet q;
+    h5_quiet_begin(&q);
+    w->format = "hdf5";
+    /* Keras's VGG16 weights come from Caffe: BGR, mean-subtracted. */
+    w->preprocessing = "caffe";
+    int rc = -1;
+    hid_t root = -1;
+    char **layers = NULL;
+    int nlayers = 0;
+    hid_t f = H5Fopen(w->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        ck_error("weights", "%s: cannot open as HDF5 (%s; truncated or corrupt file?)", w->path,
+                 h5_error_text(h5msg, sizeof h5msg));
+        goto out;
+    }
+    root = f;
+    if (H5Aexists(f, "layer_names") <= 0 && H5Lexists(f, "model_weights", H5P_DEFAULT) > 0) {
+        root = H5Gopen2(f, "model_weights", H5P_DEFAULT);
+        if (root < 0) {
+            ck_error("weights", "%s: cannot open group model_weights (%s)", w->path,
+                     h5_error_text(h5msg, sizeof h5msg));
+            goto out;
+        }
+    }
+    if (H5Aexists(root, "layer_names") <= 0) {
+        ck_error("weights", "%s: no 'layer_names' attribute: not a Keras weights file", w->path);
+        goto out;
+    }
+    if (h5_read_string_list(root, "layer_names", &layers, &nlayers, w->path, "root") < 0)
+        goto out;
+    read_random_marks(w, f);
+    for (int k = 0; k < nlayers; k++) {
+        const vgg16_layer *l = ck_vgg16_find(layers[k]);
+        if (l && read_layer(w, root, l) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    h5_free_string_list(layers, nlayers);
+    if (root >= 0 && root != f)
+        H5Gclose(root);
+    if (f >= 0)
+        H5Fclose(f);
+    h5_quiet_end(&q);
+    return rc;
+}

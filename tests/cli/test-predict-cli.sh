@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# ck-predict's command line: ordering, formats, shards, missing images, exit
+# codes. Fixtures (tiny He-initialised checkpoints, synthetic PNGs) come from
+# the test-predict C test, which also checks the numbers against the library.
+set -u
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+expect() {
+  local want=$1; shift
+  "$@" >"$T/out" 2>"$T/err"; local got=$?
+  out=$(cat "$T/out"); err=$(cat "$T/err")
+  [ "$got" = "$want" ] || fail "exit $got (want $want): $*; stderr: $err"
+}
+has() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }
+
+fixtures="$CK_BIN/../tests/test-predict"
+[ -x "$fixtures" ] || { echo "test-predict not built: skipped"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/ck-predict-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+"$fixtures" --fixtures "$T" || { echo "cannot make fixtures"; exit 1; }
+P="ck-predict -j 1"
+
+# Usage errors: exit 2 and a hint.
+expect 0 ck-predict --help
+has "$out" "Usage: ck-predict"
+expect 2 ck-predict --images "$T/test" -o "$T/x.csv"
+has "$err" "Try 'ck-predict --help'"
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --format bogus
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --shard 2/2
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --tta rotate
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --clip 0.7
+expect 2 ck-predict --merge "$T/x.csv"
+
+# Without --order: every image, natural order.
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/nat.csv"
+[ "$(cut -d, -f1 "$T/nat.csv" | tr '\n' ' ')" = "t_1.png t_2.png t_3.png t_4.png t_5.png t_10.png t_20.png " ] ||
+  fail "natural order: $(cut -d, -f1 "$T/nat.csv" | tr '\n' ' ')"
+# With --order: the sample's rows and order; the checker agrees.
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" -o "$T/sub.csv"
+cmp -s <(cut -d, -f1 "$T/sub.csv") <(cut -d, -f1 "$T/sample.csv") || fail "rows not in sample order"
+[ "$(awk -F, '{print NF}' "$T/sub.csv" | sort -u)" = "4" ] || fail "expected 4 columns"
+expect 0 ck-eval --check "$T/sample.csv" "$T/sub.csv"
+has "$out" "OK: 7 rows"
+expect 0 ck-eval --truth "$T/truth.tsv" --summary "$T/sub.csv"
+has "$out" "rows=7"
+
+# Same rows, other formats: label ids / names, header, tab, precision, clip.
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" --format label -o "$T/lab.csv"
+cmp -s <(cut -d, -f1 "$T/lab.csv") <(cut -d, -f1 "$T/sample.csv") || fail "label rows"
+# The label is the arg-max of the probabilities.
+awk -F, '{b=2; for (i=3;i<=NF;i++) if ($i>$b) b=i; print $1 "," b-2}' "$T/sub.csv" >"$T/argmax.csv"
+cmp -s "$T/lab.csv" "$T/argmax.csv" || fail "labels are not the arg-max: $(paste -d' ' "$T/lab.csv" "$T/argmax.csv")"
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" --format label --label-names --header \
+  -o "$T/names.csv"
+[ "$(head -1 "$T/names.csv")" = "file_name,label_name" ] || fail "label header: $(head -1 "$T/names.csv")"
+tail -n +2 "$T/names.csv" | cut -d, -f2 | grep -qvE '^(red|green|blue)$' && fail "class names: $(cat "$T/names.csv")"
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" --header --sep tab --precision 3 \
+  -o "$T/wide.tsv"
+[ "$(head -1 "$T/wide.tsv")" = "$(printf 'file_name\tred\tgreen\tblue')" ] || fail "probs header"
+tail -n +2 "$T/wide.tsv" | cut -f2- | tr '\t' '\n' | grep -qvE '^0\.[0-9]{1,3}$|^[01]$' && fail "precision 3: $(cat "$T/wide.tsv")"
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" --clip 0.34 -o "$T/clip.csv"
+# Clipped to [0.34, 0.66], then each row divided by its sum.
+awk -F, 'NR == FNR {
+    s = 0; for (i = 2; i <= NF; i++) { v = $i; if (v < 0.34) v = 0.34; if (v > 0.66) v = 0.66; c[FNR, i] = v; s += v }
+    for (i = 2; i <= NF; i++) c[FNR, i] /= s; next }
+  { for (i = 2; i <= NF; i++) { d = $i - c[FNR, i]; if (d < -2e-6 || d > 2e-6) bad = 1 } }
+  END { exit bad }' "$T/sub.csv" "$T/clip.csv" || fail "clip: $(paste -d' ' "$T/sub.csv" "$T/clip.csv")"
+# A sample with a header gives its header (and separator) to the output.
+{ printf 'id,red,green,blue\n'; sed 's/\.png,/,/' "$T/sample.csv"; } >"$T/kaggle.csv"
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/kaggle.csv" -o "$T/k.csv"
+[ "$(head -1 "$T/k.csv")" = "id,red,green,blue" ] || fail "sample header: $(head -1 "$T/k.csv")"
+[ "$(sed -n 2p "$T/k.csv" | cut -d, -f1)" = "t_20" ] || fail "ids without extension: $(sed -n 2p "$T/k.csv")"
+expect 0 ck-eval --check "$T/kaggle.csv" "$T/k.csv"
+
+# Shards merged back equal the unsharded output, byte for byte with --batch 1
+# (BLAS sums in an order that depends on a batch's row count, so with larger
+# batches the last digit may differ: checked numerically below).
+expect 0 $P -b 1 -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" -o "$T/b1.csv"
+for i in 0 1 2; do
+  expect 0 $P -b 1 -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" --shard $i/3 -o "$T/s$i.shard"
+done
+head -1 "$T/s1.shard" | grep -qx '#ck-shard 1/3 rows=7' || fail "shard header: $(head -1 "$T/s1.shard")"
+expect 0 ck-predict --merge "$T/merged.csv" "$T/s2.shard" "$T/s0.shard" "$T/s1.shard"
+cmp -s "$T/merged.csv" "$T/b1.csv" || fail "merged shards differ from the unsharded output"
+for i in 0 1; do
+  expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" --shard $i/2 -o "$T/d$i.shard"
+done
+expect 0 ck-predict --merge "$T/merged2.csv" "$T/d0.shard" "$T/d1.shard"
+cmp -s <(cut -d, -f1 "$T/merged2.csv") <(cut -d, -f1 "$T/sub.csv") || fail "merged rows"
+paste -d, "$T/merged2.csv" "$T/sub.csv" | awk -F, '{ for (i = 2; i <= 4; i++) { d = $i - $(i + 4); if (d < -1e-5 || d > 1e-5) bad = 1 } }
+  END { exit bad }' || fail "merged (default batch) far from unsharded: $(paste "$T/merged2.csv" "$T/sub.csv")"
+expect 1 ck-predict --merge "$T/m2.csv" "$T/s0.shard" "$T/s2.shard"
+has "$err" "rows missing"
+[ -e "$T/m2.csv" ] && fail "merge with a missing shard wrote output"
+expect 1 ck-predict --merge "$T/m2.csv" "$T/s0.shard" "$T/s1.shard" "$T/s1.shard" "$T/s2.shard"
+has "$err" "duplicate row"
+
+# Ensembles need the same classes.
+expect 1 $P -m "$T/a.ckpt" -m "$T/other.ckpt" --images "$T/test" -o "$T/e.csv"
+has "$err" "differ in class 2 ('blue' vs 'cyan')"
+[ -e "$T/e.csv" ] && fail "failed ensemble wrote output"
+
+# Missing and unreadable images: error naming the image, nothing written,
+# an existing output left alone; --allow-missing writes uniform rows.
+cp "$T/sub.csv" "$T/keep.csv"
+mv "$T/test/t_3.png" "$T/t_3.png.away"
+expect 1 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" -o "$T/keep.csv"
+has "$err" "image 't_3.png' not found"
+cmp -s "$T/keep.csv" "$T/sub.csv" || fail "failed run changed the existing output"
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" --allow-missing -o "$T/allow.csv"
+has "$err" "warning: image 't_3.png' not found"
+grep -qx 't_3.png,0.333333,0.333333,0.333333' "$T/allow.csv" || fail "uniform row: $(cat "$T/allow.csv")"
+mv "$T/t_3.png.away" "$T/test/t_3.png"
+: >"$T/test/t_4.png"
+expect 1 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" -o "$T/c.csv"
+has "$err" "t_4.png"
+[ -e "$T/c.csv" ] && fail "unreadable image: output written"
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" --allow-missing -o "$T/c.csv"
+has "$err" "t_4.png"
+grep -qx 't_4.png,0.333333,0.333333,0.333333' "$T/c.csv" || fail "uniform row for unreadable image"
+expect 1 $P -m "$T/nope.ckpt" --images "$T/test" -o "$T/c2.csv"
+has "$err" "nope.ckpt"
+echo garbage >"$T/bad.ckpt"
+expect 1 $P -m "$T/bad.ckpt" --images "$T/test" -o "$T/c2.csv"
+has "$err" "bad.ckpt"
+
+[ $fails -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
+echo "test-predict-cli: all passed"

@@ -1,0 +1,209 @@
+/* ck-predict against the library pipeline: a tiny checkpoint (He-initialised
+ * VGG16 at 32×32, no weights file) and synthetic images; the tool's output
+ * must be byte-identical to forward passes done here, including the TTA and
+ * ensemble means (a flip TTA over a 2-model ensemble: 4 passes averaged).
+ *
+ *   test-predict                 run the checks
+ *   test-predict --fixtures DIR  only write the fixtures (used by
+ *                                test-predict.sh): DIR/{a,b,other}.ckpt,
+ *                                DIR/test/t_N.png, DIR/sample.csv,
+ *                                DIR/truth.tsv, DIR/labels.tsv */
+#include "check.h"
+
+#include "ck/backend.h"
+#include "ck/checkpoint.h"
+#include "ck/error.h"
+#include "ck/fs.h"
+#include "ck/image.h"
+#include "ck/labels.h"
+#include "ck/model.h"
+#include "ck/submission.h"
+#include "ck/synth.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NTEST 7
+#define SIZE 32
+static const char *test_names[NTEST] = {"t_10.png", "t_2.png", "t_1.png", "t_3.png", "t_20.png", "t_4.png",
+                                        "t_5.png"};
+/* The sample's order: deliberately not sorted. */
+static const int sample_order[NTEST] = {4, 0, 2, 1, 3, 6, 5};
+
+static int save_checkpoint(const char *path, int nclass, uint64_t seed, const char *const *names)
+{
+    ck_backend *be = ck_backend_new("cpu", 1);
+    ck_vgg16_config cfg;
+    ck_vgg16_config_default(&cfg);
+    cfg.input_size = SIZE;
+    cfg.num_classes = nclass;
+    cfg.hidden[0] = 16;
+    cfg.seed = seed;
+    ck_model *m = be ? ck_vgg16_new(be, &cfg, 1) : NULL;
+    const char *ids[4] = {"0", "1", "2", "3"};
+    /* A small output layer keeps the probabilities away from 0 and 1, so
+     * that the means below are not all alike. */
+    float k[16 * 4];
+    if (m && ck_model_param_get(m, "predictions/kernel", k, (size_t)16 * nclass) == 0) {
+        for (int i = 0; i < 16 * nclass; i++)
+            k[i] *= 1e-3f;
+        ck_model_param_set(m, "predictions/kernel", k, (size_t)16 * nclass);
+    }
+    ck_labels *l = ck_labels_new(nclass, ids, names);
+    ck_checkpoint_meta meta = {.labels = l};
+    int rc = m && l ? ck_checkpoint_save(path, m, NULL, &meta) : -1;
+    ck_labels_free(l);
+    ck_model_free(m);
+    ck_backend_free(be);
+    return rc;
+}
+
+static int write_text(const char *dir, const char *name, const char *text)
+{
+    char *p = ck_path_join(dir, name);
+    int rc = ck_atomic_write(p, text, strlen(text));
+    free(p);
+    return rc;
+}
+
+static int make_fixtures(const char *dir, int all)
+{
+    static const char *names[3] = {"red", "green", "blue"}, *other[3] = {"red", "green", "cyan"};
+    char *test = ck_path_join(dir, "test");
+    int rc = ck_mkdir_p(test);
+    uint8_t rgb[SIZE * SIZE * 3];
+    char buf[4096] = "", line[128];
+    for (int i = 0; i < NTEST && !rc; i++) {
+        char *p = ck_path_join(test, test_names[i]);
+        rc = ck_synth_draw(i % 3, 5, (uint64_t)i, SIZE, rgb) || ck_image_save_rgb(p, rgb, SIZE, SIZE, 0);
+        free(p);
+    }
+    for (int i = 0; i < NTEST; i++) {
+        snprintf(line, sizeof line, "%s,0.333333,0.333333,0.333334\n", test_names[sample_order[i]]);
+        strcat(buf, line);
+    }
+    rc = rc || write_text(dir, "sample.csv", buf);
+    strcpy(buf, "file_name\tlabel_id\n");
+    for (int i = 0; i < NTEST; i++) {
+        snprintf(line, sizeof line, "%s\t%d\n", test_names[i], i % 3);
+        strcat(buf, line);
+    }
+    rc = rc || write_text(dir, "truth.tsv", buf);
+    rc = rc || write_text(dir, "labels.tsv", "label_id\tlabel_name\n0\tred\n1\tgreen\n2\tblue\n");
+    char *a = ck_path_join(dir, "a.ckpt"), *b = ck_path_join(dir, "b.ckpt"), *o = ck_path_join(dir, "other.ckpt");
+    rc = rc || save_checkpoint(a, 3, 11, names) || save_checkpoint(b, 3, 12, names) ||
+         (all && save_checkpoint(o, 3, 13, other));
+    free(a);
+    free(b);
+    free(o);
+    free(test);
+    return rc;
+}
+
+/* Probabilities of every test image (in sample order) for one checkpoint
+ * and view, computed here with the library. */
+static int forward_all(const char *dir, const char *ckpt, double *orig, double *flip)
+{
+    char *p = ck_path_join(dir, ckpt);
+    ck_checkpoint *c = ck_checkpoint_load(p);
+    free(p);
+    ck_backend *be = ck_backend_new("cpu", 1);
+    ck_model *m = c && be ? ck_checkpoint_build_model(c, be, NULL, NTEST) : NULL;
+    ck_tensor *x = be ? ck_tensor_new_4d(be, CK_U8, NTEST, SIZE, SIZE, 3) : NULL;
+    static uint8_t rgb[NTEST * SIZE * SIZE * 3], v[NTEST * SIZE * SIZE * 3];
+    float probs[NTEST * 3];
+    int rc = m && x ? 0 : -1;
+    for (int i = 0; i < NTEST && !rc; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "test/%s", test_names[sample_order[i]]);
+        char *ip = ck_path_join(dir, name);
+        rc = ck_image_load_rgb_into(ip, SIZE, SIZE, rgb + (size_t)i * SIZE * SIZE * 3);
+        free(ip);
+    }
+    for (int view = 0; view < 2 && !rc; view++) {
+        ck_tta_apply(view ? CK_VIEW_FLIP : CK_VIEW_ORIGINAL, rgb, v, NTEST, SIZE);
+        rc = ck_tensor_upload(x, v, sizeof v) || ck_model_forward(m, CK_FROM_INPUT, x, probs);
+        for (int i = 0; i < NTEST * 3 && !rc; i++)
+            (view ? flip : orig)[i] = probs[i];
+    }
+    ck_tensor_free(x);
+    ck_model_free(m);
+    ck_backend_free(be);
+    ck_checkpoint_free(c);
+    return rc;
+}
+
+/* Format rows like ck-predict's default output and compare with the file. */
+static void expect_output(const char *dir, const char *file, const double *p)
+{
+    ck_submission *s = ck_submission_new(NTEST, 3, CK_SUB_PROBS);
+    for (int i = 0; i < NTEST; i++) {
+        ck_submission_set_name(s, i, test_names[sample_order[i]]);
+        memcpy(ck_submission_probs(s, i), p + 3 * i, 3 * sizeof *p);
+    }
+    ck_submission_format f;
+    ck_submission_format_init(&f);
+    char *want = ck_path_join(dir, "want.csv"), *got = ck_path_join(dir, file);
+    CHECK(ck_submission_write(s, want, &f) == 0);
+    char *a = ck_read_file(want, NULL), *b = ck_read_file(got, NULL);
+    int same = a && b && strcmp(a, b) == 0;
+    if (!same)
+        fprintf(stderr, "%s differs from the library's result:\n--- got ---\n%s--- want ---\n%s", file,
+                b ? b : "(none)", a ? a : "(none)");
+    CHECK(same);
+    free(a);
+    free(b);
+    free(want);
+    free(got);
+    ck_submission_free(s);
+}
+
+static int run(const char *fmt, const char *dir, const char *extra)
+{
+    const char *bin = getenv("CK_BIN");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, fmt, bin ? bin : ".", dir, dir, dir, extra);
+    return system(cmd);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--fixtures") == 0) {
+        if (make_fixtures(argv[2], 1)) {
+            fputs(ck_error_buffer(), stderr);
+            return 1;
+        }
+        return 0;
+    }
+    char dir[] = "cli-predict-XXXXXX";
+    if (!mkdtemp(dir) || make_fixtures(dir, 0)) {
+        fputs(ck_error_buffer(), stderr);
+        return 1;
+    }
+    const char *predict = "%s/ck-predict -j 1 --images %s/test --order %s/sample.csv -o %s/%s";
+    double a[NTEST * 3], af[NTEST * 3], b[NTEST * 3], bf[NTEST * 3], mean[NTEST * 3];
+    CHECK(forward_all(dir, "a.ckpt", a, af) == 0);
+    CHECK(forward_all(dir, "b.ckpt", b, bf) == 0);
+
+    /* One model, sample order. */
+    char extra[512];
+    snprintf(extra, sizeof extra, "one.csv -m %s/a.ckpt", dir);
+    CHECK(run(predict, dir, extra) == 0);
+    expect_output(dir, "one.csv", a);
+    /* Ensemble of two models with TTA: mean over the four (model, view) pairs;
+     * a batch of 3 splits the 7 images unevenly. */
+    snprintf(extra, sizeof extra, "ens.csv -m %s/a.ckpt -m %s/b.ckpt --tta flip -b 3 --loaders 2", dir, dir);
+    CHECK(run(predict, dir, extra) == 0);
+    for (int i = 0; i < NTEST * 3; i++)
+        mean[i] = (a[i] + af[i] + b[i] + bf[i]) / 4;
+    expect_output(dir, "ens.csv", mean);
+
+    if (!check_failures) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    }
+    return check_report("test-predict");
+}

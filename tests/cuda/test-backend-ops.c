@@ -1,0 +1,445 @@
+/* test-backend-ops: every operation, forward and backward, on the CPU
+ * backend (the reference) and on CUDA with the same random inputs, compared
+ * element by element (ggml's test-backend-ops idea). Skips (exit 77)
+ * without a usable GPU.
+ *
+ * Tolerances: |gpu - cpu| <= tol · max(1, max|cpu|) per element, with
+ *   exact (tol 0, bytes compared): dropout masks, caffe preprocessing,
+ *     max pooling, ReLU, dtype conversions, fill;
+ *   1e-5: element-wise float work (optimizers, BN, softmax, pooling means),
+ *     where only FMA contraction and exp/log differ;
+ *   1e-4: convolutions and GEMMs in fp32 (summation order differs);
+ *   3e-2: the bf16 convolution.
+ * TF32 is switched off (CK_CUDA_TF32=0) so fp32 really is fp32.
+ * Inputs are tie-free where ties matter (max pooling: distinct values). */
+#include "check.h"
+
+#include "ck/backend.h"
+#include "ck/error.h"
+#include "ck/ops.h"
+#include "ck/rng.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ck_backend *cpu, *gpu;
+static uint64_t seed_counter;
+
+typedef struct pair {
+    ck_tensor *c, *g;
+} pair;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "test-backend-ops: %s: %s", what, ck_error_buffer());
+    exit(1);
+}
+
+static size_t numel(int ndim, const int *shape)
+{
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= (size_t)shape[i];
+    return n;
+}
+
+/* A tensor on both backends holding the same bytes. */
+static pair pair_new(ck_dtype dt, int ndim, const int *shape, const void *host)
+{
+    pair p = {ck_tensor_new(cpu, dt, ndim, shape), ck_tensor_new(gpu, dt, ndim, shape)};
+    if (!p.c || !p.g)
+        die("tensor_new");
+    if (host) {
+        size_t nb = ck_tensor_nbytes(p.c);
+        if (ck_tensor_upload(p.c, host, nb) || ck_tensor_upload(p.g, host, nb))
+            die("upload");
+    } else if (ck_tensor_fill(p.c, 0.0f) || ck_tensor_fill(p.g, 0.0f)) {
+        die("fill");
+    }
+    return p;
+}
+
+static void pair_free(pair p)
+{
+    ck_tensor_free(p.c);
+    ck_tensor_free(p.g);
+}
+
+static float *randn(size_t n, float scale)
+{
+    ck_rng r = ck_rng_make(0x5eed, seed_counter++, 0);
+    float *a = malloc(n * sizeof *a);
+    for (size_t i = 0; i < n; i++)
+        a[i] = (float)ck_rng_normal(&r) * scale;
+    return a;
+}
+
+/* Distinct values (a shuffled ramp): no ties anywhere. */
+static float *distinct(size_t n)
+{
+    ck_rng r = ck_rng_make(0xd15, seed_counter++, 0);
+    int *perm = malloc(n * sizeof *perm);
+    float *a = malloc(n * sizeof *a);
+    for (size_t i = 0; i < n; i++)
+        perm[i] = (int)i;
+    ck_rng_shuffle_int(&r, perm, (int)n);
+    for (size_t i = 0; i < n; i++)
+        a[i] = ((float)perm[i] - (float)n / 2) / (float)n * 8.0f;
+    free(perm);
+    return a;
+}
+
+static pair pair_randn(int ndim, const int *shape, float scale)
+{
+    float *h = randn(numel(ndim, shape), scale);
+    pair p = pair_new(CK_F32, ndim, shape, h);
+    free(h);
+    return p;
+}
+
+/* Compare the two copies; tol 0 means identical bytes. */
+static void compare(const char *name, pair p, double tol)
+{
+    size_t nb = ck_tensor_nbytes(p.c), n = ck_tensor_numel(p.c);
+    unsigned char *a = malloc(nb ? nb : 1), *b = malloc(nb ? nb : 1);
+    if (ck_tensor_download(p.c, a, nb) || ck_tensor_download(p.g, b, nb))
+        die("download");
+    check_count++;
+    if (tol == 0.0 || ck_tensor_dtype(p.c) != CK_F32) {
+        int same = memcmp(a, b, nb) == 0;
+        if (!same)
+            check_failures++;
+        fprintf(stderr, "%-40s %s (exact)\n", name, same ? "ok" : "FAILED");
+    } else {
+        const float *x = (const float *)a, *y = (const float *)b;
+        double mx = 1.0, worst = 0.0;
+        size_t at = 0;
+        for (size_t i = 0; i < n; i++)
+            mx = fabs(x[i]) > mx ? fabs(x[i]) : mx;
+        int ok = 1;
+        for (size_t i = 0; i < n; i++) {
+            double e = fabs((double)x[i] - (double)y[i]);
+            if (!(e <= worst) || isnan(y[i])) {
+                worst = isnan(y[i]) ? INFINITY : e;
+                at = i;
+            }
+        }
+        ok = worst <= tol * mx;
+        if (!ok)
+            check_failures++;
+        fprintf(stderr, "%-40s %s (max err %.3g at %zu: cpu %.7g gpu %.7g, limit %.3g)\n", name, ok ? "ok" : "FAILED",
+                worst, at, n ? x[at] : 0.0, n ? y[at] : 0.0, tol * mx);
+    }
+    free(a);
+    free(b);
+}
+
+#define RUN(call_cpu, call_gpu)                                                  \
+    do {                                                                         \
+        if ((call_cpu) != 0)                                                     \
+            die("cpu " #call_cpu);                                               \
+        if ((call_gpu) != 0)                                                     \
+            die("gpu " #call_gpu);                                               \
+    } while (0)
+
+static void test_conv(int n, int h, int w, int ci, int co)
+{
+    char name[96];
+    int xs[4] = {n, h, w, ci}, ws[4] = {3, 3, ci, co}, ys[4] = {n, h, w, co}, bs[1] = {co};
+    pair x = pair_randn(4, xs, 1.0f), wt = pair_randn(4, ws, 0.3f), b = pair_randn(1, bs, 0.5f);
+    pair y = pair_new(CK_F32, 4, ys, NULL), dy = pair_randn(4, ys, 1.0f);
+    pair dx = pair_new(CK_F32, 4, xs, NULL), dw = pair_randn(4, ws, 1.0f), db = pair_randn(1, bs, 1.0f);
+    for (int relu = 0; relu <= 1; relu++) {
+        RUN(ck_conv3x3_forward(cpu, x.c, wt.c, b.c, y.c, relu, CK_CONV_FP32),
+            ck_conv3x3_forward(gpu, x.g, wt.g, b.g, y.g, relu, CK_CONV_FP32));
+        snprintf(name, sizeof name, "conv fwd %dx%dx%dx%d->%d relu=%d", n, h, w, ci, co, relu);
+        compare(name, y, 1e-4);
+    }
+    /* bf16 path: against the CPU's fp32 result. */
+    RUN(ck_conv3x3_forward(cpu, x.c, wt.c, b.c, y.c, 1, CK_CONV_FP32),
+        ck_conv3x3_forward(gpu, x.g, wt.g, b.g, y.g, 1, CK_CONV_BF16));
+    snprintf(name, sizeof name, "conv fwd bf16 %dx%dx%dx%d->%d", n, h, w, ci, co);
+    compare(name, y, 3e-2);
+    pair wb = pair_new(CK_BF16, 4, ws, NULL);
+    RUN(ck_tensor_copy(wb.c, wt.c), ck_tensor_copy(wb.g, wt.g));
+    RUN(ck_conv3x3_forward(cpu, x.c, wb.c, b.c, y.c, 1, CK_CONV_BF16),
+        ck_conv3x3_forward(gpu, x.g, wb.g, b.g, y.g, 1, CK_CONV_BF16));
+    snprintf(name, sizeof name, "conv fwd bf16 weights %dx%dx%dx%d->%d", n, h, w, ci, co);
+    compare(name, y, 3e-2);
+    pair_free(wb);
+
+    RUN(ck_conv3x3_backward_data(cpu, dy.c, wt.c, dx.c), ck_conv3x3_backward_data(gpu, dy.g, wt.g, dx.g));
+    snprintf(name, sizeof name, "conv bwd data %dx%dx%dx%d->%d", n, h, w, ci, co);
+    compare(name, dx, 1e-4);
+    for (int acc = 0; acc <= 1; acc++) {
+        RUN(ck_conv3x3_backward_filter(cpu, x.c, dy.c, dw.c, db.c, (float)acc),
+            ck_conv3x3_backward_filter(gpu, x.g, dy.g, dw.g, db.g, (float)acc));
+        snprintf(name, sizeof name, "conv bwd filter beta=%d %dx%dx%dx%d->%d", acc, n, h, w, ci, co);
+        compare(name, dw, 1e-4);
+        snprintf(name, sizeof name, "conv bwd bias beta=%d", acc);
+        compare(name, db, 1e-4);
+    }
+    pair_free(x), pair_free(wt), pair_free(b), pair_free(y), pair_free(dy), pair_free(dx), pair_free(dw),
+        pair_free(db);
+}
+
+static void test_relu_pool(void)
+{
+    int xs[4] = {2, 6, 8, 5}, ps[4] = {2, 3, 4, 5}, gs[2] = {2, 5};
+    size_t nx = numel(4, xs);
+    float *hx = distinct(nx);
+    pair x = pair_new(CK_F32, 4, xs, hx), y = pair_new(CK_F32, 4, xs, NULL), dy = pair_randn(4, xs, 1.0f);
+    pair dx = pair_new(CK_F32, 4, xs, NULL);
+    free(hx);
+    RUN(ck_relu_forward(cpu, x.c, y.c), ck_relu_forward(gpu, x.g, y.g));
+    compare("relu fwd", y, 0);
+    RUN(ck_relu_backward(cpu, y.c, dy.c, dx.c), ck_relu_backward(gpu, y.g, dy.g, dx.g));
+    compare("relu bwd", dx, 0);
+
+    pair py = pair_new(CK_F32, 4, ps, NULL), pdy = pair_randn(4, ps, 1.0f);
+    RUN(ck_maxpool2_forward(cpu, x.c, py.c), ck_maxpool2_forward(gpu, x.g, py.g));
+    compare("maxpool2 fwd", py, 0);
+    RUN(ck_maxpool2_backward(cpu, x.c, py.c, pdy.c, dx.c), ck_maxpool2_backward(gpu, x.g, py.g, pdy.g, dx.g));
+    compare("maxpool2 bwd", dx, 0);
+
+    pair gy = pair_new(CK_F32, 2, gs, NULL), gdy = pair_randn(2, gs, 1.0f);
+    RUN(ck_avgpool_global_forward(cpu, x.c, gy.c), ck_avgpool_global_forward(gpu, x.g, gy.g));
+    compare("avgpool global fwd", gy, 1e-5);
+    RUN(ck_avgpool_global_backward(cpu, gdy.c, dx.c), ck_avgpool_global_backward(gpu, gdy.g, dx.g));
+    compare("avgpool global bwd", dx, 1e-5);
+    pair_free(x), pair_free(y), pair_free(dy), pair_free(dx), pair_free(py), pair_free(pdy), pair_free(gy),
+        pair_free(gdy);
+}
+
+static void test_dense(void)
+{
+    /* 4-D input read as [N, H·W·C] */
+    int xs[4] = {5, 2, 3, 7}, ws[2] = {42, 33}, ys[2] = {5, 33}, bs[1] = {33};
+    pair x = pair_randn(4, xs, 1.0f), w = pair_randn(2, ws, 0.2f), b = pair_randn(1, bs, 1.0f);
+    pair y = pair_new(CK_F32, 2, ys, NULL), dy = pair_randn(2, ys, 1.0f);
+    pair dx = pair_new(CK_F32, 4, xs, NULL), dw = pair_randn(2, ws, 1.0f), db = pair_randn(1, bs, 1.0f);
+    RUN(ck_dense_forward(cpu, x.c, w.c, b.c, y.c), ck_dense_forward(gpu, x.g, w.g, b.g, y.g));
+    compare("dense fwd", y, 1e-4);
+    RUN(ck_dense_forward(cpu, x.c, w.c, NULL, y.c), ck_dense_forward(gpu, x.g, w.g, NULL, y.g));
+    compare("dense fwd no bias", y, 1e-4);
+    for (int acc = 0; acc <= 1; acc++) {
+        RUN(ck_dense_backward(cpu, x.c, w.c, dy.c, dx.c, dw.c, db.c, (float)acc),
+            ck_dense_backward(gpu, x.g, w.g, dy.g, dx.g, dw.g, db.g, (float)acc));
+        compare(acc ? "dense bwd dx (beta=1)" : "dense bwd dx", dx, 1e-4);
+        compare(acc ? "dense bwd dw (beta=1)" : "dense bwd dw", dw, 1e-4);
+        compare(acc ? "dense bwd db (beta=1)" : "dense bwd db", db, 1e-4);
+    }
+    RUN(ck_dense_backward(cpu, x.c, w.c, dy.c, NULL, dw.c, NULL, 0.0f),
+        ck_dense_backward(gpu, x.g, w.g, dy.g, NULL, dw.g, NULL, 0.0f));
+    compare("dense bwd dw only", dw, 1e-4);
+    pair_free(x), pair_free(w), pair_free(b), pair_free(y), pair_free(dy), pair_free(dx), pair_free(dw),
+        pair_free(db);
+}
+
+static void test_dropout(void)
+{
+    int s[2] = {7, 37}; /* odd count: a partial Philox group at the end */
+    pair x = pair_randn(2, s, 1.0f), y = pair_new(CK_F32, 2, s, NULL), m = pair_new(CK_U8, 2, s, NULL);
+    pair dy = pair_randn(2, s, 1.0f), dx = pair_new(CK_F32, 2, s, NULL);
+    RUN(ck_dropout_forward(cpu, x.c, y.c, m.c, 0.3f, 1234, 17), ck_dropout_forward(gpu, x.g, y.g, m.g, 0.3f, 1234, 17));
+    compare("dropout mask", m, 0);
+    compare("dropout fwd", y, 1e-6);
+    RUN(ck_dropout_backward(cpu, dy.c, m.c, dx.c, 0.3f), ck_dropout_backward(gpu, dy.g, m.g, dx.g, 0.3f));
+    compare("dropout bwd", dx, 1e-6);
+    pair_free(x), pair_free(y), pair_free(m), pair_free(dy), pair_free(dx);
+}
+
+static void test_batchnorm(void)
+{
+    int s[2] = {9, 70}, c[1] = {70};
+    pair x = pair_randn(2, s, 2.0f), g = pair_randn(1, c, 1.0f), bt = pair_randn(1, c, 1.0f);
+    float *ones = malloc(70 * sizeof(float));
+    for (int i = 0; i < 70; i++)
+        ones[i] = 1.0f + 0.01f * i;
+    pair rm = pair_randn(1, c, 0.1f), rv = pair_new(CK_F32, 1, c, ones);
+    free(ones);
+    pair sm = pair_new(CK_F32, 1, c, NULL), si = pair_new(CK_F32, 1, c, NULL), y = pair_new(CK_F32, 2, s, NULL);
+    pair dy = pair_randn(2, s, 1.0f), dx = pair_new(CK_F32, 2, s, NULL), dg = pair_randn(1, c, 1.0f),
+         db = pair_randn(1, c, 1.0f);
+    RUN(ck_batchnorm_forward(cpu, x.c, g.c, bt.c, rm.c, rv.c, sm.c, si.c, y.c, 1, 0.1f, 1e-3f),
+        ck_batchnorm_forward(gpu, x.g, g.g, bt.g, rm.g, rv.g, sm.g, si.g, y.g, 1, 0.1f, 1e-3f));
+    compare("batchnorm fwd train", y, 1e-5);
+    compare("batchnorm running mean", rm, 1e-5);
+    compare("batchnorm running var", rv, 1e-5);
+    compare("batchnorm saved invstd", si, 1e-5);
+    RUN(ck_batchnorm_backward(cpu, x.c, dy.c, g.c, sm.c, si.c, dx.c, dg.c, db.c, 1.0f),
+        ck_batchnorm_backward(gpu, x.g, dy.g, g.g, sm.g, si.g, dx.g, dg.g, db.g, 1.0f));
+    compare("batchnorm bwd dx", dx, 1e-5);
+    compare("batchnorm bwd dgamma", dg, 1e-5);
+    compare("batchnorm bwd dbeta", db, 1e-5);
+    RUN(ck_batchnorm_forward(cpu, x.c, g.c, bt.c, rm.c, rv.c, NULL, NULL, y.c, 0, 0.1f, 1e-3f),
+        ck_batchnorm_forward(gpu, x.g, g.g, bt.g, rm.g, rv.g, NULL, NULL, y.g, 0, 0.1f, 1e-3f));
+    compare("batchnorm fwd inference", y, 1e-5);
+    pair_free(x), pair_free(g), pair_free(bt), pair_free(rm), pair_free(rv), pair_free(sm), pair_free(si),
+        pair_free(y), pair_free(dy), pair_free(dx), pair_free(dg), pair_free(db);
+}
+
+static void test_softmax(void)
+{
+    enum { N = 11, C = 20 };
+    int s[2] = {N, C}, cs[1] = {C}, ls[1] = {N};
+    pair z = pair_randn(2, s, 3.0f), p = pair_new(CK_F32, 2, s, NULL), d = pair_new(CK_F32, 2, s, NULL);
+    int32_t lab[N];
+    for (int i = 0; i < N; i++)
+        lab[i] = (i * 7) % C;
+    pair l = pair_new(CK_I32, 1, ls, lab);
+    float cwh[C];
+    for (int j = 0; j < C; j++)
+        cwh[j] = 0.5f + 0.1f * j;
+    pair cw = pair_new(CK_F32, 1, cs, cwh);
+    RUN(ck_softmax_forward(cpu, z.c, p.c), ck_softmax_forward(gpu, z.g, p.g));
+    compare("softmax", p, 1e-5);
+    for (int variant = 0; variant < 4; variant++) {
+        int weighted = variant & 1;
+        float smooth = variant & 2 ? 0.1f : 0.0f;
+        float lc = 0, lg = 0;
+        int cc = -1, cg = -2;
+        RUN(ck_softmax_xent(cpu, z.c, l.c, weighted ? cw.c : NULL, smooth, p.c, d.c, &lc, &cc),
+            ck_softmax_xent(gpu, z.g, l.g, weighted ? cw.g : NULL, smooth, p.g, d.g, &lg, &cg));
+        char name[64];
+        snprintf(name, sizeof name, "xent probs w=%d ls=%.1f", weighted, smooth);
+        compare(name, p, 1e-5);
+        snprintf(name, sizeof name, "xent dlogits w=%d ls=%.1f", weighted, smooth);
+        compare(name, d, 1e-5);
+        CHECK_CLOSE(lg, lc, 1e-5, 1e-6);
+        CHECK(cg == cc);
+    }
+    /* A bad label is an error on both backends. */
+    lab[3] = C;
+    if (ck_tensor_upload(l.g, lab, sizeof lab))
+        die("upload");
+    float lg;
+    CHECK(ck_softmax_xent(gpu, z.g, l.g, NULL, 0.0f, p.g, d.g, &lg, NULL) == -1);
+    CHECK(strstr(ck_error_buffer(), "label") != NULL);
+    ck_error_clear();
+    pair_free(z), pair_free(p), pair_free(d), pair_free(l), pair_free(cw);
+}
+
+static void test_caffe(void)
+{
+    int s[4] = {3, 5, 7, 3};
+    size_t n = numel(4, s);
+    unsigned char *px = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        px[i] = (unsigned char)(i * 37 + 11);
+    pair rgb = pair_new(CK_U8, 4, s, px), out = pair_new(CK_F32, 4, s, NULL);
+    free(px);
+    const float mean[3] = {103.939f, 116.779f, 123.68f};
+    RUN(ck_preprocess_caffe(cpu, rgb.c, mean, out.c), ck_preprocess_caffe(gpu, rgb.g, mean, out.g));
+    compare("preprocess caffe", out, 0);
+    pair_free(rgb), pair_free(out);
+}
+
+static void test_optim(void)
+{
+    int s[1] = {1001};
+    pair p = pair_randn(1, s, 1.0f), g = pair_randn(1, s, 1.0f), a = pair_randn(1, s, 0.1f);
+    float *pos = randn(1001, 0.1f);
+    for (int i = 0; i < 1001; i++)
+        pos[i] = fabsf(pos[i]);
+    pair b = pair_new(CK_F32, 1, s, pos);
+    free(pos);
+    for (int k = 0; k < 3; k++) {
+        RUN(ck_sgd_update(cpu, p.c, g.c, a.c, 0.1f, 0.9f, k == 1, k == 2 ? 1e-2f : 0.0f),
+            ck_sgd_update(gpu, p.g, g.g, a.g, 0.1f, 0.9f, k == 1, k == 2 ? 1e-2f : 0.0f));
+        compare("sgd param", p, 1e-5);
+        compare("sgd velocity", a, 1e-5);
+    }
+    RUN(ck_sgd_update(cpu, p.c, g.c, NULL, 0.1f, 0.0f, 0, 0.0f), ck_sgd_update(gpu, p.g, g.g, NULL, 0.1f, 0.0f, 0, 0.0f));
+    compare("sgd plain", p, 1e-5);
+    for (int t = 1; t <= 3; t++) {
+        int decoupled = t == 3;
+        RUN(ck_adam_update(cpu, p.c, g.c, a.c, b.c, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.01f, decoupled, t),
+            ck_adam_update(gpu, p.g, g.g, a.g, b.g, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.01f, decoupled, t));
+        compare(decoupled ? "adamw param" : "adam param", p, 1e-5);
+        compare("adam m", a, 1e-5);
+        compare("adam v", b, 1e-5);
+    }
+    RUN(ck_rmsprop_update(cpu, p.c, g.c, b.c, 1e-2f, 0.9f, 1e-7f, 1e-3f),
+        ck_rmsprop_update(gpu, p.g, g.g, b.g, 1e-2f, 0.9f, 1e-7f, 1e-3f));
+    compare("rmsprop param", p, 1e-5);
+    compare("rmsprop sq", b, 1e-5);
+    RUN(ck_scale(cpu, p.c, -0.7f), ck_scale(gpu, p.g, -0.7f));
+    compare("scale", p, 1e-6);
+    RUN(ck_axpy(cpu, 0.3f, g.c, p.c), ck_axpy(gpu, 0.3f, g.g, p.g));
+    compare("axpy", p, 1e-6);
+    double sc = 0, sg = 0;
+    RUN(ck_sum_squares(cpu, p.c, &sc), ck_sum_squares(gpu, p.g, &sg));
+    CHECK_CLOSE(sg, sc, 1e-6, 0);
+    pair_free(p), pair_free(g), pair_free(a), pair_free(b);
+}
+
+static void test_memory(void)
+{
+    /* Larger than the pinned staging buffers (8 MB) and not a multiple. */
+    int s[1] = {5 * 1024 * 1024 + 3};
+    float *h = randn((size_t)s[0], 1.0f), *back = malloc((size_t)s[0] * sizeof(float));
+    ck_tensor *t = ck_tensor_new(gpu, CK_F32, 1, s);
+    if (!t || ck_tensor_upload(t, h, (size_t)s[0] * 4) || ck_tensor_download(t, back, (size_t)s[0] * 4))
+        die("large round trip");
+    CHECK(memcmp(h, back, (size_t)s[0] * 4) == 0);
+    float part[3] = {1, 2, 3}, got[3];
+    if (ck_tensor_upload_at(t, 4 * 1000, part, sizeof part) || ck_tensor_download_at(t, 4 * 999, got, sizeof got))
+        die("partial copies");
+    CHECK(got[0] == h[999] && got[1] == 1 && got[2] == 2);
+    ck_tensor_free(t);
+    free(h);
+    free(back);
+
+    /* Conversions and fill in every float dtype. */
+    int v[1] = {777};
+    pair f = pair_randn(1, v, 100.0f);
+    ck_dtype dts[2] = {CK_BF16, CK_F16};
+    for (int i = 0; i < 2; i++) {
+        pair lo = pair_new(dts[i], 1, v, NULL), back2 = pair_new(CK_F32, 1, v, NULL);
+        RUN(ck_tensor_copy(lo.c, f.c), ck_tensor_copy(lo.g, f.g));
+        compare(i ? "copy f32->f16" : "copy f32->bf16", lo, 0);
+        RUN(ck_tensor_copy(back2.c, lo.c), ck_tensor_copy(back2.g, lo.g));
+        compare(i ? "copy f16->f32" : "copy bf16->f32", back2, 0);
+        RUN(ck_tensor_fill(lo.c, 1.5f), ck_tensor_fill(lo.g, 1.5f));
+        compare("fill low precision", lo, 0);
+        pair_free(lo), pair_free(back2);
+    }
+    RUN(ck_tensor_fill(f.c, -2.25f), ck_tensor_fill(f.g, -2.25f));
+    compare("fill f32", f, 0);
+    pair_free(f);
+}
+
+int main(void)
+{
+    if (!ck_cuda_available()) {
+        fprintf(stderr, "test-backend-ops: skipped: %s\n",
+                ck_cuda_built() ? "no usable CUDA device" : "ck was built without CUDA");
+        return 77;
+    }
+    /* Plain fp32 on the GPU, so that only summation order differs. */
+    setenv("CK_CUDA_TF32", "0", 1);
+    cpu = ck_backend_new("cpu", 0);
+    gpu = ck_backend_new("cuda:0", 0);
+    if (!cpu || !gpu)
+        die("backend_new");
+    fprintf(stderr, "comparing %s with %s\n", ck_backend_name(gpu), ck_backend_name(cpu));
+
+    test_conv(2, 8, 8, 3, 16);   /* first VGG layer shape (3 input channels) */
+    test_conv(3, 6, 10, 16, 32); /* non-square, batch 3 */
+    test_conv(1, 4, 4, 64, 8);   /* more inputs than outputs */
+    test_relu_pool();
+    test_dense();
+    test_dropout();
+    test_batchnorm();
+    test_softmax();
+    test_caffe();
+    test_optim();
+    test_memory();
+
+    ck_backend_free(gpu);
+    ck_backend_free(cpu);
+    return check_report("test-backend-ops");
+}

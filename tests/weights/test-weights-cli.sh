@@ -1,0 +1,58 @@
+#!/bin/bash
+# ck-weights: usage errors, random → info → verify → convert, bad files.
+set -u
+fails=0
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+    local what=$1; shift
+    if ! "$@"; then echo "FAIL: $what" >&2; fails=$((fails + 1)); fi
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+ck-weights --help >help.txt; check "--help exits 0" test $? -eq 0
+check "--help has EXIT STATUS" grep -q "Exit status" help.txt
+check "--help lists the commands" grep -q "convert IN OUT.safetensors" help.txt
+for args in "" "bogus" "random" "random -o x.h5" "random --seed x -o x.h5" "random --seed -1 -o x.h5" \
+            "info" "info a b" "verify" "convert a" "info --seed 1 a" "--nope"; do
+    ck-weights $args >out.txt 2>err.txt
+    st=$?
+    check "'ck-weights $args' exits 2 (got $st)" test $st -eq 2
+    check "'ck-weights $args' says Try" grep -q "Try 'ck-weights --help'" err.txt
+done
+
+ck-weights random --seed 3 -o r.h5 2>err.txt; check "random exits 0" test $? -eq 0
+check "random warns" grep -q "RANDOM" err.txt
+ck-weights info r.h5 >info.txt 2>err.txt; check "info exits 0" test $? -eq 0
+check "info: origin" grep -q "^origin: RANDOM (seed 3)" info.txt
+check "info: format" grep -q "^format: hdf5" info.txt
+check "info: tensors" grep -q "^tensors: 26" info.txt
+check "info: shape" grep -qE "block5_conv3/kernel +\[3,3,512,512\]" info.txt
+check "info: parameters" grep -q "^parameters: 14714688" info.txt
+check "info: preprocessing" grep -q "^preprocessing: caffe" info.txt
+check "info: loud warning" grep -q "WARNING: r.h5 holds RANDOM weights" err.txt
+sha=$(sha256sum r.h5 | cut -d' ' -f1)
+check "info: sha256" grep -q "^sha256: $sha" info.txt
+
+ck-weights verify r.h5 >out.txt 2>err.txt; st=$?
+check "verify of a random file exits 1 (got $st)" test $st -eq 1
+check "verify says why" grep -q "NOT the official file: size differs" err.txt
+
+ck-weights convert r.h5 r.safetensors 2>err.txt; check "convert exits 0" test $? -eq 0
+ck-weights info r.safetensors >info2.txt 2>/dev/null; check "info safetensors exits 0" test $? -eq 0
+check "converted: format" grep -q "^format: safetensors" info2.txt
+check "converted: still random" grep -q "^origin: RANDOM (seed 3)" info2.txt
+check "converted: same tensors" diff <(grep -E '^  ' info.txt) <(grep -E '^  ' info2.txt)
+
+head -c 1000 r.h5 >cut.h5
+for f in cut.h5 missing.h5 /dev/null; do
+    ck-weights info "$f" >out.txt 2>err.txt; st=$?
+    check "info $f exits 1 (got $st)" test $st -eq 1
+    check "info $f names the file" grep -qF "$f" err.txt
+done
+ck-weights convert r.h5 no-such-dir/x.safetensors 2>err.txt; st=$?
+check "convert into a missing folder exits 1" test $st -eq 1
+check "no temporary left behind" test -z "$(ls | grep tmp)"
+
+[ $fails -eq 0 ] && echo "test-weights-cli: all passed" >&2
+exit $((fails > 0))

@@ -1,0 +1,90 @@
+#!/bin/bash
+# pretrained/fetch.sh: verification, the Keras cache, download (file://),
+# mismatch, offline status 3 and --fallback-random. Never uses the network.
+set -u
+fails=0
+check() {
+    local what=$1; shift
+    if ! "$@"; then echo "FAIL: $what" >&2; fails=$((fails + 1)); fi
+}
+fetch=$CK_SRC/pretrained/fetch.sh
+name=vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+mkdir -p home/.keras/models out
+export HOME=$tmp/home
+unset KERAS_HOME
+
+# A stand-in for the official file, with the expected identity overridden.
+head -c 5000 /dev/urandom >fake.h5
+head -c 5000 /dev/urandom >other.h5
+export CK_VGG16_NOTOP_SIZE=5000
+export CK_VGG16_NOTOP_SHA256=$(sha256sum fake.h5 | cut -d' ' -f1)
+export CK_VGG16_NOTOP_URL=http://127.0.0.1:9/$name   # refused at once: "offline"
+export CK_WEIGHTS=$CK_BIN/ck-weights
+o=out/vgg16_notop.h5
+
+sh "$fetch" --help >help.txt; check "--help exits 0" test $? -eq 0
+check "--help documents status 3" grep -q "^  3  offline" help.txt
+sh "$fetch" --bogus 2>err.txt; st=$?
+check "bad option exits 2 (got $st)" test $st -eq 2
+check "bad option says Try" grep -q "Try 'fetch.sh --help'" err.txt
+
+# Offline, nothing cached.
+sh "$fetch" -o $o >stdout.txt 2>err.txt; st=$?
+check "offline exits 3 (got $st)" test $st -eq 3
+check "offline message" grep -q "offline" err.txt
+check "offline: no output" test ! -e $o
+check "offline: no temporary" test -z "$(ls out)"
+
+# Offline with a fallback.
+sh "$fetch" -o $o --fallback-random --seed 5 >stdout.txt 2>err.txt; st=$?
+check "fallback exits 3 (got $st)" test $st -eq 3
+check "fallback file" test -f out/vgg16_random_seed5.h5
+check "fallback path on stdout" test "$(cat stdout.txt)" = "out/vgg16_random_seed5.h5"
+check "fallback warning" grep -q "WARNING: using RANDOM weights" err.txt
+"$CK_WEIGHTS" info out/vgg16_random_seed5.h5 2>/dev/null | grep -q "^origin: RANDOM (seed 5)"
+check "fallback file is marked random" test $? -eq 0
+rm -f out/vgg16_random_seed5.h5
+
+# A cached copy that does not verify is ignored.
+cp other.h5 home/.keras/models/$name
+sh "$fetch" -o $o 2>err.txt; st=$?
+check "bad cache ignored, offline exits 3 (got $st)" test $st -eq 3
+check "bad cache reported" grep -q "ignoring .*does not verify" err.txt
+
+# A verified cached copy is copied.
+cp fake.h5 home/.keras/models/$name
+sh "$fetch" -o $o >stdout.txt 2>err.txt; st=$?
+check "cache exits 0 (got $st)" test $st -eq 0
+check "cache copied" cmp -s fake.h5 $o
+check "cache: path on stdout" test "$(cat stdout.txt)" = "$o"
+rm home/.keras/models/$name
+
+# An existing verified file is kept.
+sh "$fetch" -o $o 2>err.txt; st=$?
+check "existing verified exits 0 (got $st)" test $st -eq 0
+check "existing verified reported" grep -q "already present and verified" err.txt
+
+if command -v curl >/dev/null 2>&1; then
+    # Download (file:// URL): an existing bad file is replaced.
+    cp other.h5 $o
+    CK_VGG16_NOTOP_URL=file://$tmp/fake.h5 sh "$fetch" -o $o 2>err.txt; st=$?
+    check "download exits 0 (got $st)" test $st -eq 0
+    check "download installed" cmp -s fake.h5 $o
+    # A download that does not verify is not installed.
+    rm -f $o
+    CK_VGG16_NOTOP_URL=file://$tmp/other.h5 sh "$fetch" -o $o 2>err.txt; st=$?
+    check "mismatch exits 1 (got $st)" test $st -eq 1
+    check "mismatch reported" grep -q "sha256 .*expected" err.txt
+    check "mismatch: nothing installed" test -z "$(ls out)"
+    # Size is checked too.
+    head -c 10 fake.h5 >short.h5
+    CK_VGG16_NOTOP_URL=file://$tmp/short.h5 sh "$fetch" -o $o 2>err.txt; st=$?
+    check "short download exits 1 (got $st)" test $st -eq 1
+    check "short download reported" grep -q "size 10 bytes, expected 5000" err.txt
+fi
+
+[ $fails -eq 0 ] && echo "test-weights-fetch: all passed" >&2
+exit $((fails > 0))

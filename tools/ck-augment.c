@@ -1,0 +1,401 @@
+/* ck-augment — write randomly augmented copies of training images.
+ * Options are parsed here; the work is in tools/ck-augment/. */
+#include "ck-augment/aug_tool.h"
+
+#include "ck/error.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_SEED 42
+
+static void usage(void)
+{
+    fputs(
+"Usage: ck-augment [OPTIONS] -o DIR FILE...\n"
+"       ck-augment [OPTIONS] -o DIR -m MANIFEST\n"
+"       ck-augment [OPTIONS] -o - [FILE|-] > out.png\n"
+"Write N randomly augmented copies of each image (random crop + resize,\n"
+"rotation, flips, shift, random erasing, composed into one resample) and\n"
+"print the manifest of the written files (path and label, same separator\n"
+"and header style as the input manifest) on stdout.\n"
+"\n"
+"Input and output:\n"
+"  -m, --manifest FILE    table of images (TSV/CSV, e.g. train_master.tsv;\n"
+"                         '-' reads stdin); labels are carried over\n"
+"      --images DIR       folder that relative image names are read from\n"
+"  -o, --output DIR       output folder (created); '-' writes the single\n"
+"                         input image (a file or '-' for stdin) to stdout\n"
+"  -n, --copies N         augmented copies per image (default 1)\n"
+"      --include-original also write each image unaugmented (resized to\n"
+"                         --size) under its own name, listed first\n"
+"      --by-class         write into DIR/<label>/ (needs labels)\n"
+"      --format FMT       png, jpg or webp (default: the input's format)\n"
+"      --quality Q        JPEG/WebP quality 1-100 (default 90; JPEG uses\n"
+"                         4:2:0 chroma subsampling, like PIL)\n"
+"Output names: <name>_aug<NN>.<ext> with NN the copy number from 00,\n"
+"keeping the input's sub-folder, e.g. train_00001_aug03.png.\n"
+"\n"
+"Augmentation (see docs/augment.md):\n"
+"  -a, --aug SPEC         spec string, the same one ck-finetune --aug takes,\n"
+"                         e.g. crop=0.8:1,rotate=15,flip=h,shift=0.1,erase=0.5\n"
+"The options below add to SPEC (and override the same key in it):\n"
+"      --crop SMIN[:SMAX[:RMIN:RMAX]]   random resized crop: area fraction,\n"
+"                         aspect range (default 3/4:4/3)\n"
+"      --rotate DEG       rotation uniform in [-DEG, DEG]\n"
+"      --flip h|v|hv|h:P+v:P   flips (probability 0.5 unless given)\n"
+"      --shift F[:FY]     shift by up to F of the width (F < 1) or F pixels\n"
+"      --erase P[:SMIN:SMAX[:RMIN:RMAX]]  random erasing with probability P\n"
+"      --erase-fill mean|noise|V|R:G:B  erased box colour (default mean)\n"
+"      --fill nearest|reflect|wrap|constant[:V]  uncovered pixels\n"
+"                         (default nearest)\n"
+"      --size WxH         output size (default: each input's size)\n"
+"\n"
+"Run:\n"
+"      --seed S           random seed (default 42; printed on stderr)\n"
+"  -j, --threads N        worker threads, each doing whole images\n"
+"                         (default: number of CPUs); output bytes do not\n"
+"                         depend on N\n"
+"      --dry-run          write nothing; print each copy's sampled\n"
+"                         parameters as one JSON object per line\n"
+"      --progress         show the progress bar even when stderr is not a\n"
+"                         terminal\n"
+"  -q, --quiet            no progress bar, no seed message\n"
+"  -h, --help             show this help and exit\n"
+"      --version          show the version and exit\n"
+"\n"
+"Inputs: PNG, JPEG, WebP and whatever else libvips reads; grayscale,\n"
+"palette, 16-bit and alpha images become 8-bit RGB (alpha flattened on\n"
+"black). Outputs are written atomically.\n"
+"\n"
+"Examples:\n"
+"  ck-augment -m train_master.tsv --images train -o aug -n 4 \\\n"
+"      --aug crop=0.8:1,rotate=15,flip=h > aug_master.tsv\n"
+"  ck-augment --rotate 30 --seed 7 -o - - < in.png > out.png\n"
+"\n"
+"Exit status: 0 success; 1 an image could not be read or written (the\n"
+"others are still written); 2 usage error.\n",
+        stdout);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("ck-augment: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'ck-augment --help' for more information.\n", stderr);
+    return 2;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Append ",key=value" to the spec being built. */
+static int add_token(char **spec, const char *key, const char *value)
+{
+    size_t n = strlen(*spec) + strlen(key) + strlen(value) + 3;
+    char *s = malloc(n);
+    if (!s)
+        return -1;
+    snprintf(s, n, "%s%s%s=%s", *spec, **spec ? "," : "", key, value);
+    free(*spec);
+    *spec = s;
+    return 0;
+}
+
+enum {
+    OPT_IMAGES = 256, OPT_INCLUDE_ORIGINAL, OPT_BY_CLASS, OPT_FORMAT, OPT_QUALITY,
+    OPT_CROP, OPT_ROTATE, OPT_FLIP, OPT_SHIFT, OPT_ERASE, OPT_ERASE_FILL, OPT_FILL,
+    OPT_SIZE, OPT_SEED, OPT_DRY_RUN, OPT_PROGRESS, OPT_VERSION
+};
+
+static const struct option long_options[] = {
+    {"manifest", required_argument, NULL, 'm'},
+    {"images", required_argument, NULL, OPT_IMAGES},
+    {"output", required_argument, NULL, 'o'},
+    {"copies", required_argument, NULL, 'n'},
+    {"include-original", no_argument, NULL, OPT_INCLUDE_ORIGINAL},
+    {"by-class", no_argument, NULL, OPT_BY_CLASS},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"quality", required_argument, NULL, OPT_QUALITY},
+    {"aug", required_argument, NULL, 'a'},
+    {"crop", required_argument, NULL, OPT_CROP},
+    {"rotate", required_argument, NULL, OPT_ROTATE},
+    {"flip", required_argument, NULL, OPT_FLIP},
+    {"shift", required_argument, NULL, OPT_SHIFT},
+    {"erase", required_argument, NULL, OPT_ERASE},
+    {"erase-fill", required_argument, NULL, OPT_ERASE_FILL},
+    {"fill", required_argument, NULL, OPT_FILL},
+    {"size", required_argument, NULL, OPT_SIZE},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"threads", required_argument, NULL, 'j'},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* Print the output manifest: input style kept; a plain list of names when
+ * the input had no labels (FILE arguments or an unlabelled table). */
+static int print_manifest(const aug_job *job, const unsigned char *ok)
+{
+    int per = aug_outputs_per_image(job);
+    int labelled = job->in && ck_manifest_label_index(job->in) >= 0;
+    if (!labelled) {
+        for (int i = 0; i < job->n; i++)
+            for (int k = 0; ok[i] && k < per; k++)
+                printf("%s\n", aug_out_name(job, i, k));
+        return fflush(stdout) == 0 ? 0 : -1;
+    }
+    ck_manifest *m = ck_manifest_new();
+    if (!m || ck_manifest_set_style(m, ck_manifest_sep(job->in), ck_manifest_has_header(job->in),
+                                    ck_manifest_file_column(job->in),
+                                    ck_manifest_label_column(job->in))) {
+        ck_manifest_free(m);
+        return -1;
+    }
+    for (int i = 0; i < job->n; i++)
+        for (int k = 0; ok[i] && k < per; k++)
+            if (ck_manifest_add(m, aug_out_name(job, i, k), job->label[i])) {
+                ck_manifest_free(m);
+                return -1;
+            }
+    int rc = ck_manifest_write(m, stdout);
+    ck_manifest_free(m);
+    if (fflush(stdout))
+        rc = -1;
+    return rc;
+}
+
+static void print_errors(void)
+{
+    char *msg = ck_error_take();
+    if (msg && *msg) {
+        char *save = NULL;
+        for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            fprintf(stderr, "ck-augment: %s\n", line);
+    }
+    free(msg);
+}
+
+/* Options into *job and the spec text (malloc'd) into *spec_out.
+ * Returns -1 to go on, or the exit status (--help, usage errors). */
+static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
+{
+    aug_job job0 = {0};
+    *job = job0;
+    job->copies = 1;
+    job->quality = 90;
+    job->seed = DEFAULT_SEED;
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    job->threads = nproc > 0 ? (int)nproc : 1;
+    char *spec = strdup("");
+    const char *keys[] = {
+        [OPT_CROP - OPT_CROP] = "crop", [OPT_ROTATE - OPT_CROP] = "rotate",
+        [OPT_FLIP - OPT_CROP] = "flip", [OPT_SHIFT - OPT_CROP] = "shift",
+        [OPT_ERASE - OPT_CROP] = "erase", [OPT_ERASE_FILL - OPT_CROP] = "erase-fill",
+        [OPT_FILL - OPT_CROP] = "fill", [OPT_SIZE - OPT_CROP] = "size",
+    };
+    char *aug = NULL, *extra = strdup("");
+    int c, rc = -1;
+    long v;
+    while ((c = getopt_long(argc, argv, "m:o:n:a:j:qh", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'm': job->manifest = optarg; break;
+        case OPT_IMAGES: job->images = optarg; break;
+        case 'o': job->outdir = optarg; break;
+        case 'n':
+            if (parse_int(optarg, 1, 1000000, &v)) {
+                rc = usage_error("invalid number of copies '%s'", optarg);
+                goto out;
+            }
+            job->copies = (int)v;
+            break;
+        case OPT_INCLUDE_ORIGINAL: job->include_original = 1; break;
+        case OPT_BY_CLASS: job->by_class = 1; break;
+        case OPT_FORMAT:
+            job->format = ck_image_format_from_name(optarg);
+            if (job->format == CK_IMAGE_UNKNOWN || strchr(optarg, '.')) {
+                rc = usage_error("unknown format '%s' (png, jpg or webp)", optarg);
+                goto out;
+            }
+            break;
+        case OPT_QUALITY:
+            if (parse_int(optarg, 1, 100, &v)) {
+                rc = usage_error("invalid quality '%s' (1-100)", optarg);
+                goto out;
+            }
+            job->quality = (int)v;
+            break;
+        case 'a':
+            free(aug);
+            aug = strdup(optarg);
+            break;
+        case OPT_CROP: case OPT_ROTATE: case OPT_FLIP: case OPT_SHIFT:
+        case OPT_ERASE: case OPT_ERASE_FILL: case OPT_FILL: case OPT_SIZE:
+            if (add_token(&extra, keys[c - OPT_CROP], optarg)) {
+                rc = 1;
+                goto out;
+            }
+            break;
+        case OPT_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(optarg, &end, 0);
+            if (errno || end == optarg || *end || optarg[0] == '-') {
+                rc = usage_error("invalid seed '%s'", optarg);
+                goto out;
+            }
+            job->seed = s;
+            break;
+        }
+        case 'j':
+            if (parse_int(optarg, 1, 1024, &v)) {
+                rc = usage_error("invalid number of threads '%s'", optarg);
+                goto out;
+            }
+            job->threads = (int)v;
+            break;
+        case OPT_DRY_RUN: job->dry_run = 1; break;
+        case OPT_PROGRESS: job->progress = 1; break;
+        case 'q': job->quiet = 1; break;
+        case 'h':
+            usage();
+            rc = 0;
+            goto out;
+        case OPT_VERSION:
+            puts("ck-augment (ck) 0.1.0");
+            rc = 0;
+            goto out;
+        default:
+            fputs("Try 'ck-augment --help' for more information.\n", stderr);
+            rc = 2;
+            goto out;
+        }
+    }
+    if (job->quiet)
+        job->progress = -1;
+    /* --aug first, then the single options, so that they override it. */
+    if (aug) {
+        free(spec);
+        spec = aug;
+        aug = NULL;
+    }
+    if (*extra) {
+        size_t n = strlen(spec) + strlen(extra) + 2;
+        char *s = malloc(n);
+        if (s)
+            snprintf(s, n, "%s%s%s", spec, *spec ? "," : "", extra);
+        free(spec);
+        spec = s;
+    }
+    *spec_out = spec;
+    spec = NULL;
+out:
+    free(aug);
+    free(extra);
+    free(spec);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    aug_job job;
+    char *spec = NULL;
+    int rc = parse_args(argc, argv, &job, &spec);
+    if (rc >= 0)
+        return rc;
+    if (!spec) {
+        fputs("ck-augment: out of memory\n", stderr);
+        return 1;
+    }
+    job.spec = ck_aug_spec_parse(spec);
+    free(spec);
+    if (!job.spec) {
+        char *msg = ck_error_take();
+        size_t n = strlen(msg);
+        if (n && msg[n - 1] == '\n')
+            msg[n - 1] = '\0';
+        rc = usage_error("%s", msg);
+        free(msg);
+        return rc;
+    }
+    ck_aug_spec_size(job.spec, &job.out_w, &job.out_h);
+
+    int nfiles = argc - optind;
+    char **files = argv + optind;
+    int filter = job.outdir && !strcmp(job.outdir, "-");
+    if (job.manifest && nfiles)
+        rc = usage_error("%s", "give either -m MANIFEST or FILE arguments, not both");
+    else if (!job.manifest && !nfiles)
+        rc = usage_error("%s", "no input: give FILE arguments or -m MANIFEST");
+    else if (!job.outdir && !job.dry_run)
+        rc = usage_error("%s", "missing -o DIR (or -o - for one image to stdout)");
+    else if (filter && (job.manifest || nfiles != 1))
+        rc = usage_error("%s", "-o - takes exactly one input FILE (or '-' for stdin)");
+    else if (filter && (job.copies != 1 || job.include_original || job.by_class || job.dry_run))
+        rc = usage_error("%s", "-o - writes one image: no -n, --include-original, --by-class or --dry-run");
+    else if (!filter) {
+        rc = 0;
+        for (int i = 0; i < nfiles; i++)
+            if (!strcmp(files[i], "-"))
+                rc = usage_error("%s", "'-' (stdin) as an input needs -o -");
+    } else
+        rc = 0;
+    if (rc) {
+        ck_aug_spec_free(job.spec);
+        return rc;
+    }
+    if (ck_image_init(argv[0])) {
+        print_errors();
+        ck_aug_spec_free(job.spec);
+        return 1;
+    }
+    if (!job.quiet && !filter) {
+        char *canon = ck_aug_spec_to_string(job.spec);
+        fprintf(stderr, "ck-augment: seed %llu, spec %s\n", (unsigned long long)job.seed,
+                canon ? canon : "?");
+        free(canon);
+    }
+    if (filter) {
+        rc = aug_filter(&job, files[0]) ? 1 : 0;
+        print_errors();
+        aug_job_free(&job);
+        return rc;
+    }
+    if (aug_plan(&job, nfiles, files)) {
+        print_errors();
+        aug_job_free(&job);
+        return 1;
+    }
+    if (job.dry_run) {
+        int failed = aug_dry_run(&job);
+        print_errors();
+        aug_job_free(&job);
+        return failed ? 1 : 0;
+    }
+    unsigned char *ok = calloc((size_t)job.n + 1, 1);
+    int failed = ok ? aug_run(&job, ok) : -1;
+    if (failed >= 0 && print_manifest(&job, ok))
+        failed = failed ? failed : -1;
+    print_errors();
+    if (failed > 0)
+        fprintf(stderr, "ck-augment: %d of %d images failed\n", failed, job.n);
+    free(ok);
+    aug_job_free(&job);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,237 @@
+/* ck-augment: the work. Each thread takes whole images (decode once, then
+ * every copy), so the only shared state is the next-image counter; the
+ * random stream of copy c of image i is ck_rng_make(seed, i, c), hence the
+ * same bytes at any -j. */
+#include "aug_tool.h"
+
+#include "ck/error.h"
+#include "ck/fs.h"
+#include "ck/progress.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Print (and clear) whatever is in the error buffer, one prefixed line per
+ * message. Several threads may fail at once: the lock keeps lines whole. */
+static void report(void)
+{
+    pthread_mutex_lock(&report_lock);
+    char *msg = ck_error_take();
+    if (msg && *msg) {
+        char *save = NULL;
+        for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            fprintf(stderr, "ck-augment: %s\n", line);
+    }
+    free(msg);
+    pthread_mutex_unlock(&report_lock);
+}
+
+/* One output image of image i: the resized original (copy < 0) or copy c. */
+static int render_one(const aug_job *job, int i, int copy, const uint8_t *rgb, int w, int h,
+                      uint8_t *out, int ow, int oh)
+{
+    if (copy < 0)
+        return ck_image_resize_rgb(rgb, w, h, out, ow, oh);
+    ck_rng rng = ck_rng_make(job->seed, (uint64_t)i, (uint64_t)copy);
+    return ck_aug_apply_rgb(job->spec, rgb, w, h, out, ow, oh, &rng);
+}
+
+static int process_image(const aug_job *job, int i)
+{
+    int w, h;
+    uint8_t *rgb = ck_image_load_rgb(job->src[i], 0, 0, &w, &h);
+    if (!rgb)
+        return -1;
+    int ow = job->out_w ? job->out_w : w, oh = job->out_h ? job->out_h : h;
+    uint8_t *out = malloc((size_t)ow * oh * 3);
+    int rc = out ? 0 : -1;
+    if (!out)
+        ck_error("ck-augment", "%s: out of memory", job->src[i]);
+    int per = aug_outputs_per_image(job);
+    for (int k = 0; k < per && rc == 0; k++) {
+        char *path = ck_path_join(job->outdir, aug_out_name(job, i, k));
+        if (!path) {
+            ck_error("ck-augment", "out of memory");
+            rc = -1;
+            break;
+        }
+        rc = render_one(job, i, aug_copy_index(job, k), rgb, w, h, out, ow, oh);
+        if (rc == 0)
+            rc = ck_image_save_rgb(path, out, ow, oh, job->quality);
+        free(path);
+    }
+    free(out);
+    free(rgb);
+    return rc;
+}
+
+typedef struct {
+    aug_job *job;
+    unsigned char *ok;
+    atomic_int next;
+    atomic_int failed;
+    ck_progress *bar;
+} shared_state;
+
+static void *worker(void *arg)
+{
+    shared_state *st = arg;
+    for (;;) {
+        int i = atomic_fetch_add(&st->next, 1);
+        if (i >= st->job->n)
+            break;
+        if (process_image(st->job, i) == 0) {
+            st->ok[i] = 1;
+        } else {
+            atomic_fetch_add(&st->failed, 1);
+            report();
+        }
+        ck_progress_add(st->bar, 1);
+    }
+    return NULL;
+}
+
+/* Output folders are made up front, in one thread. */
+static int make_folders(const aug_job *job)
+{
+    if (ck_mkdir_p(job->outdir))
+        return -1;
+    const char *last = NULL;
+    size_t last_len = 0;
+    for (int i = 0; i < job->n; i++) {
+        const char *name = aug_out_name(job, i, 0);
+        const char *slash = strrchr(name, '/');
+        if (!slash)
+            continue;
+        size_t len = (size_t)(slash - name);
+        if (last && len == last_len && !strncmp(name, last, len))
+            continue;
+        char *rel = strndup(name, len);
+        char *dir = rel ? ck_path_join(job->outdir, rel) : NULL;
+        int rc = dir ? ck_mkdir_p(dir) : -1;
+        free(rel);
+        free(dir);
+        if (rc)
+            return -1;
+        last = name;
+        last_len = len;
+    }
+    return 0;
+}
+
+int aug_run(aug_job *job, unsigned char *ok)
+{
+    if (make_folders(job))
+        return -1;
+    shared_state st = {.job = job, .ok = ok};
+    atomic_init(&st.next, 0);
+    atomic_init(&st.failed, 0);
+    st.bar = ck_progress_new(stderr, "augment", job->n, job->progress);
+    int nt = job->threads < job->n ? job->threads : job->n;
+    if (nt < 1)
+        nt = 1;
+    pthread_t *tid = calloc((size_t)nt, sizeof *tid);
+    int started = 0;
+    if (tid)
+        for (; started < nt - 1; started++)
+            if (pthread_create(&tid[started], NULL, worker, &st))
+                break;
+    worker(&st); /* the main thread works too */
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    free(tid);
+    ck_progress_finish(st.bar, NULL);
+    ck_progress_free(st.bar);
+    return atomic_load(&st.failed);
+}
+
+/* JSON string literal (file names may hold quotes or backslashes). */
+static void put_json_string(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 32)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+int aug_dry_run(aug_job *job)
+{
+    int failed = 0;
+    for (int i = 0; i < job->n; i++) {
+        int w, h;
+        if (ck_image_size(job->src[i], &w, &h)) {
+            failed++;
+            report();
+            continue;
+        }
+        for (int c = 0; c < job->copies; c++) {
+            ck_rng rng = ck_rng_make(job->seed, (uint64_t)i, (uint64_t)c);
+            ck_aug_params p;
+            if (ck_aug_sample(job->spec, w, h, job->out_w, job->out_h, &rng, &p)) {
+                report();
+                return -1;
+            }
+            char *json = ck_aug_params_json(&p);
+            if (!json)
+                return -1;
+            fputs("{\"file\":", stdout);
+            put_json_string(stdout, job->name[i]);
+            printf(",\"copy\":%d,\"output\":", c);
+            put_json_string(stdout, job->out_rel ? aug_out_name(job, i, c + (job->include_original ? 1 : 0)) : NULL);
+            printf(",%s\n", json + 1);
+            free(json);
+        }
+    }
+    return failed;
+}
+
+int aug_filter(aug_job *job, const char *input)
+{
+    size_t len;
+    char *data = ck_read_file(input, &len);
+    if (!data)
+        return -1;
+    const char *name = strcmp(input, "-") ? input : "(stdin)";
+    int w, h;
+    uint8_t *rgb = ck_image_decode_rgb(data, len, name, 0, 0, &w, &h);
+    ck_image_format f = job->format;
+    if (f == CK_IMAGE_UNKNOWN)
+        f = ck_image_format_sniff(data, len);
+    if (f == CK_IMAGE_UNKNOWN)
+        f = CK_IMAGE_PNG;
+    free(data);
+    if (!rgb)
+        return -1;
+    int ow = job->out_w ? job->out_w : w, oh = job->out_h ? job->out_h : h;
+    uint8_t *out = malloc((size_t)ow * oh * 3);
+    void *enc = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (out && render_one(job, 0, 0, rgb, w, h, out, ow, oh) == 0 &&
+        (enc = ck_image_encode_rgb(out, ow, oh, f, job->quality, &n))) {
+        if (fwrite(enc, 1, n, stdout) == n && fflush(stdout) == 0)
+            rc = 0;
+        else
+            ck_error_system(errno, "ck-augment", "cannot write the image to stdout");
+    }
+    free(enc);
+    free(out);
+    free(rgb);
+    return rc;
+}

@@ -1,0 +1,162 @@
+/* ck-eval — score a submission against the truth, or check its format
+ * against the sample submission before uploading it. */
+#include "ck-eval/eval_internal.h"
+
+#include "ck/error.h"
+#include "ck/labels.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fputs("Usage: ck-eval --truth LABELS.tsv [OPTION]... SUBMISSION.csv\n"
+          "       ck-eval --check SAMPLE_SUBMIT.csv [OPTION]... SUBMISSION.csv\n"
+          "Score a submission (multi-class log loss, accuracy, top-k accuracy, per-class\n"
+          "precision/recall/F1, confusion matrix), or validate it against the sample.\n"
+          "\n"
+          "  -t, --truth FILE         true labels: file name + label id (or name) per row\n"
+          "  -l, --labels FILE        label table (label_master.tsv): class names, and\n"
+          "                           label names in the truth or the submission\n"
+          "      --confusion FILE.svg write the confusion matrix as a picture\n"
+          "      --confusion-csv FILE write the confusion matrix as CSV\n"
+          "      --eps EPS            log-loss clipping (default 1e-15, like scikit-learn)\n"
+          "      --top K              top-K accuracy (default 5)\n"
+          "  -s, --summary            one line: logloss=... accuracy=... topK=... rows=N\n"
+          "  -c, --check SAMPLE       check SUBMISSION against the sample submission: rows\n"
+          "                           and order, columns, header, numbers in [0,1] summing\n"
+          "                           to 1; prints each problem with its line number\n"
+          "      --tolerance T        allowed |row sum - 1| for --check (default 0.001)\n"
+          "      --max-reports N      problems printed by --check (default 50; 0 = all)\n"
+          "  -h, --help               display this help and exit\n"
+          "\n"
+          "Exit status: 0 success (--check: no problem), 1 a problem or runtime error,\n"
+          "2 usage error.\n",
+          f);
+}
+
+static int usage_error(const char *msg)
+{
+    if (msg)
+        fprintf(stderr, "ck-eval: %s\n", msg);
+    fputs("Try 'ck-eval --help' for more information.\n", stderr);
+    return 2;
+}
+
+static int fail(void)
+{
+    fputs(ck_error_buffer(), stderr);
+    return 1;
+}
+
+enum { OPT_CONFUSION = 256, OPT_CONFUSION_CSV, OPT_EPS, OPT_TOP, OPT_TOL, OPT_MAXREP };
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"truth", required_argument, 0, 't'},
+        {"labels", required_argument, 0, 'l'},
+        {"confusion", required_argument, 0, OPT_CONFUSION},
+        {"confusion-csv", required_argument, 0, OPT_CONFUSION_CSV},
+        {"eps", required_argument, 0, OPT_EPS},
+        {"top", required_argument, 0, OPT_TOP},
+        {"summary", no_argument, 0, 's'},
+        {"check", required_argument, 0, 'c'},
+        {"tolerance", required_argument, 0, OPT_TOL},
+        {"max-reports", required_argument, 0, OPT_MAXREP},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *truth = NULL, *labels_path = NULL, *svg = NULL, *csv = NULL, *sample = NULL;
+    double eps = 1e-15, tol = 1e-3;
+    int top = 5, summary = 0, max_reports = 50, c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "t:l:sc:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't': truth = optarg; break;
+        case 'l': labels_path = optarg; break;
+        case OPT_CONFUSION: svg = optarg; break;
+        case OPT_CONFUSION_CSV: csv = optarg; break;
+        case OPT_EPS:
+            eps = strtod(optarg, &end);
+            if (*end || !(eps >= 0 && eps < 0.5))
+                return usage_error("--eps must be a number in [0, 0.5)");
+            break;
+        case OPT_TOP:
+            top = (int)strtol(optarg, &end, 10);
+            if (*end || top < 1)
+                return usage_error("--top must be a positive integer");
+            break;
+        case 's': summary = 1; break;
+        case 'c': sample = optarg; break;
+        case OPT_TOL:
+            tol = strtod(optarg, &end);
+            if (*end || !(tol >= 0))
+                return usage_error("--tolerance must be a non-negative number");
+            break;
+        case OPT_MAXREP:
+            max_reports = (int)strtol(optarg, &end, 10);
+            if (*end || max_reports < 0)
+                return usage_error("--max-reports must be a non-negative integer");
+            break;
+        case 'h': usage(stdout); return 0;
+        default: return usage_error(NULL);
+        }
+    }
+    if (optind != argc - 1)
+        return usage_error(optind >= argc ? "missing submission file" : "only one submission file at a time");
+    const char *sub = argv[optind];
+    if (!truth == !sample)
+        return usage_error("give either --truth (score) or --check (validate)");
+
+    ck_labels *labels = NULL;
+    if (labels_path && !(labels = ck_labels_read(labels_path)))
+        return fail();
+    int n = labels ? ck_labels_count(labels) : 0;
+    const char **names = NULL;
+    if (labels && (names = calloc((size_t)n, sizeof *names)))
+        for (int k = 0; k < n; k++)
+            names[k] = ck_labels_name(labels, k);
+
+    int rc = 0;
+    if (sample) {
+        ck_check_opts o;
+        ck_check_opts_init(&o);
+        o.tolerance = tol;
+        o.max_reports = max_reports;
+        o.nclass_names = n;
+        o.class_names = names;
+        int rows = 0, problems = ck_submission_check(sample, sub, &o, stdout, &rows);
+        if (problems < 0)
+            rc = fail();
+        else if (problems > 0) {
+            printf("FAILED: %d problem(s) in %s\n", problems, sub);
+            rc = 1;
+        } else {
+            printf("OK: %d rows\n", rows);
+        }
+    } else {
+        int nclass = 0;
+        ck_sub_kind kind;
+        ck_metrics *m = eval_score(truth, labels, sub, eps, &nclass, &kind);
+        if (!m) {
+            rc = fail();
+        } else {
+            const char *const *nm = names && n == nclass ? names : NULL;
+            if (summary)
+                eval_print_summary(stdout, m, top);
+            else
+                eval_print_report(stdout, m, nm, sub, kind, eps, top);
+            if ((svg && ck_metrics_write_confusion_svg(m, nm, svg)) ||
+                (csv && ck_metrics_write_confusion_csv(m, nm, csv)))
+                rc = fail();
+            ck_metrics_free(m);
+        }
+    }
+    free(names);
+    ck_labels_free(labels);
+    return rc;
+}

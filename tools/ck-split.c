@@ -1,0 +1,277 @@
+/* ck-split — stratified train/validation split (holdout or k-fold) of a
+ * label table, written in the style of the input table. */
+#include "ck/error.h"
+#include "ck/fs.h"
+#include "ck/labels.h"
+#include "ck/split.h"
+#include "ck/table.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *f)
+{
+    fputs("Usage: ck-split -m TABLE -o DIR [--val FRACTION | --folds K] [OPTION]...\n"
+          "Split a label table into training and validation tables, stratified by class\n"
+          "(every class keeps its proportion), reproducibly for a given seed.\n"
+          "\n"
+          "  -m, --manifest TABLE     the labelled table (train_master.tsv, train.csv, ...;\n"
+          "                           '-' for standard input), or a folder laid out as\n"
+          "                           TABLE/<class>/<image>\n"
+          "  -o, --output DIR         folder for the outputs (created if needed)\n"
+          "  -v, --val FRACTION       holdout: this fraction of each class goes to\n"
+          "                           validation, 0 < FRACTION < 1 (default 0.2)\n"
+          "  -k, --folds K            k-fold: K pairs of tables instead of one pair\n"
+          "  -s, --seed S             random seed (default 1); same seed, same split\n"
+          "  -l, --labels FILE        label table (label_master.tsv) that defines the\n"
+          "                           classes; default: the labels found in TABLE\n"
+          "      --file-column NAME   column holding file names (header name or number)\n"
+          "      --label-column NAME  column holding labels (header name or number)\n"
+          "  -q, --quiet              do not print the per-class counts\n"
+          "  -h, --help               display this help and exit\n"
+          "      --version            output version information and exit\n"
+          "\n"
+          "Outputs keep the input's separator, header and column names; the extension is\n"
+          ".tsv for tab-separated input and .csv for comma-separated input:\n"
+          "  holdout  DIR/train.tsv, DIR/val.tsv\n"
+          "  k-fold   DIR/fold0_train.tsv, DIR/fold0_val.tsv, ... DIR/fold{K-1}_val.tsv\n"
+          "Rows keep their input order. Every class with two or more rows keeps at least\n"
+          "one training row; per class, the validation count is within 1 of FRACTION\n"
+          "times the class size, and the total is round(FRACTION x rows). A table of\n"
+          "counts per class is printed to standard error.\n"
+          "\n"
+          "Examples:\n"
+          "  ck-split -m train_master.tsv --val 0.3 -o split\n"
+          "  ck-split -m train_master.tsv -l label_master.tsv --folds 5 --seed 7 -o cv\n"
+          "  ck-split -m images/ --val 0.1 -o split      # images/<class>/<file>\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime error (unreadable or malformed table,\n"
+          "unknown label, cannot write), 2 usage error.\n",
+          f);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("ck-split: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'ck-split --help' for more information.\n", stderr);
+    return 2;
+}
+
+static int fail(void)
+{
+    fputs(ck_error_buffer(), stderr);
+    return 1;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return strcmp(p, "-") != 0 && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Write the rows of m where sel(i) into DIR/NAME.EXT. */
+static int save_part(const ck_manifest *m, const int *rows, int n, const char *dir, const char *name)
+{
+    char file[256];
+    snprintf(file, sizeof file, "%s.%s", name, ck_manifest_sep(m) == '\t' ? "tsv" : "csv");
+    char *path = ck_path_join(dir, file);
+    ck_manifest *part = path ? ck_manifest_subset(m, rows, n) : NULL;
+    int rc = part ? ck_manifest_save(part, path) : -1;
+    ck_manifest_free(part);
+    free(path);
+    return rc;
+}
+
+/* Per-class table on stderr: total, then one column per part. */
+static void print_counts(const ck_labels *l, const int *cls, int n, const int *part, int nparts,
+                         const char *const *titles)
+{
+    int ncls = ck_labels_count(l);
+    long *cnt = calloc((size_t)(ncls + 1) * (size_t)(nparts + 1), sizeof *cnt);
+    if (!cnt)
+        return;
+    for (int i = 0; i < n; i++) {
+        cnt[(size_t)cls[i] * (size_t)(nparts + 1)]++;
+        cnt[(size_t)cls[i] * (size_t)(nparts + 1) + 1 + (size_t)part[i]]++;
+    }
+    for (int c = 0; c < ncls; c++)
+        for (int j = 0; j <= nparts; j++)
+            cnt[(size_t)ncls * (size_t)(nparts + 1) + (size_t)j] += cnt[(size_t)c * (size_t)(nparts + 1) + (size_t)j];
+    fprintf(stderr, "%-28s %7s", "class", "total");
+    for (int j = 0; j < nparts; j++)
+        fprintf(stderr, " %7s", titles[j]);
+    fputc('\n', stderr);
+    for (int c = 0; c <= ncls; c++) {
+        char name[64];
+        if (c == ncls)
+            snprintf(name, sizeof name, "total");
+        else if (strcmp(ck_labels_id(l, c), ck_labels_name(l, c)) == 0)
+            snprintf(name, sizeof name, "%s", ck_labels_id(l, c));
+        else
+            snprintf(name, sizeof name, "%s %s", ck_labels_id(l, c), ck_labels_name(l, c));
+        fprintf(stderr, "%-28s", name);
+        for (int j = 0; j <= nparts; j++)
+            fprintf(stderr, " %7ld", cnt[(size_t)c * (size_t)(nparts + 1) + (size_t)j]);
+        fputc('\n', stderr);
+    }
+    free(cnt);
+}
+
+enum { OPT_FILECOL = 256, OPT_LABELCOL, OPT_VERSION };
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"manifest", required_argument, 0, 'm'},
+        {"output", required_argument, 0, 'o'},
+        {"val", required_argument, 0, 'v'},
+        {"folds", required_argument, 0, 'k'},
+        {"seed", required_argument, 0, 's'},
+        {"labels", required_argument, 0, 'l'},
+        {"file-column", required_argument, 0, OPT_FILECOL},
+        {"label-column", required_argument, 0, OPT_LABELCOL},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, OPT_VERSION},
+        {0, 0, 0, 0},
+    };
+    const char *manifest = NULL, *outdir = NULL, *labels_path = NULL, *file_col = NULL, *label_col = NULL;
+    double val = 0.2;
+    int folds = 0, quiet = 0, have_val = 0, c;
+    unsigned long long seed = 1;
+    char *end;
+    while ((c = getopt_long(argc, argv, "m:o:v:k:s:l:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': manifest = optarg; break;
+        case 'o': outdir = optarg; break;
+        case 'v':
+            errno = 0;
+            val = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(val > 0 && val < 1))
+                return usage_error("invalid --val '%s' (a fraction between 0 and 1)", optarg);
+            have_val = 1;
+            break;
+        case 'k': {
+            errno = 0;
+            long k = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || k < 2 || k > 1000000)
+                return usage_error("invalid --folds '%s' (an integer >= 2)", optarg);
+            folds = (int)k;
+            break;
+        }
+        case 's':
+            errno = 0;
+            seed = strtoull(optarg, &end, 10);
+            if (errno || *end || end == optarg || optarg[0] == '-')
+                return usage_error("invalid --seed '%s' (a non-negative integer)", optarg);
+            break;
+        case 'l': labels_path = optarg; break;
+        case OPT_FILECOL: file_col = optarg; break;
+        case OPT_LABELCOL: label_col = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        case OPT_VERSION: puts("ck-split (ck) 0.1.0"); return 0;
+        default: return usage_error("%s", "invalid option");
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (!manifest)
+        return usage_error("%s", "missing --manifest");
+    if (!outdir)
+        return usage_error("%s", "missing --output");
+    if (have_val && folds)
+        return usage_error("%s", "--val and --folds are exclusive");
+    if (is_dir(manifest) && (file_col || label_col))
+        return usage_error("%s", "--file-column/--label-column do not apply to a folder");
+
+    ck_manifest *m = is_dir(manifest) ? ck_manifest_from_folders(manifest)
+                                      : ck_manifest_read_columns(manifest, file_col, label_col);
+    ck_labels *l = NULL;
+    int *cls = NULL, *part = NULL, *rows = NULL, rc = 1;
+    if (!m)
+        goto done;
+    l = labels_path ? ck_labels_read(labels_path) : ck_labels_from_manifest(m);
+    int n = ck_manifest_count(m);
+    cls = malloc((size_t)n * sizeof *cls);
+    part = malloc((size_t)n * sizeof *part);
+    rows = malloc((size_t)n * sizeof *rows);
+    if (!l || !cls || !part || !rows || ck_labels_index_manifest(l, m, cls) < 0)
+        goto done;
+    if (folds > n) {
+        ck_error("ck-split", "%s: %d folds for %d rows", ck_manifest_path(m), folds, n);
+        goto done;
+    }
+    if (ck_mkdir_p(outdir) < 0)
+        goto done;
+
+    if (folds) {
+        if (ck_split_kfold(cls, n, folds, seed, part) < 0)
+            goto done;
+        for (int f = 0; f < folds; f++) {
+            char name[64];
+            int nt = 0, nv = 0;
+            for (int i = 0; i < n; i++)
+                if (part[i] != f)
+                    rows[nt++] = i;
+            snprintf(name, sizeof name, "fold%d_train", f);
+            if (save_part(m, rows, nt, outdir, name) < 0)
+                goto done;
+            for (int i = 0; i < n; i++)
+                if (part[i] == f)
+                    rows[nv++] = i;
+            snprintf(name, sizeof name, "fold%d_val", f);
+            if (save_part(m, rows, nv, outdir, name) < 0)
+                goto done;
+        }
+        if (!quiet) {
+            char(*buf)[16] = calloc((size_t)folds, sizeof *buf);
+            const char **titles = calloc((size_t)folds, sizeof *titles);
+            for (int f = 0; buf && titles && f < folds; f++) {
+                snprintf(buf[f], sizeof buf[f], "fold%d", f);
+                titles[f] = buf[f];
+            }
+            if (buf && titles)
+                print_counts(l, cls, n, part, folds, titles);
+            free(titles);
+            free(buf);
+        }
+    } else {
+        unsigned char *is_val = malloc((size_t)n);
+        if (!is_val || ck_split_holdout(cls, n, val, seed, is_val) < 0) {
+            free(is_val);
+            goto done;
+        }
+        int nt = 0, nv = 0;
+        for (int i = 0; i < n; i++)
+            part[i] = is_val[i];
+        free(is_val);
+        for (int i = 0; i < n; i++)
+            if (!part[i])
+                rows[nt++] = i;
+        if (save_part(m, rows, nt, outdir, "train") < 0)
+            goto done;
+        for (int i = 0; i < n; i++)
+            if (part[i])
+                rows[nv++] = i;
+        if (save_part(m, rows, nv, outdir, "val") < 0)
+            goto done;
+        if (!quiet)
+            print_counts(l, cls, n, part, 2, (const char *const[]){"train", "val"});
+    }
+    rc = 0;
+done:
+    if (rc)
+        fail();
+    free(cls);
+    free(part);
+    free(rows);
+    ck_labels_free(l);
+    ck_manifest_free(m);
+    return rc;
+}

@@ -1,0 +1,398 @@
+/* ck-synth — write a synthetic image-labeling contest in the SIGNATE layout
+ * (or folder-per-class), for tests, demos and benchmarks. */
+#include "ck/error.h"
+#include "ck/fs.h"
+#include "ck/labels.h"
+#include "ck/progress.h"
+#include "ck/synth.h"
+#include "ck/table.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <vips/vips.h>
+
+static void usage(FILE *f)
+{
+    fputs("Usage: ck-synth -o DIR [OPTION]...\n"
+          "Generate a synthetic image-labeling contest: procedurally drawn classes\n"
+          "(shape x texture x colour, with random position, scale, rotation, clutter and\n"
+          "noise), written as PNG files in the layout of SIGNATE's contests.\n"
+          "\n"
+          "  -o, --output DIR     folder to create (must be empty or not exist)\n"
+          "  -c, --classes N      number of classes, 1..280 (default 20)\n"
+          "  -n, --train N        training images (default 2000)\n"
+          "  -t, --test N         test images (default 400)\n"
+          "  -S, --size PIXELS    image width and height, 8..4096 (default 32)\n"
+          "  -s, --seed S         random seed (default 1); same seed, same bytes\n"
+          "      --layout L       'signate' (default) or 'folders'\n"
+          "  -j, --jobs N         worker threads (default: number of CPUs); the output\n"
+          "                       does not depend on N\n"
+          "      --force          write into a non-empty DIR (files are overwritten)\n"
+          "      --progress       show a progress bar even when stderr is not a terminal\n"
+          "  -h, --help           display this help and exit\n"
+          "      --version        output version information and exit\n"
+          "\n"
+          "Layout 'signate':\n"
+          "  DIR/train/train_00000.png ...   DIR/test/test_00000.png ...\n"
+          "  DIR/train_master.tsv   file_name<TAB>label_id (with header)\n"
+          "  DIR/label_master.tsv   label_id<TAB>label_name, e.g. 0  red_circle_plain\n"
+          "  DIR/sample_submit.csv  no header: file name, then one uniform probability\n"
+          "                         per class in label_id order\n"
+          "  DIR/test_labels.tsv    the answers, file_name<TAB>label_id\n"
+          "Layout 'folders': DIR/train/<label_name>/train_00000.png ..., the same test/\n"
+          "folder and sample_submit.csv (columns in byte order of the class names), and\n"
+          "test_labels.tsv with file_name<TAB>label holding class names.\n"
+          "Classes are balanced (counts differ by at most 1).\n"
+          "\n"
+          "Examples:\n"
+          "  ck-synth -o contest\n"
+          "  ck-synth -o tiny --classes 3 --train 60 --test 30 --seed 7\n"
+          "  ck-synth -o big --size 64 --train 20000 --layout folders -j 2\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime error (cannot write), 2 usage error.\n",
+          f);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("ck-synth: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'ck-synth --help' for more information.\n", stderr);
+    return 2;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+typedef struct job {
+    const char *dir;
+    int size, ntrain, ntest, width, folders;
+    uint64_t seed;
+    const int *train_cls, *test_cls;
+    char (*names)[64];
+    atomic_int next;
+    atomic_int failed;
+    ck_progress *bar;
+} job;
+
+/* The test items' random streams start far above any training item. */
+#define TEST_ITEM0 (UINT64_C(1) << 40)
+
+static void image_path(const job *J, int k, char *buf, size_t n)
+{
+    if (k < J->ntrain) {
+        if (J->folders)
+            snprintf(buf, n, "%s/train/%s/train_%0*d.png", J->dir, J->names[J->train_cls[k]], J->width, k);
+        else
+            snprintf(buf, n, "%s/train/train_%0*d.png", J->dir, J->width, k);
+    } else {
+        snprintf(buf, n, "%s/test/test_%0*d.png", J->dir, J->width, k - J->ntrain);
+    }
+}
+
+/* PNG to a temporary name, renamed when complete: no half-written image.
+ * No fsync per image (thousands of them): the tables, written last with
+ * ck_atomic_*, are synced. */
+static int write_png(const char *path, const uint8_t *rgb, int size)
+{
+    VipsImage *im = vips_image_new_from_memory(rgb, (size_t)size * (size_t)size * 3, size, size, 3,
+                                               VIPS_FORMAT_UCHAR);
+    void *png = NULL;
+    size_t len = 0;
+    if (!im || vips_pngsave_buffer(im, &png, &len, "strip", TRUE, NULL) != 0) {
+        if (im)
+            g_object_unref(im);
+        ck_error("ck-synth", "%s: cannot encode PNG: %s", path, vips_error_buffer());
+        vips_error_clear();
+        return -1;
+    }
+    g_object_unref(im);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(png, 1, len, f) == len;
+    int err = errno;
+    if (f && fclose(f) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    g_free(png);
+    if (ok && rename(tmp, path) != 0) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        ck_error_system(err, "ck-synth", "cannot write %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void *worker(void *arg)
+{
+    job *J = arg;
+    uint8_t *rgb = malloc((size_t)J->size * (size_t)J->size * 3);
+    if (!rgb) {
+        ck_error("ck-synth", "out of memory");
+        atomic_store(&J->failed, 1);
+        return NULL;
+    }
+    int total = J->ntrain + J->ntest;
+    for (;;) {
+        int k = atomic_fetch_add(&J->next, 1);
+        if (k >= total || atomic_load(&J->failed))
+            break;
+        int cls = k < J->ntrain ? J->train_cls[k] : J->test_cls[k - J->ntrain];
+        uint64_t item = k < J->ntrain ? (uint64_t)k : TEST_ITEM0 + (uint64_t)(k - J->ntrain);
+        char path[4096];
+        image_path(J, k, path, sizeof path);
+        if (ck_synth_draw(cls, J->seed, item, J->size, rgb) < 0 || write_png(path, rgb, J->size) < 0) {
+            atomic_store(&J->failed, 1);
+            break;
+        }
+        ck_progress_add(J->bar, 1);
+    }
+    free(rgb);
+    return NULL;
+}
+
+static int dir_is_empty_or_missing(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 1 : -1;
+    struct dirent *e;
+    int empty = 1;
+    while (empty && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            empty = 0;
+    closedir(d);
+    return empty;
+}
+
+/* The tables: answers, labels and the sample submission. */
+static int write_tables(const job *J, int nclasses)
+{
+    char path[4096];
+    int rc = 0;
+    const char *ids[CK_SYNTH_MAX_CLASSES], *names[CK_SYNTH_MAX_CLASSES];
+    char idbuf[CK_SYNTH_MAX_CLASSES][8];
+    for (int c = 0; c < nclasses; c++) {
+        snprintf(idbuf[c], sizeof idbuf[c], "%d", c);
+        ids[c] = idbuf[c];
+        names[c] = J->names[c];
+    }
+    /* sample_submit.csv is uniform, so its column order (label id, or for
+     * folders the byte order of the names) needs no sorting here. */
+    ck_manifest *train = ck_manifest_new(), *test = ck_manifest_new();
+    if (!train || !test)
+        rc = -1;
+    if (rc == 0 && J->folders)
+        rc = ck_manifest_set_style(test, '\t', 1, "file_name", "label");
+    char file[256];
+    for (int k = 0; rc == 0 && k < J->ntrain && !J->folders; k++) {
+        snprintf(file, sizeof file, "train_%0*d.png", J->width, k);
+        rc = ck_manifest_add(train, file, ids[J->train_cls[k]]);
+    }
+    for (int k = 0; rc == 0 && k < J->ntest; k++) {
+        snprintf(file, sizeof file, "test_%0*d.png", J->width, k);
+        rc = ck_manifest_add(test, file, J->folders ? names[J->test_cls[k]] : ids[J->test_cls[k]]);
+    }
+    if (rc == 0 && !J->folders) {
+        snprintf(path, sizeof path, "%s/train_master.tsv", J->dir);
+        rc = ck_manifest_save(train, path);
+        ck_labels *l = rc == 0 ? ck_labels_new(nclasses, ids, names) : NULL;
+        snprintf(path, sizeof path, "%s/label_master.tsv", J->dir);
+        rc = l ? ck_labels_save(l, path) : -1;
+        ck_labels_free(l);
+    }
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/test_labels.tsv", J->dir);
+        rc = ck_manifest_save(test, path);
+    }
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/sample_submit.csv", J->dir);
+        ck_atomic_file *f = ck_atomic_open(path);
+        FILE *out = ck_atomic_stream(f);
+        rc = f ? 0 : -1;
+        for (int k = 0; rc == 0 && k < J->ntest; k++) {
+            fprintf(out, "test_%0*d.png", J->width, k);
+            for (int c = 0; c < nclasses; c++)
+                fprintf(out, ",%.6g", 1.0 / nclasses);
+            fputc('\n', out);
+        }
+        if (f)
+            rc = rc == 0 ? ck_atomic_commit(f) : (ck_atomic_abort(f), -1);
+    }
+    ck_manifest_free(train);
+    ck_manifest_free(test);
+    return rc;
+}
+
+enum { OPT_LAYOUT = 256, OPT_FORCE, OPT_PROGRESS, OPT_VERSION };
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, 0, 'o'},
+        {"classes", required_argument, 0, 'c'},
+        {"train", required_argument, 0, 'n'},
+        {"test", required_argument, 0, 't'},
+        {"size", required_argument, 0, 'S'},
+        {"seed", required_argument, 0, 's'},
+        {"layout", required_argument, 0, OPT_LAYOUT},
+        {"jobs", required_argument, 0, 'j'},
+        {"force", no_argument, 0, OPT_FORCE},
+        {"progress", no_argument, 0, OPT_PROGRESS},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, OPT_VERSION},
+        {0, 0, 0, 0},
+    };
+    const char *dir = NULL;
+    long classes = 20, ntrain = 2000, ntest = 400, size = 32, jobs = 0;
+    unsigned long long seed = 1;
+    int folders = 0, force = 0, progress = 0, c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "o:c:n:t:S:s:j:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': dir = optarg; break;
+        case 'c':
+            if (parse_int(optarg, 1, CK_SYNTH_MAX_CLASSES, &classes) < 0)
+                return usage_error("invalid --classes '%s' (1..280)", optarg);
+            break;
+        case 'n':
+            if (parse_int(optarg, 0, 10000000, &ntrain) < 0)
+                return usage_error("invalid --train '%s'", optarg);
+            break;
+        case 't':
+            if (parse_int(optarg, 0, 10000000, &ntest) < 0)
+                return usage_error("invalid --test '%s'", optarg);
+            break;
+        case 'S':
+            if (parse_int(optarg, 8, 4096, &size) < 0)
+                return usage_error("invalid --size '%s' (8..4096)", optarg);
+            break;
+        case 's':
+            errno = 0;
+            seed = strtoull(optarg, &end, 10);
+            if (errno || *end || end == optarg || optarg[0] == '-')
+                return usage_error("invalid --seed '%s' (a non-negative integer)", optarg);
+            break;
+        case 'j':
+            if (parse_int(optarg, 1, 1024, &jobs) < 0)
+                return usage_error("invalid --jobs '%s'", optarg);
+            break;
+        case OPT_LAYOUT:
+            if (strcmp(optarg, "signate") == 0)
+                folders = 0;
+            else if (strcmp(optarg, "folders") == 0)
+                folders = 1;
+            else
+                return usage_error("invalid --layout '%s' (signate or folders)", optarg);
+            break;
+        case OPT_FORCE: force = 1; break;
+        case OPT_PROGRESS: progress = 1; break;
+        case 'h': usage(stdout); return 0;
+        case OPT_VERSION: puts("ck-synth (ck) 0.1.0"); return 0;
+        default: return usage_error("%s", "invalid option");
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (!dir)
+        return usage_error("%s", "missing --output");
+    if (ntrain + ntest == 0)
+        return usage_error("%s", "nothing to generate (--train and --test are 0)");
+    if (!force && dir_is_empty_or_missing(dir) != 1) {
+        fprintf(stderr, "ck-synth: %s: exists and is not empty (use --force to write into it)\n", dir);
+        return 1;
+    }
+    if (VIPS_INIT(argv[0]) != 0) {
+        fprintf(stderr, "ck-synth: cannot start libvips: %s", vips_error_buffer());
+        return 1;
+    }
+    /* Each worker encodes whole images; libvips' own pool would only add
+     * hand-offs for 32x32 pictures. */
+    vips_concurrency_set(1);
+    vips_cache_set_max(0);
+    if (jobs <= 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = ncpu > 0 ? (ncpu < 64 ? ncpu : 64) : 1;
+    }
+
+    int rc = 1;
+    int *train_cls = malloc((size_t)(ntrain ? ntrain : 1) * sizeof *train_cls);
+    int *test_cls = malloc((size_t)(ntest ? ntest : 1) * sizeof *test_cls);
+    char (*names)[64] = calloc((size_t)classes, sizeof *names);
+    pthread_t *th = calloc((size_t)jobs, sizeof *th);
+    job J = {.dir = dir, .size = (int)size, .ntrain = (int)ntrain, .ntest = (int)ntest,
+             .folders = folders, .seed = seed, .train_cls = train_cls, .test_cls = test_cls,
+             .names = names};
+    long most = ntrain > ntest ? ntrain : ntest;
+    J.width = 5;
+    for (long p = 100000; p < most && J.width < 9; p *= 10)
+        J.width++;
+    if (!train_cls || !test_cls || !names || !th) {
+        ck_error("ck-synth", "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < classes; k++)
+        ck_synth_class_name(k, names[k], sizeof names[k]);
+    if (ck_synth_assign((int)classes, (int)ntrain, seed, 0, train_cls) < 0 ||
+        ck_synth_assign((int)classes, (int)ntest, seed, 1, test_cls) < 0)
+        goto done;
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/test", dir);
+    if (ck_mkdir_p(path) < 0)
+        goto done;
+    for (int k = 0; k < (folders ? classes : 1); k++) {
+        if (folders)
+            snprintf(path, sizeof path, "%s/train/%s", dir, names[k]);
+        else
+            snprintf(path, sizeof path, "%s/train", dir);
+        if (ck_mkdir_p(path) < 0)
+            goto done;
+    }
+
+    J.bar = ck_progress_new(stderr, "ck-synth", ntrain + ntest, progress ? 1 : 0);
+    atomic_init(&J.next, 0);
+    atomic_init(&J.failed, 0);
+    int started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&th[started], NULL, worker, &J) != 0)
+            break;
+    if (started == 0)
+        worker(&J);
+    for (int k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    ck_progress_finish(J.bar, NULL);
+    ck_progress_free(J.bar);
+    if (atomic_load(&J.failed) || write_tables(&J, (int)classes) < 0)
+        goto done;
+    rc = 0;
+done:
+    if (rc)
+        fputs(ck_error_buffer(), stderr);
+    free(train_cls);
+    free(test_cls);
+    free(names);
+    free(th);
+    return rc;
+}

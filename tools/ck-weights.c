@@ -1,0 +1,207 @@
+/* ck-weights — make, inspect, verify and convert VGG16 weight files. */
+#include "ck/error.h"
+#include "ck/weights.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *prog = "ck-weights";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: %s COMMAND [OPTION]... [FILE]...\n"
+        "Make, inspect, verify and convert VGG16 weight files.\n"
+        "\n"
+        "Commands:\n"
+        "  random --seed S [--top] -o FILE.h5\n"
+        "                  write seeded He-normal random weights in the layout of the\n"
+        "                  official Keras file (marked random: never mistaken for it);\n"
+        "                  --top adds fc1, fc2, predictions (about 550 MB)\n"
+        "  info FILE       format, preprocessing, origin, size, sha256, tensors and\n"
+        "                  shapes; a loud warning when the weights are random\n"
+        "  verify FILE     check FILE against the official Keras notop file\n"
+        "                  (%s,\n"
+        "                  %lld bytes, sha256 %s)\n"
+        "  convert IN OUT.safetensors\n"
+        "                  load IN (.h5 or .safetensors, torchvision or ck names) and\n"
+        "                  write it as safetensors under ck's canonical names\n"
+        "\n"
+        "Options:\n"
+        "  -s, --seed=S    seed for 'random' (unsigned 64-bit integer)\n"
+        "  -t, --top       'random': include the fully connected top\n"
+        "  -o, --output=F  'random': output file\n"
+        "  -h, --help      display this help and exit\n"
+        "\n"
+        "Files are detected by content, not by name. Tensors are float32 in Keras\n"
+        "layout: \"block1_conv1/kernel\" [3,3,in,out], \"block1_conv1/bias\" [out].\n"
+        "\n"
+        "Exit status:\n"
+        "  0  success ('verify': the file is the official one)\n"
+        "  1  runtime error: unreadable, corrupt or non-VGG16 file, write failure;\n"
+        "     'verify': the file is not the official one\n"
+        "  2  usage error\n",
+        prog, CK_VGG16_NOTOP_FILE, CK_VGG16_NOTOP_SIZE, CK_VGG16_NOTOP_SHA256);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: ", prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+    return 2;
+}
+
+static int fail(void)
+{
+    fprintf(stderr, "%s: %s", prog, ck_error_buffer());
+    return 1;
+}
+
+static int cmd_random(const char *seed_text, int top, const char *out)
+{
+    if (!seed_text)
+        return usage_error("%s", "random: --seed is required");
+    if (!out)
+        return usage_error("%s", "random: -o FILE is required");
+    char *end;
+    errno = 0;
+    unsigned long long seed = strtoull(seed_text, &end, 10);
+    if (errno || !*seed_text || *end || seed_text[0] == '-')
+        return usage_error("invalid seed '%s'", seed_text);
+    if (ck_weights_write_random_h5(out, seed, top) < 0)
+        return fail();
+    fprintf(stderr, "%s: wrote %s: RANDOM weights (seed %llu)%s, not pretrained\n", prog, out, seed,
+            top ? ", with top" : "");
+    return 0;
+}
+
+static void warn_random(const ck_weights *w)
+{
+    fprintf(stderr,
+        "\n"
+        "  ******************************************************************\n"
+        "  *  WARNING: %s holds RANDOM weights (seed %lld).\n"
+        "  *  They are NOT the ImageNet-pretrained VGG16: fine-tuning from\n"
+        "  *  them gives poor scores. Run 'make -C pretrained' online.\n"
+        "  ******************************************************************\n"
+        "\n",
+        ck_weights_path(w), ck_weights_random_seed(w));
+}
+
+static int cmd_info(const char *path)
+{
+    ck_weights *w = ck_weights_load(path);
+    if (!w)
+        return fail();
+    ck_weights_origin o = ck_weights_origin_of(w);
+    printf("file: %s\n", path);
+    printf("format: %s\n", ck_weights_format(w));
+    printf("size: %lld bytes\n", ck_weights_file_size(w));
+    printf("sha256: %s\n", ck_weights_sha256(w));
+    if (o == CK_WEIGHTS_RANDOM)
+        printf("origin: RANDOM (seed %lld) -- NOT pretrained\n", ck_weights_random_seed(w));
+    else if (o == CK_WEIGHTS_OFFICIAL)
+        printf("origin: official (%s)\n", CK_VGG16_NOTOP_FILE);
+    else
+        printf("origin: unknown (not a known official file)\n");
+    printf("preprocessing: %s\n", ck_weights_preprocessing(w));
+    printf("top: %s\n", ck_weights_has_top(w) ? "yes" : "no");
+    printf("tensors: %d\n", ck_weights_count(w));
+    long long params = 0;
+    for (int k = 0; k < ck_weights_count(w); k++) {
+        int ndim, shape[4];
+        const char *name = ck_weights_name(w, k);
+        ck_weights_get(w, name, &ndim, shape);
+        long long n = 1;
+        printf("  %-22s [", name);
+        for (int d = 0; d < ndim; d++) {
+            printf(d ? ",%d" : "%d", shape[d]);
+            n *= shape[d];
+        }
+        printf("]\n");
+        params += n;
+    }
+    printf("parameters: %lld\n", params);
+    if (o == CK_WEIGHTS_RANDOM)
+        warn_random(w);
+    ck_weights_free(w);
+    return 0;
+}
+
+static int cmd_verify(const char *path)
+{
+    const char *why = NULL;
+    int r = ck_weights_verify_official(path, &why);
+    if (r < 0)
+        return fail();
+    if (r == 0) {
+        fprintf(stderr, "%s: %s: NOT the official file: %s\n", prog, path, why);
+        return 1;
+    }
+    printf("%s: OK (official %s)\n", path, CK_VGG16_NOTOP_FILE);
+    return 0;
+}
+
+static int cmd_convert(const char *in, const char *out)
+{
+    ck_weights *w = ck_weights_load(in);
+    if (!w)
+        return fail();
+    int rc = ck_weights_write_safetensors(w, out);
+    if (rc == 0 && ck_weights_origin_of(w) == CK_WEIGHTS_RANDOM)
+        warn_random(w);
+    ck_weights_free(w);
+    return rc < 0 ? fail() : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"seed", required_argument, NULL, 's'},
+        {"top", no_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *seed = NULL, *out = NULL;
+    int top = 0, c;
+    /* '+' would stop at the command; permuting lets options go anywhere. */
+    while ((c = getopt_long(argc, argv, "s:to:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': seed = optarg; break;
+        case 't': top = 1; break;
+        case 'o': out = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default:
+            fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+            return 2;
+        }
+    }
+    int nargs = argc - optind;
+    char **args = argv + optind;
+    if (nargs < 1)
+        return usage_error("%s", "missing command");
+    const char *cmd = args[0];
+    if (strcmp(cmd, "random") == 0) {
+        if (nargs != 1)
+            return usage_error("random: unexpected argument '%s'", args[1]);
+        return cmd_random(seed, top, out);
+    }
+    if (seed || top || out)
+        return usage_error("--seed, --top and --output are for 'random', not '%s'", cmd);
+    if (strcmp(cmd, "info") == 0 || strcmp(cmd, "verify") == 0) {
+        if (nargs != 2)
+            return usage_error("%s: exactly one FILE expected", cmd);
+        return cmd[0] == 'i' ? cmd_info(args[1]) : cmd_verify(args[1]);
+    }
+    if (strcmp(cmd, "convert") == 0) {
+        if (nargs != 3)
+            return usage_error("%s", "convert: IN and OUT expected");
+        return cmd_convert(args[1], args[2]);
+    }
+    return usage_error("unknown command '%s'", cmd);
+}
