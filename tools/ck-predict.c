@@ -52,7 +52,7 @@ static void usage(FILE *f)
           "  -j, --threads N        compute threads (default: all cores)\n"
           "      --loaders N        image decoding threads (default 1)\n"
           "      --device DEV       cpu, cuda, cuda:N or auto (default)\n"
-          "      --shard I/N        predict only rows whose index %% N == I and write a\n"
+          "      --shard I/N        predict only rows whose index % N == I and write a\n"
           "                         shard file; join the shards with --merge\n"
           "      --merge OUT        join shard files (the arguments) into OUT\n"
           "      --allow-missing    missing or unreadable images get uniform probabilities\n"
@@ -138,8 +138,8 @@ static int check_missing(const pred_rows *r, const char *images, int shard, int 
             fprintf(stderr, "ck-predict: warning: %d images missing in all\n", missing);
         return 0;
     }
-    ck_error("ck-predict", "image '%s' not found in %s%s (%d missing in all; --allow-missing writes uniform "
-             "probabilities for them)", r->names[first], images, missing > 1 ? "" : "", missing);
+    ck_error("ck-predict", "image '%s' not found in %s (%d missing in all; --allow-missing writes uniform "
+             "probabilities for them)", r->names[first], images, missing);
     return -1;
 }
 

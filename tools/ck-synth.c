@@ -192,7 +192,7 @@ static int write_tables(const job *J, int nclasses)
     char path[4096];
     int rc = 0;
     const char *ids[CK_SYNTH_MAX_CLASSES], *names[CK_SYNTH_MAX_CLASSES];
-    char idbuf[CK_SYNTH_MAX_CLASSES][8];
+    char idbuf[CK_SYNTH_MAX_CLASSES][16];
     for (int c = 0; c < nclasses; c++) {
         snprintf(idbuf[c], sizeof idbuf[c], "%d", c);
         ids[c] = idbuf[c];

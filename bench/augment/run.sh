@@ -19,7 +19,8 @@ N32=${N32:-2000}
 N256=${N256:-300}
 REPEAT=${REPEAT:-3}
 PYTHON=${PYTHON:-/usr/bin/python3}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+# AVX-512 OpenBLAS kernels only where the CPU has AVX-512.
+if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}; fi
 [ -x "$CK" ] || { echo "run.sh: $CK not built" >&2; exit 1; }
 [ -d "$DATA" ] || { echo "run.sh: no data folder $DATA (set DATA)" >&2; exit 1; }
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/ck-bench-augment.XXXXXX")}
@@ -31,29 +32,32 @@ echo "making $N256 256×256 JPEGs..." >&2
 ls "$WORK/jpeg" | sort > "$WORK/list256.txt"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-now() { date +%s.%N; }
+# timed FILE CMD...: append "wall cpu" (cpu = user + sys of the command and
+# its children): on a shared machine the CPU figure is the steadier one.
+timed() {
+    local out=$1; shift
+    /usr/bin/time -f "%e %U %S" -o "$WORK/time.txt" "$@"
+    awk '{printf "%s %s\n", $1, $2 + $3}' "$WORK/time.txt" >> "$out"
+}
 
 # run_case NAME LIST IMAGES N CK_ARGS PEER_ARGS
 run_case() {
     local name=$1 list=$2 images=$3 n=$4 ckargs=$5 peerargs=$6
     for t in 1 2; do
-        local ck_times="" peer_times=""
+        : > "$WORK/ck.t"; : > "$WORK/peer.t"
         for r in $(seq "$REPEAT"); do
             rm -rf "$WORK/out"
-            local t0=$(now)
-            "$CK" -q -j "$t" -m "$list" --images "$images" -o "$WORK/out" \
+            timed "$WORK/ck.t" "$CK" -q -j "$t" -m "$list" --images "$images" -o "$WORK/out" \
                 --aug crop=0.8:1,rotate=15,flip=h,shift=0.1,erase=0.5 $ckargs > /dev/null
-            ck_times+="$(echo "$(now) - $t0" | bc -l)"$'\n'
             rm -rf "$WORK/out"
-            t0=$(now)
-            "$PYTHON" "$HERE/peer_torchvision.py" --list "$list" --images "$images" \
-                --out "$WORK/out" --procs "$t" $peerargs
-            peer_times+="$(echo "$(now) - $t0" | bc -l)"$'\n'
+            timed "$WORK/peer.t" "$PYTHON" "$HERE/peer_torchvision.py" --list "$list" \
+                --images "$images" --out "$WORK/out" --procs "$t" $peerargs
         done
-        local ck=$(printf '%s' "$ck_times" | median) peer=$(printf '%s' "$peer_times" | median)
-        printf '%-28s %d thr  ck-augment %8.0f img/s   torchvision+PIL %8.0f img/s   ratio %5.2f\n' \
-            "$name" "$t" "$(echo "$n / $ck" | bc -l)" "$(echo "$n / $peer" | bc -l)" \
-            "$(echo "$peer / $ck" | bc -l)"
+        local ckw=$(cut -d' ' -f1 "$WORK/ck.t" | median) ckc=$(cut -d' ' -f2 "$WORK/ck.t" | median)
+        local pw=$(cut -d' ' -f1 "$WORK/peer.t" | median) pc=$(cut -d' ' -f2 "$WORK/peer.t" | median)
+        awk -v name="$name" -v t="$t" -v n="$n" -v ckw="$ckw" -v ckc="$ckc" -v pw="$pw" -v pc="$pc" 'BEGIN {
+            printf "%-28s %d thr | wall img/s: ck %7.0f  peer %7.0f  ratio %5.2f | img per CPU-s: ck %7.0f  peer %7.0f  ratio %5.2f\n",
+                name, t, n/ckw, n/pw, pw/ckw, n/ckc, n/pc, pc/ckc }'
     done
 }
 

@@ -108,7 +108,8 @@ ck_manifest *ck_manifest_from_folders(const char *dir)
     }
     if (list_dir(dir, 1, &classes) < 0)
         goto fail;
-    qsort(classes.v, classes.n, sizeof *classes.v, cmp_str);
+    if (classes.n) /* qsort(NULL, 0) is undefined */
+        qsort(classes.v, classes.n, sizeof *classes.v, cmp_str);
     for (size_t c = 0; c < classes.n; c++) {
         char *sub = ck_path_join(dir, classes.v[c]);
         if (!sub) {
@@ -119,7 +120,8 @@ ck_manifest *ck_manifest_from_folders(const char *dir)
         free(sub);
         if (rc < 0)
             goto fail;
-        ck_natural_sort(files.v, files.n);
+        if (files.n)
+            ck_natural_sort(files.v, files.n);
         for (size_t i = 0; i < files.n; i++) {
             char *rel = ck_path_join(classes.v[c], files.v[i]);
             if (!rel) {

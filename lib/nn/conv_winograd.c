@@ -157,7 +157,7 @@ static void wg_input_tile(const float *const src[36], int ci, float *v, size_t v
     }
 }
 
-static void wg_input_range(const wg_shape *s, const float *x, long t0, long t1, float *v, size_t vstride)
+static void wg_input_range(const wg_shape *s, const float *x, long t0, long t1, float *v)
 {
     for (long t = t0; t < t1; t++) {
         long img = t / ((long)s->th * s->tw);
@@ -171,7 +171,7 @@ static void wg_input_range(const wg_shape *s, const float *x, long t0, long t1, 
                                      ? x + (((size_t)img * s->h + yy) * s->w + xx) * s->ci
                                      : NULL;
             }
-        wg_input_tile(src, s->ci, v + (size_t)(t - t0) * s->ci, vstride);
+        wg_input_tile(src, s->ci, v + (size_t)(t - t0) * 36 * s->ci, s->ci);
     }
 }
 
@@ -216,11 +216,13 @@ static void wg_output_tile(const float *m, size_t mstride, int co, const float *
                 float o[4];
                 const int r = a * 6;
                 WG_AT(o, t[r][c], t[r + 1][c], t[r + 2][c], t[r + 3][c], t[r + 4][c], t[r + 5][c]);
-                for (int q = 0; q < 4; q++) {
-                    float val = o[q] + b[c];
-                    o16[a * 4 + q][c] = relu && val < 0.0f ? 0.0f : val;
-                }
+                for (int q = 0; q < 4; q++)
+                    o16[a * 4 + q][c] = o[q] + b[c];
             }
+        if (relu)
+            for (int p = 0; p < 16; p++)
+                for (int c = 0; c < WG_CB; c++)
+                    o16[p][c] = o16[p][c] > 0.0f ? o16[p][c] : 0.0f;
         for (int p = 0; p < 16; p++) {
             if (!dst[p])
                 continue;
@@ -232,7 +234,7 @@ static void wg_output_tile(const float *m, size_t mstride, int co, const float *
     }
 }
 
-static void wg_output_range(const wg_shape *s, const float *m, size_t mstride, long t0, long t1,
+static void wg_output_range(const wg_shape *s, const float *m, long t0, long t1,
                             const float *bias, int relu, float *y)
 {
     for (long t = t0; t < t1; t++) {
@@ -247,7 +249,7 @@ static void wg_output_range(const wg_shape *s, const float *m, size_t mstride, l
                                      ? y + (((size_t)img * s->h + yy) * s->w + xx) * s->co
                                      : NULL;
             }
-        wg_output_tile(m + (size_t)(t - t0) * s->co, mstride, s->co, bias, relu, dst);
+        wg_output_tile(m + (size_t)(t - t0) * 36 * s->co, s->co, s->co, bias, relu, dst);
     }
 }
 
@@ -280,10 +282,11 @@ static long wg_chunk_tiles(int ci, int co)
 
 static void wg_gemms(const wg_shape *s, long tn, const float *v, const float *u, float *m, int k0, int k1)
 {
-    size_t vstride = (size_t)tn * s->ci, mstride = (size_t)tn * s->co, ustride = (size_t)s->ci * s->co;
+    size_t ustride = (size_t)s->ci * s->co;
     for (int k = k0; k < k1; k++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)tn, s->co, s->ci, 1.0f,
-                    v + k * vstride, s->ci, u + k * ustride, s->co, 0.0f, m + k * mstride, s->co);
+                    v + (size_t)k * s->ci, 36 * s->ci, u + k * ustride, s->co, 0.0f,
+                    m + (size_t)k * s->co, 36 * s->co);
 }
 
 int ck_cpu_conv3x3_winograd(ck_backend *be, const float *x, int n, int h, int w, int ci,
@@ -328,7 +331,7 @@ int ck_cpu_conv3x3_winograd(ck_backend *be, const float *x, int n, int h, int w,
             for (int p = 0; p < nt; p++) {
                 long t0 = p * step, t1 = t0 + step < s.ntiles ? t0 + step : s.ntiles;
                 if (t0 < t1)
-                    wg_input_range(&s, x, t0, t1, v + t0 * ci, (size_t)T * ci);
+                    wg_input_range(&s, x, t0, t1, v + t0 * 36 * ci);
             }
 #pragma omp for schedule(dynamic, 1)
             for (int k = 0; k < 36; k++)
@@ -337,7 +340,7 @@ int ck_cpu_conv3x3_winograd(ck_backend *be, const float *x, int n, int h, int w,
             for (int p = 0; p < nt; p++) {
                 long t0 = p * step, t1 = t0 + step < s.ntiles ? t0 + step : s.ntiles;
                 if (t0 < t1)
-                    wg_output_range(&s, m + t0 * co, (size_t)T * co, t0, t1, bias, relu, y);
+                    wg_output_range(&s, m + t0 * 36 * co, t0, t1, bias, relu, y);
             }
         } else {
             float *v = buf + (size_t)omp_get_thread_num() * 36 * T * (ci + co);
@@ -345,9 +348,9 @@ int ck_cpu_conv3x3_winograd(ck_backend *be, const float *x, int n, int h, int w,
 #pragma omp for schedule(dynamic, 1)
             for (long c = 0; c < nchunks; c++) {
                 long t0 = c * T, t1 = t0 + T < s.ntiles ? t0 + T : s.ntiles;
-                wg_input_range(&s, x, t0, t1, v, (size_t)(t1 - t0) * ci);
+                wg_input_range(&s, x, t0, t1, v);
                 wg_gemms(&s, t1 - t0, v, u, m, 0, 36);
-                wg_output_range(&s, m, (size_t)(t1 - t0) * co, t0, t1, bias, relu, y);
+                wg_output_range(&s, m, t0, t1, bias, relu, y);
             }
         }
     }

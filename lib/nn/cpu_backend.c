@@ -196,9 +196,9 @@ ck_backend *ck_cpu_backend_new(int threads)
     be->threads = threads;
     be->is_cpu = 1;
     be->impl = st;
-    /* One process-wide setting: the last CPU backend created wins, which
-     * is what a tool with a single backend wants. */
-    openblas_set_num_threads(threads);
+    /* OpenBLAS single-threaded, OpenMP for all parallelism (one thread pool;
+     * see cpu_blas.c). Process-wide, which suits every backend. */
+    openblas_set_num_threads(1);
     snprintf(be->name, sizeof be->name, "cpu (OpenBLAS %s, %d thread%s)", openblas_get_corename(),
              threads, threads == 1 ? "" : "s");
     return be;

@@ -15,16 +15,17 @@
 #include "cpu_kernels.h"
 #include "dtype_convert.h"
 
+#include <omp.h>
 #include <string.h>
 
 #define CONV_COL_BYTES ((size_t)32 << 20)
 
 /* Rows p0..p1-1 (flattened n,y,x pixels) of the im2col matrix of x. */
-static void im2col(ck_backend *be, const float *x, int h, int w, int c, long p0, long p1, float *col)
+static void im2col(int threads, const float *x, int h, int w, int c, long p0, long p1, float *col)
 {
     const long K = 9L * c;
     const size_t run = (size_t)c * sizeof(float);
-#pragma omp parallel for num_threads(be->threads) if ((p1 - p0) * K > CK_CPU_PAR_MIN) schedule(static)
+#pragma omp parallel for num_threads(threads) if (threads > 1 && (p1 - p0) * K > CK_CPU_PAR_MIN) schedule(static)
     for (long p = p0; p < p1; p++) {
         long img = p / ((long)h * w);
         int rem = (int)(p - img * h * w);
@@ -54,19 +55,24 @@ static void im2col(ck_backend *be, const float *x, int h, int w, int c, long p0,
     }
 }
 
-static long chunk_rows(long m, long k)
+/* Rows of a col chunk when `parts` threads each hold one: together bounded
+ * to CONV_COL_BYTES, and at most 1/parts of the pixels so that every
+ * thread gets work. */
+static long chunk_rows(long m, long k, int parts)
 {
-    long rows = (long)(CONV_COL_BYTES / ((size_t)k * sizeof(float)));
-    if (rows < 64)
-        rows = 64;
+    long rows = (long)(CONV_COL_BYTES / (size_t)parts / ((size_t)k * sizeof(float)));
+    long even = (m + parts - 1) / parts;
+    if (rows > even)
+        rows = even;
+    if (rows < 16)
+        rows = 16;
     return rows < m ? rows : m;
 }
 
-static void bias_relu(ck_backend *be, float *y, long rows, int co, const float *bias, int relu)
+static void bias_relu(float *y, long rows, int co, const float *bias, int relu)
 {
     if (!bias && !relu)
         return;
-#pragma omp parallel for num_threads(be->threads) if (rows * co > CK_CPU_PAR_MIN) schedule(static)
     for (long r = 0; r < rows; r++) {
         float *v = y + r * co;
         if (bias)
@@ -78,21 +84,31 @@ static void bias_relu(ck_backend *be, float *y, long rows, int co, const float *
     }
 }
 
+/* Each thread takes whole chunks of pixels: im2col into its own col buffer,
+ * one single-threaded GEMM, bias and ReLU while the chunk is in cache. */
 int ck_cpu_conv3x3_fp32(ck_backend *be, const float *x, int n, int h, int w, int ci,
                         const float *wt, const float *bias, int co, float *y, int relu)
 {
     const long m = (long)n * h * w, k = 9L * ci;
     if (m == 0)
         return 0;
-    const long chunk = chunk_rows(m, k);
-    float *col = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
+    const int nt = be->threads;
+    const long chunk = chunk_rows(m, k, nt);
+    const long nchunks = (m + chunk - 1) / chunk;
+    const int used = nchunks < nt ? (int)nchunks : nt;
+    float *col = ck_cpu_scratch(be, 0, (size_t)used * chunk * k * sizeof(float));
     if (!col)
         return -1;
-    for (long p0 = 0; p0 < m; p0 += chunk) {
-        long rows = m - p0 < chunk ? m - p0 : chunk;
-        im2col(be, x, h, w, ci, p0, p0 + rows, col);
-        ck_cpu_sgemm(be, 0, 0, rows, co, k, 1.0f, col, k, wt, co, 0.0f, y + p0 * co, co);
-        bias_relu(be, y + p0 * co, rows, co, bias, relu);
+#pragma omp parallel num_threads(used)
+    {
+        float *mine = col + (size_t)omp_get_thread_num() * chunk * k;
+#pragma omp for schedule(dynamic, 1)
+        for (long c = 0; c < nchunks; c++) {
+            long p0 = c * chunk, rows = m - p0 < chunk ? m - p0 : chunk;
+            im2col(1, x, h, w, ci, p0, p0 + rows, mine);
+            ck_cpu_sgemm(be, 0, 0, rows, co, k, 1.0f, mine, k, wt, co, 0.0f, y + p0 * co, co);
+            bias_relu(y + p0 * co, rows, co, bias, relu);
+        }
     }
     return 0;
 }
@@ -157,14 +173,17 @@ int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_
     if (m == 0) {
         ck_cpu_sgemm(be, 1, 0, k, co, 0, 1.0f, NULL, 1, NULL, 1, beta, dwp, co);
     } else {
-        const long chunk = chunk_rows(m, k);
+        /* Chunks in order, each im2col'ed by all threads and multiplied
+         * with the GEMM split over dW's rows: no per-thread dW copies to
+         * reduce, and the same summation order at any thread count. */
+        const long chunk = chunk_rows(m, k, 1);
         float *col = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
         if (!col)
             return -1;
         const float *g = dy->data;
         for (long p0 = 0; p0 < m; p0 += chunk) {
             long rows = m - p0 < chunk ? m - p0 : chunk;
-            im2col(be, x->data, h, wd, ci, p0, p0 + rows, col);
+            im2col(be->threads, x->data, h, wd, ci, p0, p0 + rows, col);
             ck_cpu_sgemm(be, 1, 0, k, co, rows, 1.0f, col, k, g + p0 * co, co, p0 == 0 ? beta : 1.0f,
                          dwp, co);
         }

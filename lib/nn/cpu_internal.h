@@ -1,8 +1,10 @@
 /* cpu_internal.h — shared by the CPU backend's files (private).
  *
  * Threading: the CPU backend's own loops use OpenMP with the backend's
- * thread count (omp parallel for num_threads(be->threads)); GEMMs use
- * OpenBLAS with the same count. Scratch memory: first touch of fresh memory
+ * thread count (omp parallel for num_threads(be->threads)); OpenBLAS is set
+ * to ONE thread when a CPU backend is made, and large GEMMs are split over
+ * the OpenMP threads (ck_cpu_sgemm in cpu_blas.c): two spinning thread
+ * pools on the same cores made convolutions 2-3.5x slower (measured). Scratch memory: first touch of fresh memory
  * is very slow on these VMs, so kernels borrow long-lived per-backend
  * scratch buffers instead of malloc/free per call.
  */

@@ -43,6 +43,15 @@ static const char *origin_name(const ck_weights *w)
     }
 }
 
+/* A float config value as the short decimal it was given as (0.01, not
+ * 0.009999999776). */
+static void kv_float(ck_json_writer *w, const char *key, float x)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.7g", (double)x);
+    ck_json_kv_number(w, key, strtod(buf, NULL));
+}
+
 static void write_arch(ck_json_writer *w, const ck_vgg16_config *c)
 {
     ck_json_begin_object(w);
@@ -55,10 +64,10 @@ static void write_arch(ck_json_writer *w, const ck_vgg16_config *c)
     for (int i = 0; i < c->num_hidden; i++)
         ck_json_write_int(w, c->hidden[i]);
     ck_json_end_array(w);
-    ck_json_kv_number(w, "dropout", c->dropout);
+    kv_float(w, "dropout", c->dropout);
     ck_json_kv_bool(w, "batchnorm", c->batchnorm);
-    ck_json_kv_number(w, "bn_momentum", c->bn_momentum);
-    ck_json_kv_number(w, "bn_eps", c->bn_eps);
+    kv_float(w, "bn_momentum", c->bn_momentum);
+    kv_float(w, "bn_eps", c->bn_eps);
     ck_json_kv_int(w, "train_blocks", c->train_blocks);
     ck_json_kv_string(w, "frozen_algo", ck_conv_algo_name(c->frozen_algo));
     /* As text: JSON numbers are doubles for most readers. */

@@ -149,8 +149,9 @@ static void draw_panel(FILE *f, panel *p, const ck_epoch_record *r, int n, size_
             p->x0 - 48, p->y0 + p->h / 2, ylabel);
     series(f, p, r, n, off_train, "#1f77b4", 0);
     series(f, p, r, n, off_val, "#d62728", 1);
-    /* legend, top right inside the panel */
-    double lx = p->x0 + p->w - 130, ly = p->y0 + 10;
+    /* Legend top right for loss (curves fall) and bottom right for
+     * accuracy (curves rise), where the lines usually are not. */
+    double lx = p->x0 + p->w - 130, ly = is_acc ? p->y0 + p->h - 56 : p->y0 + 10;
     fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"120\" height=\"46\" fill=\"white\" stroke=\"#999\"/>\n", lx, ly);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1f77b4\" stroke-width=\"2\"/>\n",
             lx + 8, ly + 15, lx + 36, ly + 15);

@@ -71,8 +71,14 @@ int ck_metrics_write_confusion_svg(const ck_metrics *m, const char *const *names
     FILE *f = ck_atomic_stream(af);
     int n = ck_metrics_nclass(m);
     const long *cm = ck_metrics_confusion(m);
-    const int cell = 28, left = 150, top = 150;
-    int w = left + n * cell + 20, h = top + n * cell + 40;
+    /* Margins from the longest label (about 6 px per character at 10 px;
+     * column labels are turned by 60 degrees). */
+    int longest = 3;
+    for (int k = 0; names && k < n; k++)
+        if (names[k] && (int)strlen(names[k]) > longest)
+            longest = (int)strlen(names[k]);
+    const int cell = 28, left = 6 * longest + 12, top = 6 * longest * 87 / 100 + 30;
+    int w = left + n * cell + 3 * longest + 20, h = top + n * cell + 20;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                "font-family=\"sans-serif\" font-size=\"10\">\n", w, h);
     fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", w, h);

@@ -345,7 +345,11 @@ static void describe(const trainer *t)
     if (!t->msg)
         return;
     const ck_train_options *o = t->o;
-    fprintf(t->msg, "Training on %d images, validating on %d", t->ntrain, t->nval);
+    fprintf(t->msg, "Training on %d images, ", t->ntrain);
+    if (t->nval)
+        fprintf(t->msg, "validating on %d", t->nval);
+    else
+        fprintf(t->msg, "no validation");
     if (o->val_manifest)
         fprintf(t->msg, " (%s)", o->val_manifest);
     else if (o->folds >= 2)

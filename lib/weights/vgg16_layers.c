@@ -3,6 +3,7 @@
 #include "weights_internal.h"
 #include "ck/error.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,18 @@ int ck_weights_add(ck_weights *w, const vgg16_layer *l, int is_bias, int ndim, c
         free(data);
         return -1;
     }
+    /* Raw data has no checksum in HDF5: non-finite values are the one sign
+     * of damage we can see without the official sha256. */
+    size_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= (size_t)shape[d];
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(data[i])) {
+            ck_error("weights", "%s: layer %s: %s holds NaN or infinity at index %zu (corrupt file?)", w->path,
+                     l->name, is_bias ? "bias" : "kernel", i);
+            free(data);
+            return -1;
+        }
     int slot = 2 * (int)(l - ck_vgg16_layers) + is_bias;
     wt_tensor *t = &w->t[slot];
     if (t->data) {

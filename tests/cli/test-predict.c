@@ -20,6 +20,7 @@
 #include "ck/submission.h"
 #include "ck/synth.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -148,6 +149,18 @@ static void expect_output(const char *dir, const char *file, const double *p)
     CHECK(ck_submission_write(s, want, &f) == 0);
     char *a = ck_read_file(want, NULL), *b = ck_read_file(got, NULL);
     int same = a && b && strcmp(a, b) == 0;
+    if (!same && a && b) {
+        /* BLAS may sum in another order for another batch row count: the
+         * last printed digit can differ, nothing more. */
+        ck_submission *g = ck_submission_read(got, 3, NULL);
+        same = g && ck_submission_nrows(g) == NTEST;
+        for (int i = 0; same && i < NTEST; i++) {
+            same = strcmp(ck_submission_name(g, i), test_names[sample_order[i]]) == 0;
+            for (int k = 0; same && k < 3; k++)
+                same = fabs(ck_submission_probs(g, i)[k] - p[3 * i + k]) <= 2e-6;
+        }
+        ck_submission_free(g);
+    }
     if (!same)
         fprintf(stderr, "%s differs from the library's result:\n--- got ---\n%s--- want ---\n%s", file,
                 b ? b : "(none)", a ? a : "(none)");

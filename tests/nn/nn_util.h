@@ -115,6 +115,8 @@ static inline int close_arrays(const char *what, const float *got, const float *
         }
     }
     check_count++;
+    if (getenv("CK_TEST_VERBOSE"))
+        fprintf(stderr, "%-40s worst %.3g x tolerance (rtol %g)\n", what, worst, rtol);
     if (!ok) {
         check_failures++;
         fprintf(stderr, "MISMATCH %s: element %zu got %.9g want %.9g (%.3g x tolerance, rtol %g)\n", what, wi,

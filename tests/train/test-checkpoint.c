@@ -52,6 +52,7 @@ int main(void)
     ck_train_options_set(&o, "head", "16");
     ck_train_options_set(&o, "unfreeze", "block5");
     ck_train_options_set(&o, "batchnorm", "1");
+    ck_train_options_set(&o, "conv-algo", "fp32");
     CHECK(ck_train_model_config(&o, 3, &cfg) == 0);
     CHECK(cfg.train_blocks == 1 && cfg.num_hidden == 1 && cfg.hidden[0] == 16);
     ck_model *m = ck_vgg16_new(be, &cfg, 4);

@@ -113,8 +113,8 @@ static void weight_layer(hid_t parent, const char *layer, int ndim, const hsize_
     }
     const char *names[2] = {wn, bn};
     string_attr(g, "weight_names", names, 2, o->vlen);
-    hsize_t bad[4] = {3, 3, kdims[2] + 1, kdims[3]};
-    int is = o->bad_shape && strcmp(o->bad_shape, layer) == 0;
+    int is = ndim == 4 && o->bad_shape && strcmp(o->bad_shape, layer) == 0;
+    hsize_t bad[4] = {3, 3, is ? kdims[2] + 1 : 0, is ? kdims[3] : 0};
     if (!(o->no_data && strcmp(o->no_data, layer) == 0)) {
         hid_t type = o->int_dtype && strcmp(o->int_dtype, layer) == 0 ? H5T_STD_I32LE : H5T_IEEE_F32LE;
         dataset(g, wn, ndim, is ? bad : kdims, type, fill);
@@ -350,9 +350,18 @@ static void test_random(void)
     ck_error_clear();
     CHECK(ck_weights_verify_official("nope.h5", &why) == -1 && strstr(ck_error_buffer(), "nope.h5"));
 
-    /* A truncated copy. */
+    /* Damaged raw data (HDF5 has no checksum there): 0xff bytes are NaNs. */
     size_t n;
     FILE *fp = fopen("rand7.h5", "rb");
+    char *whole = malloc((size_t)size);
+    n = fread(whole, 1, (size_t)size, fp);
+    fclose(fp);
+    memset(whole + 30000, 0xff, 16);
+    write_bytes("nan.h5", whole, n);
+    fails("nan.h5", "holds NaN or infinity");
+    free(whole);
+    /* A truncated copy. */
+    fp = fopen("rand7.h5", "rb");
     char *half = malloc(20000000);
     n = fread(half, 1, 20000000, fp);
     fclose(fp);
@@ -363,7 +372,7 @@ static void test_random(void)
     write_bytes("corrupt.h5", half, n);
     fails("corrupt.h5", NULL);
     free(half);
-    const char *files[] = {"rand7.h5", "rand7b.h5", "trunc.h5", "corrupt.h5"};
+    const char *files[] = {"rand7.h5", "rand7b.h5", "trunc.h5", "corrupt.h5", "nan.h5"};
     for (size_t k = 0; k < sizeof files / sizeof *files; k++)
         unlink(files[k]);
 

@@ -12,10 +12,11 @@
  * convolution is one GEMM of [N·H·W, 9·Cin] × [9·Cin, Cout] on the CPU.
  * Dense kernels are [in, out] (Keras); a dense input is [N, features].
  *
- * Threading: the CPU backend parallelises inside each operation (OpenBLAS
- * threads plus its own worker pool), over the batch or over rows; results do
- * not depend on the thread count except through floating-point summation
- * order in GEMM (OpenBLAS), which the tests tolerate.
+ * Threading: the CPU backend parallelises inside each operation with one
+ * OpenMP pool (OpenBLAS itself runs single-threaded, called per thread on
+ * blocks of rows or columns), over the batch or over rows; results do not
+ * depend on the thread count except through floating-point summation order
+ * in split GEMMs, which the tests tolerate.
  */
 #ifndef CK_BACKEND_H
 #define CK_BACKEND_H

@@ -1,0 +1,113 @@
+/* Timings of the engine's CPU paths at VGG16 shapes (fp32 reference
+ * convolution forward / backward, head training, block5 training step).
+ * Usage: OPENBLAS_CORETYPE=SkylakeX bench-engine-ops [threads] [repeats]
+ * Prints the median of `repeats` runs after one warm-up. */
+#include "ck/model.h"
+#include "ck/ops.h"
+#include "ck/optim.h"
+#include "ck/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define TIME(label, flops, repeats, stmt)                                                       \
+    do {                                                                                        \
+        double t_[64];                                                                          \
+        stmt;                                                                                   \
+        for (int r_ = 0; r_ < (repeats); r_++) {                                                \
+            double t0_ = now();                                                                 \
+            stmt;                                                                               \
+            t_[r_] = now() - t0_;                                                               \
+        }                                                                                       \
+        qsort(t_, (size_t)(repeats), sizeof(double), cmp);                                      \
+        double med_ = t_[(repeats) / 2];                                                        \
+        printf("%-48s %9.2f ms  %7.1f GFLOP/s\n", label, med_ * 1e3, (flops) / med_ * 1e-9);  \
+    } while (0)
+
+static void conv_case(ck_backend *be, const char *name, int n, int s, int ci, int co, int repeats)
+{
+    ck_tensor *x = ck_tensor_new_4d(be, CK_F32, n, s, s, ci), *y = ck_tensor_new_4d(be, CK_F32, n, s, s, co);
+    int ws[4] = {3, 3, ci, co};
+    ck_tensor *w = ck_tensor_new(be, CK_F32, 4, ws), *b = ck_tensor_new_1d(be, CK_F32, co);
+    ck_tensor *dw = ck_tensor_new(be, CK_F32, 4, ws), *db = ck_tensor_new_1d(be, CK_F32, co);
+    ck_tensor *dx = ck_tensor_new_4d(be, CK_F32, n, s, s, ci);
+    ck_tensor_fill(x, 0.5f), ck_tensor_fill(w, 0.01f), ck_tensor_fill(b, 0.1f), ck_tensor_fill(y, 1.0f);
+    double flops = 2.0 * n * s * s * 9.0 * ci * co;
+    char label[128];
+    snprintf(label, sizeof label, "%s fwd fp32", name);
+    TIME(label, flops, repeats, ck_conv3x3_forward(be, x, w, b, y, 1, CK_CONV_FP32));
+    snprintf(label, sizeof label, "%s bwd data", name);
+    TIME(label, flops, repeats, ck_conv3x3_backward_data(be, y, w, dx));
+    snprintf(label, sizeof label, "%s bwd filter", name);
+    TIME(label, flops, repeats, ck_conv3x3_backward_filter(be, x, y, dw, db, 0.0f));
+    ck_tensor *all[] = {x, y, w, b, dw, db, dx};
+    for (int i = 0; i < 7; i++)
+        ck_tensor_free(all[i]);
+}
+
+static void model_case(ck_backend *be, int train_blocks, int size, int batch, int repeats)
+{
+    ck_vgg16_config c;
+    ck_vgg16_config_default(&c);
+    c.input_size = size;
+    c.train_blocks = train_blocks;
+    ck_model *m = ck_vgg16_new(be, &c, batch);
+    if (!m) {
+        fprintf(stderr, "%s", ck_error_buffer());
+        exit(1);
+    }
+    int fs[3];
+    ck_model_feature_shape(m, fs);
+    ck_tensor *f = ck_tensor_new_4d(be, CK_F32, batch, fs[0], fs[1], fs[2]);
+    ck_tensor_fill(f, 0.3f);
+    int32_t *labels = calloc((size_t)batch, sizeof *labels);
+    ck_optim_config oc;
+    ck_optim_config_default(&oc, CK_OPT_ADAM);
+    ck_optim *o = ck_optim_new(m, &oc);
+    char label[128];
+    snprintf(label, sizeof label, "train step from %s, %d px, batch %d", ck_model_feature_layer(m), size, batch);
+    uint32_t step = 0;
+    TIME(label, 0.0, repeats,
+         (ck_model_zero_grad(m), ck_model_train_step(m, CK_FROM_FEATURES, f, labels, step++, NULL, NULL),
+          ck_optim_step(o, 1e-4f)));
+    ck_optim_free(o);
+    free(labels);
+    ck_tensor_free(f);
+    ck_model_free(m);
+}
+
+int main(int argc, char **argv)
+{
+    int threads = argc > 1 ? atoi(argv[1]) : 0, repeats = argc > 2 ? atoi(argv[2]) : 5;
+    if (repeats < 1 || repeats > 64)
+        repeats = 5;
+    ck_backend *be = ck_backend_new("cpu", threads);
+    if (!be) {
+        fprintf(stderr, "%s", ck_error_buffer());
+        return 1;
+    }
+    printf("%s\n", ck_backend_name(be));
+    conv_case(be, "block5 224px batch 16 (14x14x512)", 16, 14, 512, 512, repeats);
+    conv_case(be, "block3 224px batch 4 (56x56x256)", 4, 56, 256, 256, repeats);
+    conv_case(be, "block1_conv2 224px batch 1", 1, 224, 64, 64, repeats);
+    model_case(be, 0, 224, 64, repeats);
+    model_case(be, 1, 224, 16, repeats);
+    model_case(be, 0, 32, 256, repeats);
+    ck_backend_free(be);
+    return 0;
+}

@@ -1,0 +1,163 @@
+/* ck/optim.h: optimizer state enumeration and exact resume, and the
+ * learning-rate schedules (constant, step, cosine with warm-up, plateau
+ * with state save/restore). */
+#include "nn_util.h"
+
+#include "ck/optim.h"
+
+static ck_backend *be;
+
+static ck_model *tiny_model(void)
+{
+    ck_vgg16_config c;
+    ck_vgg16_config_default(&c);
+    c.num_classes = 3;
+    c.pool = CK_POOL_AVG;
+    c.hidden[0] = 8;
+    c.dropout = 0.2f;
+    c.seed = 5;
+    return ck_vgg16_new(be, &c, 4);
+}
+
+static ck_tensor *features(void)
+{
+    float f[4 * 512];
+    for (int i = 0; i < 4 * 512; i++)
+        f[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    ck_tensor *t = ck_tensor_new_4d(be, CK_F32, 4, 1, 1, 512);
+    ck_tensor_upload(t, f, sizeof f);
+    return t;
+}
+
+static void run_steps(ck_model *m, ck_optim *o, const ck_tensor *x, int from, int to)
+{
+    int32_t labels[4] = {0, 2, 1, 2};
+    for (int s = from; s < to; s++) {
+        OK(ck_model_zero_grad(m));
+        OK(ck_model_train_step(m, CK_FROM_FEATURES, x, labels, (uint32_t)s, NULL, NULL));
+        OK(ck_optim_step(o, 1e-2f));
+    }
+}
+
+/* Copy every trainable parameter and optimizer state from (ma, oa) to (mb, ob). */
+static void transfer(ck_model *ma, ck_optim *oa, ck_model *mb, ck_optim *ob)
+{
+    for (int i = 0; i < ck_model_param_count(ma); i++) {
+        if (ck_model_param_kind(ma, i) == CK_PARAM_FROZEN)
+            continue;
+        size_t n = ck_tensor_numel(ck_model_param(ma, i));
+        float *p = malloc(n * sizeof(float));
+        OK(ck_model_param_get(ma, ck_model_param_name(ma, i), p, n));
+        OK(ck_model_param_set(mb, ck_model_param_name(ma, i), p, n));
+        free(p);
+    }
+    for (int i = 0; i < ck_optim_state_count(oa); i++) {
+        size_t n = ck_tensor_numel(ck_optim_state(oa, i));
+        float *p = malloc(n * sizeof(float));
+        OK(ck_optim_state_get(oa, ck_optim_state_name(oa, i), p, n));
+        OK(ck_optim_state_set(ob, ck_optim_state_name(oa, i), p, n));
+        free(p);
+    }
+    ck_optim_set_steps(ob, ck_optim_steps(oa));
+}
+
+static void test_resume(ck_optim_kind kind)
+{
+    ck_optim_config oc;
+    ck_optim_config_default(&oc, kind);
+    oc.weight_decay = 1e-3f;
+    oc.nesterov = kind == CK_OPT_SGD;
+    ck_tensor *x = features();
+    ck_model *ma = tiny_model(), *mb = tiny_model();
+    ck_optim *oa = ck_optim_new(ma, &oc), *ob = ck_optim_new(mb, &oc);
+    int per = kind == CK_OPT_ADAM || kind == CK_OPT_ADAMW ? 2 : 1;
+    CHECK(ck_optim_state_count(oa) == per * 4);
+    CHECK(strcmp(ck_optim_state_name(oa, 0), per == 2 ? "dense_1/kernel/m" : kind == CK_OPT_SGD
+                                                              ? "dense_1/kernel/velocity"
+                                                              : "dense_1/kernel/sq") == 0);
+    run_steps(ma, oa, x, 0, 3);
+    transfer(ma, oa, mb, ob);
+    run_steps(ma, oa, x, 3, 6);
+    run_steps(mb, ob, x, 3, 6);
+    const char *name = "predictions/kernel";
+    float pa[8 * 3], pb[8 * 3];
+    OK(ck_model_param_get(ma, name, pa, 24));
+    OK(ck_model_param_get(mb, name, pb, 24));
+    CHECK(memcmp(pa, pb, sizeof pa) == 0); /* bit-for-bit resume */
+    CHECK(ck_optim_steps(ob) == 6);
+    CHECK(ck_optim_state_set(ob, "nope", pa, 1) == -1);
+    ck_error_clear();
+    ck_optim_free(oa), ck_optim_free(ob), ck_model_free(ma), ck_model_free(mb);
+    ck_tensor_free(x);
+}
+
+static void test_schedules(void)
+{
+    ck_lr_config c;
+    ck_lr_config_default(&c, CK_LR_STEP);
+    c.lr = 0.1f, c.step_epochs = 2, c.gamma = 0.5f;
+    ck_lr_schedule *s = ck_lr_new(&c);
+    CHECK_CLOSE(ck_lr_get(s, 0.0), 0.1, 1e-6, 0);
+    CHECK_CLOSE(ck_lr_get(s, 1.9), 0.1, 1e-6, 0);
+    CHECK_CLOSE(ck_lr_get(s, 2.0), 0.05, 1e-6, 0);
+    CHECK_CLOSE(ck_lr_get(s, 5.5), 0.025, 1e-6, 0);
+    ck_lr_free(s);
+
+    ck_lr_config_default(&c, CK_LR_COSINE);
+    c.lr = 1.0f, c.epochs = 12, c.warmup_epochs = 2, c.min_lr = 0.1f;
+    s = ck_lr_new(&c);
+    CHECK_CLOSE(ck_lr_get(s, 1.0), 0.5, 1e-6, 0);   /* half-way through warm-up */
+    CHECK_CLOSE(ck_lr_get(s, 2.0), 1.0, 1e-6, 0);
+    CHECK_CLOSE(ck_lr_get(s, 7.0), 0.55, 1e-6, 0);  /* mid-cosine: (1+0.1)/2 */
+    CHECK_CLOSE(ck_lr_get(s, 12.0), 0.1, 1e-6, 0);
+    CHECK_CLOSE(ck_lr_get(s, 30.0), 0.1, 1e-6, 0);
+    CHECK(ck_lr_observe(s, 1.0) == 0);
+    ck_lr_free(s);
+
+    ck_lr_config_default(&c, CK_LR_PLATEAU);
+    c.lr = 1.0f, c.factor = 0.5f, c.patience = 2, c.min_lr = 0.2f;
+    s = ck_lr_new(&c);
+    CHECK(ck_lr_observe(s, 1.0) == 0);
+    CHECK(ck_lr_observe(s, 0.9) == 0);  /* improvement */
+    CHECK(ck_lr_observe(s, 0.95) == 0); /* bad 1 */
+    ck_lr_state st;
+    ck_lr_get_state(s, &st);
+    CHECK(st.bad_epochs == 1 && st.best == 0.9 && st.lr == 1.0);
+    CHECK(ck_lr_observe(s, 0.9) == 1);  /* bad 2: reduce */
+    CHECK_CLOSE(ck_lr_get(s, 4.0), 0.5, 1e-6, 0);
+    /* Restore into a fresh schedule and continue identically. */
+    ck_lr_get_state(s, &st);
+    ck_lr_schedule *s2 = ck_lr_new(&c);
+    ck_lr_set_state(s2, &st);
+    CHECK_CLOSE(ck_lr_get(s2, 0.0), 0.5, 1e-6, 0);
+    CHECK(ck_lr_observe(s2, 1.0) == 0 && ck_lr_observe(s2, 1.0) == 1);
+    CHECK_CLOSE(ck_lr_get(s2, 0.0), 0.25, 1e-6, 0);
+    CHECK(ck_lr_observe(s2, 1.0) == 0 && ck_lr_observe(s2, 1.0) == 1);
+    CHECK_CLOSE(ck_lr_get(s2, 0.0), 0.2, 1e-6, 0); /* floor */
+    CHECK(ck_lr_observe(s2, 1.0) == 0 && ck_lr_observe(s2, 1.0) == 0);
+    CHECK(ck_lr_observe(s2, NAN) == 0);
+    ck_lr_free(s), ck_lr_free(s2);
+
+    ck_lr_kind k;
+    CHECK(ck_lr_kind_parse("cosine", &k) == 0 && k == CK_LR_COSINE);
+    CHECK(ck_lr_kind_parse("linear", &k) == -1);
+    ck_optim_kind ok;
+    CHECK(ck_optim_kind_parse("adamw", &ok) == 0 && ok == CK_OPT_ADAMW);
+    CHECK(ck_optim_kind_parse("lamb", &ok) == -1);
+    ck_lr_config_default(&c, CK_LR_COSINE);
+    c.warmup_epochs = 40;
+    CHECK(ck_lr_new(&c) == NULL);
+    ck_error_clear();
+}
+
+int main(void)
+{
+    be = test_backend();
+    test_resume(CK_OPT_SGD);
+    test_resume(CK_OPT_ADAM);
+    test_resume(CK_OPT_ADAMW);
+    test_resume(CK_OPT_RMSPROP);
+    test_schedules();
+    ck_backend_free(be);
+    return check_report("test-optim");
+}

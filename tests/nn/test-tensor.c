@@ -1,0 +1,96 @@
+/* Backends and tensors: device strings, shapes and reshape, host copies
+ * with bounds, fill, and f32 <-> bf16 / f16 conversions. */
+#include "nn_util.h"
+
+#include <stdint.h>
+
+static void test_backends(void)
+{
+    ck_backend *be = ck_backend_new("cpu", 1);
+    CHECK(be && ck_backend_is_cpu(be) && ck_backend_threads(be) == 1);
+    CHECK(strncmp(ck_backend_name(be), "cpu", 3) == 0);
+    ck_backend_free(be);
+    ck_backend_free(NULL);
+    ck_error_clear();
+    CHECK(ck_backend_new("tpu", 0) == NULL && strstr(ck_error_buffer(), "unknown device 'tpu'"));
+    ck_error_clear();
+    CHECK(ck_backend_new("cuda:x", 0) == NULL && strstr(ck_error_buffer(), "cuda:x"));
+    ck_error_clear();
+    if (!ck_cuda_built()) {
+        CHECK(ck_backend_new("cuda", 0) == NULL && strstr(ck_error_buffer(), "built without CUDA"));
+        ck_error_clear();
+    }
+    be = ck_backend_new("auto", 0);
+    CHECK(be != NULL);
+    ck_backend_free(be);
+    ck_conv_algo a;
+    CHECK(ck_conv_algo_parse("winograd", &a) == 0 && a == CK_CONV_WINOGRAD);
+    CHECK(ck_conv_algo_parse("fast", &a) == -1);
+    ck_error_clear();
+}
+
+static void test_tensors(ck_backend *be)
+{
+    ck_tensor *t = ck_tensor_new_4d(be, CK_F32, 4, 3, 2, 5);
+    CHECK(ck_tensor_numel(t) == 120 && ck_tensor_nbytes(t) == 480 && ck_tensor_dim(t, -1) == 5);
+    OK(ck_tensor_set_batch(t, 2));
+    CHECK(ck_tensor_numel(t) == 60);
+    CHECK(ck_tensor_set_batch(t, 5) == -1); /* beyond the capacity */
+    ck_error_clear();
+    int flat[2] = {4, 30};
+    OK(ck_tensor_reshape(t, 2, flat));
+    float h[120], back[120];
+    for (int i = 0; i < 120; i++)
+        h[i] = (float)i;
+    OK(ck_tensor_upload(t, h, sizeof h));
+    CHECK(ck_tensor_upload(t, h, 4) == -1);
+    OK(ck_tensor_download_at(t, 40, back, 8));
+    CHECK(back[0] == 10 && back[1] == 11);
+    CHECK(ck_tensor_download_at(t, 476, back, 8) == -1);
+    ck_error_clear();
+    OK(ck_tensor_fill(t, 2.5f));
+    OK(ck_tensor_download(t, back, sizeof back));
+    CHECK(back[0] == 2.5f && back[119] == 2.5f);
+    ck_tensor_free(t);
+    ck_tensor_free(NULL);
+
+    /* Conversions: exact values survive, rounding is to nearest even. */
+    const float vals[] = {0.0f, 1.0f, -2.5f, 65504.0f, 1e-7f, 3.14159265f, 1.00390625f, 1e6f, -0.0f};
+    const int nv = (int)(sizeof vals / sizeof vals[0]);
+    ck_tensor *f = ck_tensor_new_1d(be, CK_F32, nv), *b = ck_tensor_new_1d(be, CK_BF16, nv);
+    ck_tensor *hf = ck_tensor_new_1d(be, CK_F16, nv), *f2 = ck_tensor_new_1d(be, CK_F32, nv);
+    OK(ck_tensor_upload(f, vals, sizeof vals));
+    OK(ck_tensor_copy(b, f));
+    OK(ck_tensor_copy(hf, f));
+    uint16_t bb[16], hh[16];
+    OK(ck_tensor_download(b, bb, (size_t)nv * 2));
+    OK(ck_tensor_download(hf, hh, (size_t)nv * 2));
+    CHECK(bb[1] == 0x3f80 && bb[2] == 0xc020);
+    CHECK(bb[6] == 0x3f80);          /* 1.00390625 = 1 + 2^-8: a tie, to even */
+    CHECK(hh[1] == 0x3c00 && hh[3] == 0x7bff && hh[2] == 0xc100);
+    CHECK(hh[4] == 0x0002);          /* 1e-7 is a half subnormal: 1.68 × 2^-24 -> 2 */
+    CHECK(hh[7] == 0x7c00);          /* overflow to inf */
+    CHECK(hh[8] == 0x8000 && bb[8] == 0x8000);
+    OK(ck_tensor_copy(f2, hf));
+    OK(ck_tensor_download(f2, back, sizeof vals));
+    CHECK(back[3] == 65504.0f && fabsf(back[5] - 3.140625f) < 1e-6f);
+    OK(ck_tensor_copy(f2, b));
+    OK(ck_tensor_download(f2, back, sizeof vals));
+    CHECK(back[2] == -2.5f && fabsf(back[5] - 3.140625f) < 1e-6f);
+    ck_tensor *small = ck_tensor_new_1d(be, CK_F32, 3);
+    CHECK(ck_tensor_copy(small, f) == -1);
+    ck_tensor *u8 = ck_tensor_new_1d(be, CK_U8, nv);
+    CHECK(ck_tensor_copy(u8, f) == -1 && strstr(ck_error_buffer(), "cannot convert"));
+    ck_error_clear();
+    ck_tensor_free(f), ck_tensor_free(b), ck_tensor_free(hf), ck_tensor_free(f2), ck_tensor_free(small);
+    ck_tensor_free(u8);
+}
+
+int main(void)
+{
+    test_backends();
+    ck_backend *be = test_backend();
+    test_tensors(be);
+    ck_backend_free(be);
+    return check_report("test-tensor");
+}
