@@ -63,9 +63,8 @@ int trainer_state_restore(trainer *t, const ck_json *state);
 int trainer_save(trainer *t, const char *path);
 int trainer_write_curves(trainer *t);
 
-
-
 /* trainer_setup.c */
 int trainer_setup(trainer *t);
 void trainer_teardown(trainer *t);
+
 #endif
