@@ -16,7 +16,8 @@ typedef struct opt_def {
     opt_type type;
     size_t off;
     const char *def;   /* default as text (NULL: unset string) */
-    int resumable;     /* may differ on --resume: does not change the numbers */
+    int resumable;     /* may differ on --resume: does not change the numbers;
+                        * 2: run placement, not saved in checkpoints */
 } opt_def;
 
 #define O(f) offsetof(ck_train_options, f)
@@ -61,6 +62,11 @@ static const opt_def defs[] = {
     {"plot", T_STR, O(plot), NULL, 1},
     {"embed-base", T_FLAG, O(embed_base), "0", 1},
     {"progress", T_INT, O(progress), "0", 1},
+    /* placement (resumable 2): left out of checkpoints */
+    {"gpus", T_STR, O(gpus), NULL, 2},
+    {"nodes", T_INT, O(nodes), "1", 2},
+    {"node-rank", T_INT, O(node_rank), "0", 2},
+    {"nccl-id-file", T_STR, O(nccl_id_file), NULL, 2},
 };
 #undef O
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -207,6 +213,8 @@ char *ck_train_options_to_json(const ck_train_options *o)
     for (int i = 0; i < NDEFS; i++) {
         const opt_def *d = &defs[i];
         const char *p = (const char *)o + d->off;
+        if (d->resumable == 2)
+            continue;
         ck_json_key(w, d->name);
         switch (d->type) {
         case T_STR: {
@@ -493,6 +501,15 @@ int ck_train_options_check(const ck_train_options *o)
     free(cp);
     if (o->early_stop < 0 || o->threads < 0 || o->loader_threads < 0) {
         ck_error("options", "--early-stop, --threads and --loader-threads must not be negative");
+        return -1;
+    }
+    if (o->nodes < 1 || o->nodes > 65536 || o->node_rank < 0 || o->node_rank >= o->nodes) {
+        ck_error("options", "--nodes %d --node-rank %d: need nodes >= 1 and 0 <= node-rank < nodes", o->nodes,
+                 o->node_rank);
+        return -1;
+    }
+    if (o->nodes > 1 && (!o->gpus || !*o->gpus || !o->nccl_id_file || !*o->nccl_id_file)) {
+        ck_error("options", "--nodes %d needs --gpus LIST and --nccl-id-file PATH", o->nodes);
         return -1;
     }
     return 0;

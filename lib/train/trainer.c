@@ -16,6 +16,9 @@
 
 static int stopped(const trainer *t)
 {
+    /* Several nodes stop together, on the request agreed at the last step. */
+    if (trainer_dp_multinode(t))
+        return t->stop_seen;
     return t->io->stop && *t->io->stop;
 }
 
@@ -44,12 +47,12 @@ static long val_slot(const trainer *t, int row)
     return (long)t->ntrain * t->views + row;
 }
 
-static int upload_rgb(trainer *t, const ck_batch *b)
+static int upload_rgb(trainer *t, const uint8_t *rgb, int n)
 {
     int S = t->cfg.input_size;
-    if (ck_tensor_set_batch(t->x, b->n) != 0)
+    if (ck_tensor_set_batch(t->x, n) != 0)
         return -1;
-    return ck_tensor_upload(t->x, b->rgb, (size_t)b->n * S * S * 3);
+    return ck_tensor_upload(t->x, rgb, (size_t)n * S * S * 3);
 }
 
 /* One pass of the loader over a dataset storing frozen features in slots. */
@@ -73,10 +76,15 @@ static int extract_pass(trainer *t, ck_loader *l, int n, int augment, uint64_t c
             ck_loader_release(l, b);
             return 1;
         }
-        if (upload_rgb(t, b) != 0 || ck_model_features(t->m, t->x, t->feat) != 0 ||
-            ck_tensor_download(t->feat, t->feat_host, ck_tensor_nbytes(t->feat)) != 0) {
-            ck_loader_release(l, b);
-            return -1;
+        /* In chunks of t->mb: a replica holds a shard of the batch. */
+        size_t px = (size_t)t->cfg.input_size * t->cfg.input_size * 3;
+        for (int off = 0; off < b->n; off += t->mb) {
+            int k = b->n - off < t->mb ? b->n - off : t->mb;
+            if (upload_rgb(t, b->rgb + px * off, k) != 0 || ck_model_features(t->m, t->x, t->feat) != 0 ||
+                ck_tensor_download(t->feat, t->feat_host + t->fnumel * off, ck_tensor_nbytes(t->feat)) != 0) {
+                ck_loader_release(l, b);
+                return -1;
+            }
         }
         for (int j = 0; j < b->n; j++)
             if (ck_fcache_put(t->cache, base + (long)b->rows[j] * stride, 1, t->feat_host + (size_t)j * t->fnumel) != 0) {
@@ -115,8 +123,9 @@ static int extract_features(trainer *t)
     return rc;
 }
 
-/* Features of a batch of rows from the cache into t->feat. */
-static int gather_features(trainer *t, const int *rows, int n, int epoch, int train)
+/* Features and labels of a batch of rows from the cache into t->feat_host,
+ * t->labels_host. */
+static int gather_host(trainer *t, const int *rows, int n, int epoch, int train)
 {
     for (int j = 0; j < n; j++) {
         long slot = train ? train_slot(t, rows[j], epoch) : val_slot(t, rows[j]);
@@ -124,6 +133,14 @@ static int gather_features(trainer *t, const int *rows, int n, int epoch, int tr
             return -1;
         t->labels_host[j] = ck_dataset_class(train ? t->train : t->val, rows[j]);
     }
+    return 0;
+}
+
+/* ... and on into t->feat. */
+static int gather_features(trainer *t, const int *rows, int n, int epoch, int train)
+{
+    if (gather_host(t, rows, n, epoch, train) != 0)
+        return -1;
     if (ck_tensor_set_batch(t->feat, n) != 0)
         return -1;
     return ck_tensor_upload(t->feat, t->feat_host, sizeof(float) * t->fnumel * (size_t)n);
@@ -139,22 +156,27 @@ static void metrics_text(char *buf, size_t n, double loss, double acc)
     snprintf(buf, n, "loss: %.4f - acc: %.4f", loss, acc);
 }
 
-/* One training step on a batch already on the backend. */
-static int step(trainer *t, ck_model_start from, const ck_tensor *x, const int32_t *labels, int n,
-                double lr, int epoch, int b, int nb)
+/* One training step on a batch already on the backend (x), or with --gpus
+ * on the host (host: pixels or features), split over the replicas. */
+static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void *host, const int32_t *labels,
+                int n, double lr, int epoch, int b, int nb)
 {
     float loss = 0;
     int correct = 0;
-    if (ck_model_zero_grad(t->m) != 0 ||
-        ck_model_train_step(t->m, from, x, labels, (uint32_t)ck_optim_steps(t->opt), &loss, &correct) != 0)
+    if (t->dp) {
+        if (trainer_dp_forward_backward(t, from, host, labels, n, &loss, &correct) != 0)
+            return -1;
+    } else if (ck_model_zero_grad(t->m) != 0 ||
+               ck_model_train_step(t->m, from, x, labels, (uint32_t)ck_optim_steps(t->opt), &loss, &correct) != 0) {
         return -1;
+    }
     if (!isfinite(loss)) {
         ck_error("train", "the loss became %s at epoch %d, batch %d/%d: training diverged "
                  "(try a lower --lr than %g); the last good checkpoint %s is kept", isnan(loss) ? "NaN" : "infinite",
                  epoch, b + 1, nb, t->o->lr, t->epoch_done > 0 ? t->last_path : "(none yet)");
         return -1;
     }
-    if (ck_optim_step(t->opt, (float)lr) != 0)
+    if ((t->dp ? trainer_dp_optim_step(t, (float)lr) : ck_optim_step(t->opt, (float)lr)) != 0)
         return -1;
     t->run_loss += (double)loss * n;
     t->run_correct += correct;
@@ -184,9 +206,10 @@ static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
         double lr = lr_at(t, epoch, b, nb);
         *last_lr = lr;
         if (t->cache) {
-            rc = gather_features(t, order + (size_t)b * B, n, epoch, 1);
+            rc = t->dp ? gather_host(t, order + (size_t)b * B, n, epoch, 1)
+                       : gather_features(t, order + (size_t)b * B, n, epoch, 1);
             if (rc == 0)
-                rc = step(t, CK_FROM_FEATURES, t->feat, t->labels_host, n, lr, epoch, b, nb);
+                rc = step(t, CK_FROM_FEATURES, t->feat, t->feat_host, t->labels_host, n, lr, epoch, b, nb);
         } else {
             const ck_batch *bt = ck_loader_next(t->ltrain);
             if (!bt) {
@@ -195,9 +218,9 @@ static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
                 rc = -1;
                 break;
             }
-            rc = upload_rgb(t, bt);
+            rc = t->dp ? 0 : upload_rgb(t, bt->rgb, bt->n);
             if (rc == 0)
-                rc = step(t, CK_FROM_INPUT, t->x, bt->labels, n, lr, epoch, b, nb);
+                rc = step(t, CK_FROM_INPUT, t->x, bt->rgb, bt->labels, n, lr, epoch, b, nb);
             ck_loader_release(t->ltrain, bt);
         }
         if (rc != 0)
@@ -224,7 +247,7 @@ static int validate(trainer *t, double *loss, double *acc)
         return 0;
     if (ck_model_set_loss(t->m, 0, NULL) != 0)
         return -1;
-    int B = t->o->batch, n = t->nval;
+    int B = t->mb, n = t->nval;
     double sum = 0;
     long correct = 0;
     int rc = 0;
@@ -258,14 +281,19 @@ static int validate(trainer *t, double *loss, double *acc)
         rc = ck_loader_start(t->lval, order, n, 0, 0);
         free(order);
         const ck_batch *b;
+        size_t px = (size_t)t->cfg.input_size * t->cfg.input_size * 3;
         while (rc == 0 && (b = ck_loader_next(t->lval))) {
-            float l = 0;
-            int c = 0;
-            rc = upload_rgb(t, b);
-            if (rc == 0)
-                rc = ck_model_eval_step(t->m, CK_FROM_INPUT, t->x, b->labels, &l, &c);
-            sum += (double)l * b->n;
-            correct += c;
+            /* In chunks of t->mb (one chunk without --gpus). */
+            for (int off = 0; off < b->n && rc == 0; off += B) {
+                int k = b->n - off < B ? b->n - off : B;
+                float l = 0;
+                int c = 0;
+                rc = upload_rgb(t, b->rgb + px * off, k);
+                if (rc == 0)
+                    rc = ck_model_eval_step(t->m, CK_FROM_INPUT, t->x, b->labels + off, &l, &c);
+                sum += (double)l * k;
+                correct += c;
+            }
             ck_loader_release(t->lval, b);
         }
         if (rc == 0 && ck_loader_failed(t->lval))
@@ -289,6 +317,13 @@ static int end_epoch(trainer *t, int epoch, double lr, double seconds, int *stop
     double vl, va;
     if (validate(t, &vl, &va) != 0)
         return -1;
+    /* Several nodes: rank 0's numbers drive the schedule, early stopping
+     * and the best checkpoint everywhere. */
+    double v[2] = {vl, va};
+    if (trainer_dp_agree(t, v, 2) != 0)
+        return -1;
+    vl = v[0];
+    va = v[1];
     ck_epoch_record r = {
         .epoch = epoch,
         .train_loss = t->run_seen ? t->run_loss / t->run_seen : NAN,
@@ -365,6 +400,7 @@ static void describe(const trainer *t)
             : ck_weights_origin_of(t->weights) == CK_WEIGHTS_RANDOM ? "RANDOM weights: scores will be low"
                                                                    : "unknown origin",
             tr, nt);
+    trainer_dp_describe(t);
 }
 
 int ck_train_run(const ck_train_options *o, ck_train_io *io)
@@ -388,7 +424,8 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         goto done;
     if (io->resume) {
         if (ck_checkpoint_restore(io->resume, t.m, t.opt) != 0 ||
-            trainer_state_restore(&t, ck_checkpoint_state(io->resume)) != 0)
+            trainer_state_restore(&t, ck_checkpoint_state(io->resume)) != 0 ||
+            trainer_dp_restore(&t, io->resume) != 0)
             goto done;
         if (strcmp(ck_checkpoint_base_sha256(io->resume), ck_weights_sha256(t.weights)) != 0) {
             ck_error("train", "base weights '%s' differ from those %s was trained with; resume with the original file",

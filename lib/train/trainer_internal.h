@@ -6,6 +6,7 @@
 #include "ck/checkpoint.h"
 #include "ck/dataset.h"
 #include "ck/labels.h"
+#include "ck/multigpu.h"
 #include "ck/optim.h"
 #include "ck/table.h"
 #include "ck/train.h"
@@ -36,6 +37,18 @@ typedef struct trainer {
     ck_tensor *feat;           /* F32 [B,h,w,c] (cache only) */
     float *feat_host;          /* B × fnumel */
     int32_t *labels_host;      /* B */
+    int mb;                    /* batch capacity of m, x and feat: B, or a
+                                * replica's shard ceil(B / world) with --gpus */
+
+    /* data parallelism (--gpus; trainer_dp.c). NULL: one backend, one model.
+     * Otherwise be, m and opt are replica 0's, which validates, extracts
+     * the cached features and is saved. */
+    ck_dp *dp;
+    ck_optim **dp_opt;         /* per replica; [0] == opt */
+    ck_tensor **dp_x;          /* per replica U8 shard input; [0] == x */
+    ck_tensor **dp_feat;       /* per replica F32 shard features; [0] == feat */
+    ck_tensor **dp_red;        /* per replica F32[8]: cross-node sums and broadcasts */
+    int stop_seen;             /* several nodes: the stop request, agreed by all */
 
     /* frozen-feature cache */
     ck_fcache *cache;          /* NULL = recompute the frozen part every step */
@@ -62,6 +75,24 @@ char *trainer_state_json(const trainer *t);
 int trainer_state_restore(trainer *t, const ck_json *state);
 int trainer_save(trainer *t, const char *path);
 int trainer_write_curves(trainer *t);
+
+/* trainer_dp.c */
+int trainer_dp_setup(trainer *t, const ck_optim_config *oc);
+int trainer_dp_buffers(trainer *t);
+void trainer_dp_teardown(trainer *t);
+int trainer_dp_restore(trainer *t, const ck_checkpoint *ck);
+void trainer_dp_describe(const trainer *t);
+int trainer_dp_multinode(const trainer *t);
+/* Forward+backward of a global batch of n samples held on the host (U8
+ * pixels or F32 features by `from`), split over the replicas; gradients
+ * averaged. *loss, *correct: of the whole global batch (all nodes). */
+int trainer_dp_forward_backward(trainer *t, ck_model_start from, const void *host, const int32_t *labels, int n,
+                                float *loss, int *correct);
+int trainer_dp_optim_step(trainer *t, float lr);
+/* Several nodes: every node gets global rank 0's n values. */
+int trainer_dp_agree(trainer *t, double *v, int n);
+/* 1 when this process writes checkpoints, curves and logs (rank 0). */
+int trainer_writes_files(const trainer *t);
 
 /* trainer_setup.c */
 int trainer_setup(trainer *t);

@@ -124,11 +124,38 @@ static int setup_class_weights(trainer *t)
     return 0;
 }
 
+/* --gpus: one replica per device (trainer_dp.c); m, be and opt are
+ * replica 0's and hold a shard of the batch (t->mb samples). */
+static int setup_network_dp(trainer *t)
+{
+    const ck_train_options *o = t->o;
+    if (!o->weights) {
+        ck_error("train", "no base weights (--weights FILE)");
+        return -1;
+    }
+    ck_optim_config oc;
+    ck_lr_config lc;
+    if (!(t->weights = ck_weights_load(o->weights)) || ck_train_optim_config(o, &oc) != 0 ||
+        ck_train_lr_config(o, &lc) != 0 || trainer_dp_setup(t, &oc) != 0)
+        return -1;
+    if (!(t->sched = ck_lr_new(&lc)))
+        return -1;
+    int S = t->cfg.input_size;
+    t->x = ck_tensor_new_4d(t->be, CK_U8, t->mb, S, S, 3);
+    t->labels_host = malloc(sizeof *t->labels_host * (size_t)o->batch);
+    if (!t->x || !t->labels_host)
+        return -1;
+    return 0;
+}
+
 static int setup_network(trainer *t)
 {
     const ck_train_options *o = t->o;
     if (ck_train_model_config(o, t->ncls, &t->cfg) != 0)
         return -1;
+    if (o->gpus && *o->gpus)
+        return setup_network_dp(t);
+    t->mb = o->batch;
     t->be = ck_backend_new(o->device, o->threads);
     if (!t->be)
         return -1;
@@ -231,7 +258,7 @@ static int setup_cache(trainer *t)
     free(path);
     if (!t->cache)
         return -1;
-    int shape[4] = {o->batch, 0, 0, 0};
+    int shape[4] = {t->mb, 0, 0, 0};
     int fs[3];
     ck_model_feature_shape(t->m, fs);
     shape[1] = fs[0];
@@ -249,7 +276,7 @@ static int setup_cache(trainer *t)
 int trainer_setup(trainer *t)
 {
     if (setup_data(t) != 0 || setup_class_weights(t) != 0 || setup_network(t) != 0 ||
-        setup_loaders(t) != 0 || setup_cache(t) != 0)
+        setup_loaders(t) != 0 || setup_cache(t) != 0 || trainer_dp_buffers(t) != 0)
         return -1;
     t->best_val = INFINITY;
     t->last_path = ck_train_last_path(t->o->out);
@@ -271,6 +298,7 @@ void trainer_teardown(trainer *t)
     free(t->labels_host);
     free(t->class_w);
     ck_lr_free(t->sched);
+    trainer_dp_teardown(t); /* replicas own be, m and opt then */
     ck_optim_free(t->opt);
     ck_model_free(t->m);
     ck_weights_free(t->weights);

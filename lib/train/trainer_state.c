@@ -113,6 +113,8 @@ int trainer_state_restore(trainer *t, const ck_json *st)
 
 int trainer_save(trainer *t, const char *path)
 {
+    if (!trainer_writes_files(t)) /* several nodes: rank 0 writes */
+        return 0;
     char *state = trainer_state_json(t);
     if (!state)
         return -1;
@@ -131,7 +133,7 @@ int trainer_save(trainer *t, const char *path)
 
 int trainer_write_curves(trainer *t)
 {
-    if (t->nhist == 0)
+    if (t->nhist == 0 || !trainer_writes_files(t))
         return 0;
     if (t->o->log && *t->o->log && ck_curves_write_csv(t->o->log, t->hist, t->nhist) != 0)
         return -1;

@@ -83,6 +83,12 @@ typedef struct ck_train_options {
     char *plot;           /* curves.svg (+ .png next to it when possible) */
     int embed_base;
     int progress;         /* 1 force the bar, 0 auto (tty), -1 quiet (-q) */
+    /* data parallelism (ck/multigpu.h; docs/gpu.md). Run placement, not
+     * training settings: never stored in checkpoints, so a resumed run
+     * uses the placement of its own command line. */
+    char *gpus;           /* "0,1" | "all" | "cpu,cpu" (testing aid); NULL: --device */
+    int nodes, node_rank; /* several processes (one per node) over NCCL */
+    char *nccl_id_file;   /* NCCL unique-id file on a shared file system */
 } ck_train_options;
 
 void ck_train_options_init(ck_train_options *o);
@@ -92,7 +98,8 @@ void ck_train_options_clear(ck_train_options *o);
 int ck_train_options_set(ck_train_options *o, const char *name, const char *value);
 /* Option table: count, names, and whether a value may differ when resuming
  * (epochs, threads, device, out, log, plot, progress, early-stop, cache, ...
- * — things that do not change the numbers). */
+ * — things that do not change the numbers; 2 for the placement options
+ * gpus, nodes, node-rank, nccl-id-file, which checkpoints do not record). */
 int ck_train_option_count(void);
 const char *ck_train_option_name(int i);
 int ck_train_option_resumable(const char *name);

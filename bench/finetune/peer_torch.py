@@ -1,0 +1,270 @@
+#!/usr/bin/python3
+"""peer_torch.py — ck-finetune's recipe in PyTorch, for parity and speed.
+
+The same recipe as ck-finetune's defaults: the VGG16 conv base from the same
+Keras-layout .h5 file (frozen), caffe preprocessing (RGB->BGR minus
+103.939/116.779/123.68), PIL bilinear resize (ck's resize is PIL-compatible),
+head flatten -> dense 256 relu -> dropout 0.5 -> dense C (Glorot-uniform
+kernels, zero biases, as Keras), softmax cross-entropy, Adam (torch defaults
+= ck's: betas 0.9/0.999, eps 1e-8), constant lr, no augmentation; the train
+rows of --train in ck's per-epoch order (see ck_order below); validation on
+--val: plain multi-class log loss and accuracy, as ck reports them.
+
+Two ways to run the frozen base:
+  --base once     compute the frozen features once (what ck's feature cache
+                  does; used for the parity run — only the numbers matter)
+  --base every    recompute the frozen base for every batch of every epoch
+                  and for the validation set every epoch, as Keras'
+                  model.fit does with a frozen base (used for the speed run)
+
+--time-epochs K stops after K epochs and prints the wall time extrapolated to
+--epochs (the data load + setup counted once, epochs ×(epochs/K)).
+
+Output: one line per epoch on stdout
+    epoch  E  train_loss  train_acc  val_loss  val_acc  seconds
+then "total_seconds S" (and "extrapolated_seconds S" with --time-epochs).
+"""
+import argparse
+import csv
+import math
+import sys
+import time
+
+import h5py
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image
+
+CFG = [(1, 2), (2, 2), (3, 3), (4, 3), (5, 3)]  # (block, convolutions)
+MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+STREAM_ORDER = 0x6F726465  # ck's "orde" stream (lib/train/trainer.c)
+M32 = 0xFFFFFFFF
+
+
+# --- ck's sample order: Philox4x32-10 (ck/rng.h) + Fisher-Yates ------------
+
+def philox(ctr, key):
+    c0, c1, c2, c3 = ctr
+    k0, k1 = key
+    for _ in range(10):
+        p0 = 0xD2511F53 * c0
+        p1 = 0xCD9E8D57 * c2
+        n0 = (p1 >> 32) ^ c1 ^ k0
+        n2 = (p0 >> 32) ^ c3 ^ k1
+        c1, c3, c0, c2 = p1 & M32, p0 & M32, n0, n2
+        k0 = (k0 + 0x9E3779B9) & M32
+        k1 = (k1 + 0xBB67AE85) & M32
+    return [c0, c1, c2, c3]
+
+
+class CkRng:
+    """ck_rng_make(seed, item, copy) with copy < 2^32 and item < 2^32."""
+
+    def __init__(self, seed, item, copy):
+        self.key = [seed & M32, (seed >> 32) & M32]
+        self.ctr = [item & M32, copy & M32, 0, 0]
+        self.out, self.used = [0] * 4, 4
+
+    def u32(self):
+        if self.used >= 4:
+            self.out = philox(self.ctr, self.key)
+            self.ctr[2] = (self.ctr[2] + 1) & M32
+            self.used = 0
+        self.used += 1
+        return self.out[self.used - 1]
+
+    def below(self, n):  # Lemire's multiply-shift with rejection, as ck_rng_below
+        m = self.u32() * n
+        low = m & M32
+        if low < n:
+            t = ((-n) & M32) % n
+            while low < t:
+                m = self.u32() * n
+                low = m & M32
+        return m >> 32
+
+
+def ck_order(seed, epoch, n):
+    """Order of the training rows in ck-finetune's epoch `epoch` (1-based)."""
+    a = list(range(n))
+    r = CkRng(seed, epoch, STREAM_ORDER)
+    for i in range(n - 1, 0, -1):
+        j = r.below(i + 1)
+        a[i], a[j] = a[j], a[i]
+    return a
+
+
+# --- data --------------------------------------------------------------------
+
+def read_table(path):
+    """(file, label) rows of a tab- or comma-separated table with a header."""
+    with open(path, newline="") as f:
+        text = f.read()
+    delim = "\t" if "\t" in text.splitlines()[0] else ","
+    rows = list(csv.reader(text.splitlines(), delimiter=delim))
+    return [(r[0], r[1]) for r in rows[1:] if r]
+
+
+def class_index(labels_path):
+    ids = sorted((r[0] for r in read_table(labels_path)), key=lambda s: (float(s), s))
+    return {lab: k for k, lab in enumerate(ids)}
+
+
+def load_images(rows, images, size):
+    """uint8 N×size×size×3 RGB, resized with PIL bilinear like ck."""
+    out = np.empty((len(rows), size, size, 3), dtype=np.uint8)
+    for i, (name, _) in enumerate(rows):
+        im = Image.open(f"{images}/{name}").convert("RGB")
+        if im.size != (size, size):
+            im = im.resize((size, size), Image.BILINEAR)
+        out[i] = np.asarray(im)
+    return out
+
+
+def preprocess(rgb_u8, channels_last):
+    """caffe: RGB->BGR minus the ImageNet mean; NCHW float32."""
+    x = torch.from_numpy(rgb_u8[..., ::-1].astype(np.float32) - MEAN_BGR)
+    x = x.permute(0, 3, 1, 2)
+    return x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
+# --- model -------------------------------------------------------------------
+
+def vgg16_base(h5path):
+    """The 13 convolutions from a Keras-layout notop file (HWIO -> OIHW)."""
+    layers, cin = [], 3
+    with h5py.File(h5path, "r") as f:
+        for block, nconv in CFG:
+            for c in range(1, nconv + 1):
+                name = f"block{block}_conv{c}"
+                g = f[name]
+                w = np.asarray(g[f"{name}_W_1:0"], dtype=np.float32)  # H W I O
+                b = np.asarray(g[f"{name}_b_1:0"], dtype=np.float32)
+                conv = nn.Conv2d(cin, w.shape[3], 3, padding=1)
+                with torch.no_grad():
+                    conv.weight.copy_(torch.from_numpy(w.transpose(3, 2, 0, 1).copy()))
+                    conv.bias.copy_(torch.from_numpy(b))
+                layers += [conv, nn.ReLU(inplace=True)]
+                cin = w.shape[3]
+            layers.append(nn.MaxPool2d(2, 2))
+    base = nn.Sequential(*layers).eval()
+    for p in base.parameters():
+        p.requires_grad_(False)
+    return base
+
+
+def make_head(features, classes, hidden, dropout):
+    head = nn.Sequential(nn.Flatten(), nn.Linear(features, hidden), nn.ReLU(),
+                         nn.Dropout(dropout), nn.Linear(hidden, classes))
+    for m in head:
+        if isinstance(m, nn.Linear):  # Keras: glorot_uniform kernel, zero bias
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return head
+
+
+def run_base(base, x, batch):
+    with torch.inference_mode():
+        return torch.cat([base(x[i:i + batch]) for i in range(0, len(x), batch)]).clone()
+
+
+def evaluate(head, feats_fn, y, batch):
+    head.eval()
+    loss, correct = 0.0, 0
+    with torch.inference_mode():
+        for i in range(0, len(y), batch):
+            logits = head(feats_fn(i, i + batch))
+            loss += F.cross_entropy(logits, y[i:i + batch], reduction="sum").item()
+            correct += (logits.argmax(1) == y[i:i + batch]).sum().item()
+    return loss / len(y), correct / len(y)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--weights", required=True)
+    ap.add_argument("--train", required=True)
+    ap.add_argument("--val", required=True)
+    ap.add_argument("--images", required=True)
+    ap.add_argument("--labels", required=True)
+    ap.add_argument("--input-size", type=int, default=32)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--seed", type=int, default=1, help="ck's --seed: the sample order")
+    ap.add_argument("--torch-seed", type=int, default=None, help="head init and dropout (default --seed)")
+    ap.add_argument("--base", choices=["once", "every"], default="once")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--time-epochs", type=int, default=0)
+    ap.add_argument("--order", choices=["ck", "torch"], default="ck",
+                    help="ck: ck-finetune's order for --seed; torch: torch.randperm")
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed if a.torch_seed is None else a.torch_seed)
+    t_start = time.perf_counter()
+    cls = class_index(a.labels)
+    tr_rows, va_rows = read_table(a.train), read_table(a.val)
+    ytr = torch.tensor([cls[l] for _, l in tr_rows])
+    yva = torch.tensor([cls[l] for _, l in va_rows])
+    xtr = preprocess(load_images(tr_rows, a.images, a.input_size), a.channels_last)
+    xva = preprocess(load_images(va_rows, a.images, a.input_size), a.channels_last)
+    base = vgg16_base(a.weights)
+    if a.channels_last:
+        base = base.to(memory_format=torch.channels_last)
+    fdim = 512 * (a.input_size // 32) ** 2
+    head = make_head(fdim, len(cls), a.hidden, a.dropout)
+    opt = torch.optim.Adam(head.parameters(), lr=a.lr)
+    B = 64  # batch of the frozen-only passes (inference)
+
+    if a.base == "once":
+        ftr, fva = run_base(base, xtr, B), run_base(base, xva, B)
+        feats_tr = lambda idx: ftr[idx]
+        feats_va = lambda i, j: fva[i:j]
+    else:
+        fmt = torch.channels_last if a.channels_last else torch.contiguous_format
+
+        def feats_tr(idx):
+            with torch.no_grad():
+                return base(xtr[idx].contiguous(memory_format=fmt))
+        feats_va = lambda i, j: run_base(base, xva[i:j], B)
+    t_setup = time.perf_counter() - t_start
+    print(f"setup_seconds\t{t_setup:.1f}", flush=True)
+
+    n = len(ytr)
+    epochs_run = a.time_epochs if 0 < a.time_epochs < a.epochs else a.epochs
+    epoch_s = []
+    for epoch in range(1, epochs_run + 1):
+        t0 = time.perf_counter()
+        order = ck_order(a.seed, epoch, n) if a.order == "ck" else torch.randperm(n).tolist()
+        order = torch.tensor(order)
+        head.train()
+        tl, tc = 0.0, 0
+        for i in range(0, n, a.batch):
+            idx = order[i:i + a.batch]
+            logits = head(feats_tr(idx))
+            loss = F.cross_entropy(logits, ytr[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            tl += loss.item() * len(idx)
+            tc += (logits.argmax(1) == ytr[idx]).sum().item()
+        vl, vacc = evaluate(head, feats_va, yva, B)
+        s = time.perf_counter() - t0
+        epoch_s.append(s)
+        print(f"epoch\t{epoch}\t{tl / n:.4f}\t{tc / n:.4f}\t{vl:.4f}\t{vacc:.4f}\t{s:.1f}", flush=True)
+        if not math.isfinite(vl):
+            sys.exit("peer_torch.py: the loss diverged")
+    total = time.perf_counter() - t_start
+    print(f"total_seconds\t{total:.1f}")
+    if epochs_run < a.epochs:
+        extra = (a.epochs - epochs_run) * sum(epoch_s) / len(epoch_s)
+        print(f"extrapolated_seconds\t{total + extra:.1f}\t(timed {epochs_run} of {a.epochs} epochs)")
+
+
+if __name__ == "__main__":
+    main()
