@@ -155,8 +155,10 @@ def vgg16_base(h5path):
     return base
 
 
-def make_head(features, classes, hidden, dropout):
-    head = nn.Sequential(nn.Flatten(), nn.Linear(features, hidden), nn.ReLU(),
+def make_head(features, classes, hidden, dropout, batchnorm=False):
+    """ck's head: dense -> [BN (Keras momentum 0.99, eps 1e-3)] -> relu -> dropout -> dense."""
+    bn = [nn.BatchNorm1d(hidden, eps=1e-3, momentum=0.01)] if batchnorm else []
+    head = nn.Sequential(nn.Flatten(), nn.Linear(features, hidden), *bn, nn.ReLU(),
                          nn.Dropout(dropout), nn.Linear(hidden, classes))
     for m in head:
         if isinstance(m, nn.Linear):  # Keras: glorot_uniform kernel, zero bias
@@ -194,8 +196,10 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--batchnorm", action="store_true", help="as ck-finetune --batchnorm")
     ap.add_argument("--seed", type=int, default=1, help="ck's --seed: the sample order")
-    ap.add_argument("--torch-seed", type=int, default=None, help="head init and dropout (default --seed)")
+    ap.add_argument("--torch-seed", default=None,
+                    help="head init and dropout seed(s), e.g. 1,2,3: one run each (default --seed)")
     ap.add_argument("--base", choices=["once", "every"], default="once")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true")
@@ -205,7 +209,6 @@ def main():
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed if a.torch_seed is None else a.torch_seed)
     t_start = time.perf_counter()
     cls = class_index(a.labels)
     tr_rows, va_rows = read_table(a.train), read_table(a.val)
@@ -217,8 +220,6 @@ def main():
     if a.channels_last:
         base = base.to(memory_format=torch.channels_last)
     fdim = 512 * (a.input_size // 32) ** 2
-    head = make_head(fdim, len(cls), a.hidden, a.dropout)
-    opt = torch.optim.Adam(head.parameters(), lr=a.lr)
     B = 64  # batch of the frozen-only passes (inference)
 
     if a.base == "once":
@@ -237,28 +238,35 @@ def main():
 
     n = len(ytr)
     epochs_run = a.time_epochs if 0 < a.time_epochs < a.epochs else a.epochs
-    epoch_s = []
-    for epoch in range(1, epochs_run + 1):
-        t0 = time.perf_counter()
-        order = ck_order(a.seed, epoch, n) if a.order == "ck" else torch.randperm(n).tolist()
-        order = torch.tensor(order)
-        head.train()
-        tl, tc = 0.0, 0
-        for i in range(0, n, a.batch):
-            idx = order[i:i + a.batch]
-            logits = head(feats_tr(idx))
-            loss = F.cross_entropy(logits, ytr[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            tl += loss.item() * len(idx)
-            tc += (logits.argmax(1) == ytr[idx]).sum().item()
-        vl, vacc = evaluate(head, feats_va, yva, B)
-        s = time.perf_counter() - t0
-        epoch_s.append(s)
-        print(f"epoch\t{epoch}\t{tl / n:.4f}\t{tc / n:.4f}\t{vl:.4f}\t{vacc:.4f}\t{s:.1f}", flush=True)
-        if not math.isfinite(vl):
-            sys.exit("peer_torch.py: the loss diverged")
+    tseeds = [a.seed] if a.torch_seed is None else [int(v) for v in a.torch_seed.split(",")]
+    for ts in tseeds:  # one head per init/dropout seed, on the same frozen base
+        torch.manual_seed(ts)
+        head = make_head(fdim, len(cls), a.hidden, a.dropout, a.batchnorm)
+        opt = torch.optim.Adam(head.parameters(), lr=a.lr)
+        if len(tseeds) > 1:
+            print(f"torch_seed\t{ts}", flush=True)
+        epoch_s = []
+        for epoch in range(1, epochs_run + 1):
+            t0 = time.perf_counter()
+            order = ck_order(a.seed, epoch, n) if a.order == "ck" else torch.randperm(n).tolist()
+            order = torch.tensor(order)
+            head.train()
+            tl, tc = 0.0, 0
+            for i in range(0, n, a.batch):
+                idx = order[i:i + a.batch]
+                logits = head(feats_tr(idx))
+                loss = F.cross_entropy(logits, ytr[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                tl += loss.item() * len(idx)
+                tc += (logits.argmax(1) == ytr[idx]).sum().item()
+            vl, vacc = evaluate(head, feats_va, yva, B)
+            s = time.perf_counter() - t0
+            epoch_s.append(s)
+            print(f"epoch\t{epoch}\t{tl / n:.4f}\t{tc / n:.4f}\t{vl:.4f}\t{vacc:.4f}\t{s:.1f}", flush=True)
+            if not math.isfinite(vl):
+                sys.exit("peer_torch.py: the loss diverged")
     total = time.perf_counter() - t_start
     print(f"total_seconds\t{total:.1f}")
     if epochs_run < a.epochs:

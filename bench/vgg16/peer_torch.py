@@ -24,6 +24,7 @@ ROWS = {  # name: (size, batch, kind)
     "fwd224b1": (224, 1, "fwd"),
     "fwd224b16": (224, 16, "fwd"),
     "fwd64b64": (64, 64, "fwd"),
+    "fwd32b64": (32, 64, "fwd"),
     "ft224b16": (224, 16, "ft"),
 }
 

@@ -5,7 +5,7 @@
 # and ck's peak RSS.
 #
 #   bench/vgg16/run.sh [BUILD_DIR]        (default: build)
-# Environment: ROWS (default "fwd224b1 fwd224b16 fwd64b64 ft224b16"),
+# Environment: ROWS (default "fwd224b1 fwd224b16 fwd64b64 fwd32b64 ft224b16"),
 #   THREADS (2), REPEATS (5), ALGOS (ck algorithms to time, "auto winograd
 #   fp32"; the table shows the fastest), TORCH_PY (/usr/bin/python3),
 #   TORCH_ENVS ("default tuned"), OUT (raw results file, default a temp file).
@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 bench=$build/bench/bench-vgg16
 [ -x "$bench" ] || { echo "run.sh: $bench not found (build the bench-vgg16 target)" >&2; exit 2; }
-ROWS=${ROWS:-"fwd224b1 fwd224b16 fwd64b64 ft224b16"}
+ROWS=${ROWS:-"fwd224b1 fwd224b16 fwd64b64 fwd32b64 ft224b16"}
 THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-5}
 ALGOS=${ALGOS:-"auto winograd fp32"}
@@ -75,7 +75,7 @@ $1 == "check" { chk = chk sprintf("  %s: %s %s\n", $3, $4, $5) }
 END {
     printf("VGG16, %s threads, images/s (median)\n", threads)
     printf("%-10s %10s %10s %8s %12s %-26s %7s %8s  %s\n", "row", "ck", "algo", "GFLOP/s", "torch best", "(config/env)", "ratio", "RSS MiB", "ck per algo")
-    n = split("fwd224b1 fwd224b16 fwd64b64 ft224b16", order, " ")
+    n = split("fwd224b1 fwd224b16 fwd64b64 fwd32b64 ft224b16", order, " ")
     for (i = 1; i <= n; i++) { r = order[i]; if (!(r in ck)) continue
         ratio = (r in tb && tb[r] > 0) ? sprintf("%.2fx", ck[r] / tb[r]) : "-"
         printf("%-10s %10.2f %10s %8.0f %12s %-26s %7s %8s %s\n", r, ck[r], ckalgo[r], gf[r],

@@ -23,7 +23,18 @@ struct ck_tensor {
     int shape[CK_MAX_DIMS];
     size_t capacity; /* bytes allocated */
     void *data;      /* backend memory (host for CPU, device for CUDA) */
+    /* Content stamp: a new value from one process-wide counter on every
+     * write through the public API (tensor.c's upload/fill/copy, every
+     * ops.c operation's outputs and updated parameters), so equal
+     * (tensor, version) means equal contents and a value is never reused,
+     * not even by a later tensor at the same address. Backends key caches
+     * of derived data on it (the CPU's Winograd weight transforms). Code
+     * writing t->data behind the API's back must call ck_tensor_touch(). */
+    uint64_t version;
 };
+
+/* Give t a new version (see struct ck_tensor); tensor.c. */
+void ck_tensor_touch(ck_tensor *t);
 
 typedef struct ck_backend_ops {
     const char *name;

@@ -10,9 +10,11 @@
  * The elementwise product summed over input channels is, for each of the
  * 36 tile positions k, one GEMM  M_k[tiles×Co] = V_k[tiles×Ci] · U_k[Ci×Co],
  * done by OpenBLAS. Tiles are processed in chunks so that the transformed
- * input/output of a chunk stays in cache-sized scratch memory; the weight
- * transform is redone on every call (it costs ~1% of the layer and keeps the
- * kernel stateless, so trained weights never go stale).
+ * input/output of a chunk stays in cache-sized scratch memory. The weight
+ * transform U (4× the kernel's size) is separate: cpu_conv.c keeps it in
+ * the backend's cache per (kernel tensor, version), because redoing it per
+ * call dominated small inputs (a 512-channel layer writes 38 MB of U while
+ * its convolution at 2×2 pixels is 2 MFLOP per image).
  *
  * Layouts: x NHWC, wt HWIO, y NHWC (see ck/backend.h). Transforms work on
  * blocks of channels with fixed-size inner loops so that the compiler
@@ -234,7 +236,8 @@ static void wg_output_tile(const float *m, size_t mstride, int co, const float *
     }
 }
 
-static void wg_output_range(const wg_shape *s, const float *m, long t0, long t1,
+/* Tiles t0..t1-1, output channels c0..c0+cn-1 (m holds all co channels). */
+static void wg_output_range(const wg_shape *s, const float *m, long t0, long t1, int c0, int cn,
                             const float *bias, int relu, float *y)
 {
     for (long t = t0; t < t1; t++) {
@@ -246,10 +249,10 @@ static void wg_output_range(const wg_shape *s, const float *m, long t0, long t1,
             for (int j = 0; j < 4; j++) {
                 int yy = y0 + i, xx = x0 + j;
                 dst[i * 4 + j] = (yy < s->h && xx < s->w)
-                                     ? y + (((size_t)img * s->h + yy) * s->w + xx) * s->co
+                                     ? y + (((size_t)img * s->h + yy) * s->w + xx) * s->co + c0
                                      : NULL;
             }
-        wg_output_tile(m + (size_t)(t - t0) * 36 * s->co, s->co, s->co, bias, relu, dst);
+        wg_output_tile(m + (size_t)(t - t0) * 36 * s->co + c0, s->co, cn, bias ? bias + c0 : NULL, relu, dst);
     }
 }
 
@@ -289,11 +292,31 @@ static void wg_gemms(const wg_shape *s, long tn, const float *v, const float *u,
                     m + (size_t)k * s->co, 36 * s->co);
 }
 
+void ck_cpu_winograd_weights(ck_backend *be, const float *wt, int ci, int co, float *u)
+{
+    int nt = be->threads > 0 ? be->threads : 1;
+#pragma omp parallel for num_threads(nt) if (nt > 1 && (long)ci * co >= 4096) schedule(static)
+    for (int i = 0; i < ci; i++)
+        wg_weights(wt, ci, co, i, u);
+}
+
 int ck_cpu_conv3x3_winograd(ck_backend *be, const float *x, int n, int h, int w, int ci,
                             const float *wt, const float *bias, int co, float *y, int relu)
 {
     if (n <= 0 || h <= 0 || w <= 0 || ci <= 0 || co <= 0)
         return 1;
+    float *u = ck_cpu_scratch(be, 0, sizeof(float) * 36 * (size_t)ci * co);
+    if (!u)
+        return -1;
+    ck_cpu_winograd_weights(be, wt, ci, co, u);
+    return ck_cpu_conv3x3_winograd_u(be, x, n, h, w, ci, u, bias, co, y, relu);
+}
+
+int ck_cpu_conv3x3_winograd_u(ck_backend *be, const float *x, int n, int h, int w, int ci,
+                              const float *u, const float *bias, int co, float *y, int relu)
+{
+    if (n <= 0 || h <= 0 || w <= 0 || ci <= 0 || co <= 0)
+        return 0;
     wg_shape s = {n, h, w, ci, co, (h + 3) / 4, (w + 3) / 4, 0};
     s.ntiles = (long)n * s.th * s.tw;
     int nt = be->threads > 0 ? be->threads : 1;
@@ -307,11 +330,11 @@ int ck_cpu_conv3x3_winograd(ck_backend *be, const float *x, int n, int h, int w,
         T = s.ntiles;
         nchunks = 1;
     }
-    int nbuf = per_chunk_parallel ? 1 : nt;
-
-    float *u = ck_cpu_scratch(be, 0, sizeof(float) * 36 * (size_t)ci * co);
-    float *buf = ck_cpu_scratch(be, 1, sizeof(float) * 36 * (size_t)T * (ci + co) * nbuf);
-    if (!u || !buf)
+    /* per chunk: V [T][36][ci] and M [T][36][co]; one V per thread in both
+     * modes, M shared in the few-tiles mode. */
+    size_t vsz = 36 * (size_t)T * ci, msz = 36 * (size_t)T * co;
+    float *buf = ck_cpu_scratch(be, 1, sizeof(float) * (per_chunk_parallel ? nt * vsz + msz : nt * (vsz + msz)));
+    if (!buf)
         return -1;
 
     /* The GEMMs run inside our own threads: OpenBLAS must not spawn more. */
@@ -320,37 +343,36 @@ int ck_cpu_conv3x3_winograd(ck_backend *be, const float *x, int n, int h, int w,
 
 #pragma omp parallel num_threads(nt)
     {
-#pragma omp for schedule(static)
-        for (int i = 0; i < ci; i++)
-            wg_weights(wt, ci, co, i, u);
-
+        const int me = omp_get_thread_num();
         if (per_chunk_parallel) {
-            float *v = buf, *m = buf + 36 * (size_t)T * ci;
-            long step = (s.ntiles + nt - 1) / nt;
-#pragma omp for schedule(static)
-            for (int p = 0; p < nt; p++) {
-                long t0 = p * step, t1 = t0 + step < s.ntiles ? t0 + step : s.ntiles;
-                if (t0 < t1)
-                    wg_input_range(&s, x, t0, t1, v + t0 * 36 * ci);
-            }
-#pragma omp for schedule(dynamic, 1)
-            for (int k = 0; k < 36; k++)
-                wg_gemms(&s, T, v, u, m, k, k + 1);
-#pragma omp for schedule(static)
-            for (int p = 0; p < nt; p++) {
-                long t0 = p * step, t1 = t0 + step < s.ntiles ? t0 + step : s.ntiles;
-                if (t0 < t1)
-                    wg_output_range(&s, m + t0 * 36 * co, t0, t1, bias, relu, y);
+            /* Few tiles: each thread owns a slice of the output channels and
+             * transforms the whole input itself (cheap next to the GEMMs:
+             * ~co/8 times fewer flops), so no thread ever waits for
+             * another: barriers cost a whole time slice on a loaded
+             * machine, which made small layers 3-10x slower. */
+            const int nth = omp_get_num_threads();
+            int per = (co + nth - 1) / nth;
+            per = (per + WG_CB - 1) / WG_CB * WG_CB;
+            int c0 = me * per, cn = co - c0 < per ? co - c0 : per;
+            if (cn > 0) {
+                float *v = buf + (size_t)me * vsz, *m = buf + (size_t)nth * vsz;
+                size_t ustride = (size_t)ci * co;
+                wg_input_range(&s, x, 0, s.ntiles, v);
+                for (int k = 0; k < 36; k++)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, cn, ci, 1.0f,
+                                v + (size_t)k * ci, 36 * ci, u + k * ustride + c0, co, 0.0f,
+                                m + (size_t)k * co + c0, 36 * co);
+                wg_output_range(&s, m, 0, s.ntiles, c0, cn, bias, relu, y);
             }
         } else {
-            float *v = buf + (size_t)omp_get_thread_num() * 36 * T * (ci + co);
-            float *m = v + 36 * (size_t)T * ci;
+            float *v = buf + (size_t)me * (vsz + msz);
+            float *m = v + vsz;
 #pragma omp for schedule(dynamic, 1)
             for (long c = 0; c < nchunks; c++) {
                 long t0 = c * T, t1 = t0 + T < s.ntiles ? t0 + T : s.ntiles;
                 wg_input_range(&s, x, t0, t1, v);
                 wg_gemms(&s, t1 - t0, v, u, m, 0, 36);
-                wg_output_range(&s, m, t0, t1, bias, relu, y);
+                wg_output_range(&s, m, t0, t1, 0, co, bias, relu, y);
             }
         }
     }

@@ -10,9 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One cached derivation of a tensor's contents (see ck_cpu_cache_get). */
+typedef struct cache_entry {
+    const ck_tensor *t; /* NULL = free slot */
+    uint64_t version;
+    int kind;
+    size_t nbytes;
+    void *data;
+    uint64_t last_use;
+} cache_entry;
+
+#define CACHE_ENTRIES 64
+#define CACHE_DEFAULT_MB 256
+
 typedef struct cpu_state {
     void *scratch[CK_CPU_SCRATCH_SLOTS];
     size_t scratch_size[CK_CPU_SCRATCH_SLOTS];
+    cache_entry cache[CACHE_ENTRIES];
+    size_t cache_bytes, cache_limit;
+    uint64_t cache_clock;
 } cpu_state;
 
 static void *cpu_alloc(ck_backend *be, size_t nbytes)
@@ -50,6 +66,68 @@ void *ck_cpu_scratch(ck_backend *be, int slot, size_t nbytes)
     return st->scratch[slot];
 }
 
+static void cache_drop(cpu_state *st, cache_entry *e)
+{
+    free(e->data);
+    st->cache_bytes -= e->nbytes;
+    memset(e, 0, sizeof *e);
+}
+
+void *ck_cpu_cache_get(ck_backend *be, const ck_tensor *t, int kind, size_t nbytes, int *fresh)
+{
+    cpu_state *st = be->impl;
+    *fresh = 1;
+    if (nbytes == 0 || nbytes > st->cache_limit)
+        return NULL;
+    cache_entry *hit = NULL, *slot = NULL;
+    for (int i = 0; i < CACHE_ENTRIES; i++) {
+        cache_entry *e = &st->cache[i];
+        if (e->t == t && e->kind == kind)
+            hit = e;
+    }
+    if (hit && hit->version == t->version && hit->nbytes == nbytes) {
+        hit->last_use = ++st->cache_clock;
+        *fresh = 0;
+        return hit->data;
+    }
+    if (hit) /* stale: the tensor was written since, or reshaped */
+        cache_drop(st, hit);
+    /* Evict least recently used entries until the new one fits. */
+    for (;;) {
+        cache_entry *lru = NULL;
+        slot = NULL;
+        for (int i = 0; i < CACHE_ENTRIES; i++) {
+            cache_entry *e = &st->cache[i];
+            if (!e->t)
+                slot = slot ? slot : e;
+            else if (!lru || e->last_use < lru->last_use)
+                lru = e;
+        }
+        if (slot && st->cache_bytes + nbytes <= st->cache_limit)
+            break;
+        cache_drop(st, lru); /* lru != NULL: otherwise the cache is empty and fits */
+    }
+    size_t n = (nbytes + 63) & ~(size_t)63;
+    slot->data = aligned_alloc(64, n);
+    if (!slot->data)
+        return NULL; /* the caller falls back to scratch memory */
+    slot->t = t;
+    slot->version = t->version;
+    slot->kind = kind;
+    slot->nbytes = nbytes;
+    slot->last_use = ++st->cache_clock;
+    st->cache_bytes += nbytes;
+    return slot->data;
+}
+
+void ck_cpu_forget(ck_backend *be, const ck_tensor *t)
+{
+    cpu_state *st = be->impl;
+    for (int i = 0; i < CACHE_ENTRIES; i++)
+        if (st->cache[i].t == t)
+            cache_drop(st, &st->cache[i]);
+}
+
 static int cpu_upload(ck_backend *be, void *dst, const void *host, size_t nbytes)
 {
     (void)be;
@@ -77,6 +155,8 @@ static void cpu_destroy(ck_backend *be)
     cpu_state *st = be->impl;
     for (int i = 0; i < CK_CPU_SCRATCH_SLOTS; i++)
         free(st->scratch[i]);
+    for (int i = 0; i < CACHE_ENTRIES; i++)
+        free(st->cache[i].data);
     free(st);
     free(be);
 }
@@ -196,6 +276,14 @@ ck_backend *ck_cpu_backend_new(int threads)
     be->threads = threads;
     be->is_cpu = 1;
     be->impl = st;
+    st->cache_limit = (size_t)CACHE_DEFAULT_MB << 20;
+    const char *mb = getenv("CK_CPU_CACHE_MB");
+    if (mb && *mb) {
+        char *end;
+        unsigned long long v = strtoull(mb, &end, 10);
+        if (*end == '\0')
+            st->cache_limit = (size_t)v << 20;
+    }
     /* OpenBLAS single-threaded, OpenMP for all parallelism (one thread pool;
      * see cpu_blas.c). Process-wide, which suits every backend. */
     openblas_set_num_threads(1);

@@ -113,6 +113,37 @@ int ck_cpu_conv3x3_fp32(ck_backend *be, const float *x, int n, int h, int w, int
     return 0;
 }
 
+/* CK_CONV_AUTO: Winograd where it beat im2col + GEMM on a 2-core Zen 3
+ * (bench/vgg16/bench-conv, docs/performance.md): not for Ci < 16 (the
+ * GEMMs' K = Ci is too short to run well; VGG16's first layer), nor for
+ * images under 4 pixels a side (a 6×6 tile then yields 2×2 outputs: as many
+ * multiplies as direct, plus the transforms; block5 of 32-pixel inputs),
+ * nor for fewer than 16 tiles in all (36 GEMMs of a few rows each). */
+static int auto_winograd(int n, int h, int w, int ci)
+{
+    long tiles = (long)n * ((h + 3) / 4) * ((w + 3) / 4);
+    return ci >= 16 && h >= 4 && w >= 4 && tiles >= 16;
+}
+
+/* Winograd with the kernel's transform kept in the backend's cache, so
+ * frozen layers transform once per process. */
+static int winograd_cached(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const float *bias,
+                           ck_tensor *y, int relu)
+{
+    const int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3];
+    const int co = y->shape[3];
+    if (n <= 0 || h <= 0 || wd <= 0 || ci <= 0 || co <= 0)
+        return 1;
+    int fresh;
+    size_t ub = sizeof(float) * 36 * (size_t)ci * co;
+    float *u = ck_cpu_cache_get(be, w, CK_CPU_CACHE_WINOGRAD, ub, &fresh);
+    if (!u) /* over the cache's budget: transform into scratch */
+        return ck_cpu_conv3x3_winograd(be, x->data, n, h, wd, ci, w->data, bias, co, y->data, relu);
+    if (fresh)
+        ck_cpu_winograd_weights(be, w->data, ci, co, u);
+    return ck_cpu_conv3x3_winograd_u(be, x->data, n, h, wd, ci, u, bias, co, y->data, relu);
+}
+
 int ck_cpu_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
                            const ck_tensor *b, ck_tensor *y, int relu, ck_conv_algo algo)
 {
@@ -124,8 +155,8 @@ int ck_cpu_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *
         r = ck_cpu_conv3x3_bf16(be, x->data, n, h, wd, ci, w->data, w->dtype, bias, co, y->data, relu);
         if (r <= 0)
             return r;
-    } else if (algo == CK_CONV_WINOGRAD || algo == CK_CONV_AUTO) {
-        r = ck_cpu_conv3x3_winograd(be, x->data, n, h, wd, ci, w->data, bias, co, y->data, relu);
+    } else if (algo == CK_CONV_WINOGRAD || (algo == CK_CONV_AUTO && auto_winograd(n, h, wd, ci))) {
+        r = winograd_cached(be, x, w, bias, y, relu);
         if (r <= 0)
             return r;
     }

@@ -21,12 +21,32 @@
 #define CK_CPU_SCRATCH_SLOTS 8
 void *ck_cpu_scratch(ck_backend *be, int slot, size_t nbytes);
 
+/* Cache of data derived from a tensor's contents (e.g. Winograd-transformed
+ * weights), keyed by (t, kind) and valid while t->version is unchanged:
+ * returns a buffer of nbytes with *fresh = 0 when it already holds the
+ * derivation of t's current contents, or *fresh = 1 when the caller must
+ * fill it now. NULL (no error set) when the entry would exceed the cache's
+ * budget or memory is short: the caller then derives into scratch memory.
+ * Budget: CK_CPU_CACHE_MB MiB per backend (environment, read when the
+ * backend is made; default 256, 0 disables), least recently used entries
+ * evicted first; entries go with their tensor (ck_tensor_free calls
+ * ck_cpu_forget) or the backend. Same threading rule as the scratch. */
+void *ck_cpu_cache_get(ck_backend *be, const ck_tensor *t, int kind, size_t nbytes, int *fresh);
+void ck_cpu_forget(ck_backend *be, const ck_tensor *t);
+#define CK_CPU_CACHE_WINOGRAD 1
+
 /* Fast forward 3×3 'same' convolutions (conv_winograd.c, conv_bf16_avx512.c).
  * x [n,h,w,ci] NHWC f32, wt [3,3,ci,co] HWIO f32, bias [co], y [n,h,w,co].
  * Return 0, or -1 with an error; 1 when the kernel declines the shape or
  * the CPU lacks the instructions (the caller then falls back to fp32). */
 int ck_cpu_conv3x3_winograd(ck_backend *be, const float *x, int n, int h, int w, int ci,
                             const float *wt, const float *bias, int co, float *y, int relu);
+/* The same in two steps, for callers that keep the transformed weights:
+ * u = 36·ci·co floats ([36][ci][co]) from wt; then the convolution with u
+ * (never declines a positive shape). */
+void ck_cpu_winograd_weights(ck_backend *be, const float *wt, int ci, int co, float *u);
+int ck_cpu_conv3x3_winograd_u(ck_backend *be, const float *x, int n, int h, int w, int ci,
+                              const float *u, const float *bias, int co, float *y, int relu);
 int ck_cpu_conv3x3_bf16(ck_backend *be, const float *x, int n, int h, int w, int ci,
                         const void *wt, ck_dtype wt_dtype, const float *bias, int co,
                         float *y, int relu);

@@ -130,6 +130,7 @@ static int add_param(ck_model *m, layer *l, const char *suffix, ck_param_kind ki
     snprintf(p->name, sizeof p->name, "%s/%s", l->name, suffix);
     p->kind = kind;
     p->is_kernel = is_kernel;
+    p->pending_init = 1;
     p->t = ck_tensor_new(m->be, CK_F32, ndim, shape);
     if (!p->t)
         return -1;
@@ -273,41 +274,49 @@ static int alloc_buffers(ck_model *m)
  * dense kernels (Keras' default), zero biases, BN identity. Element i of
  * parameter p uses word i%4 of ck_philox_at(seed', p, i/4, 0): the same
  * values at any thread count. */
-static int init_params(ck_model *m)
+static int init_param(ck_model *m, int i)
 {
     const uint64_t seed = m->cfg.seed ^ 0x6b61696d696e6974ull; /* distinct from dropout's */
-    for (int i = 0; i < m->nparams; i++) {
-        param *p = &m->params[i];
-        size_t n = ck_tensor_numel(p->t);
-        const char *slash = strrchr(p->name, '/');
-        if (!p->is_kernel) {
-            float v = strcmp(slash, "/gamma") == 0 || strcmp(slash, "/moving_variance") == 0 ? 1.0f : 0.0f;
-            if (ck_tensor_fill(p->t, v))
-                return -1;
-            continue;
-        }
-        float *host = malloc(n * sizeof(float));
-        if (!host) {
-            ck_error(D, "out of memory initialising %s", p->name);
+    param *p = &m->params[i];
+    size_t n = ck_tensor_numel(p->t);
+    const char *slash = strrchr(p->name, '/');
+    if (!p->is_kernel) {
+        float v = strcmp(slash, "/gamma") == 0 || strcmp(slash, "/moving_variance") == 0 ? 1.0f : 0.0f;
+        if (ck_tensor_fill(p->t, v))
             return -1;
-        }
-        int conv = ck_tensor_ndim(p->t) == 4;
-        int fan_in = conv ? 9 * ck_tensor_dim(p->t, 2) : ck_tensor_dim(p->t, 0);
-        int fan_out = conv ? 9 * ck_tensor_dim(p->t, 3) : ck_tensor_dim(p->t, 1);
-        const float limit = (float)(conv ? sqrt(6.0 / fan_in) : sqrt(6.0 / (fan_in + fan_out)));
-        const long groups = (long)((n + 3) / 4);
-#pragma omp parallel for num_threads(m->be->threads) schedule(static)
-        for (long g = 0; g < groups; g++) {
-            uint32_t r[4];
-            ck_philox_at(seed, (uint32_t)i, (uint32_t)g, 0, r);
-            for (int k = 0; k < 4 && (size_t)(4 * g + k) < n; k++)
-                host[4 * g + k] = limit * (2.0f * ck_u32_to_unit(r[k]) - 1.0f);
-        }
-        int rc = ck_tensor_upload(p->t, host, n * sizeof(float));
-        free(host);
-        if (rc)
-            return -1;
+        p->pending_init = 0;
+        return 0;
     }
+    float *host = malloc(n * sizeof(float));
+    if (!host) {
+        ck_error(D, "out of memory initialising %s", p->name);
+        return -1;
+    }
+    int conv = ck_tensor_ndim(p->t) == 4;
+    int fan_in = conv ? 9 * ck_tensor_dim(p->t, 2) : ck_tensor_dim(p->t, 0);
+    int fan_out = conv ? 9 * ck_tensor_dim(p->t, 3) : ck_tensor_dim(p->t, 1);
+    const float limit = (float)(conv ? sqrt(6.0 / fan_in) : sqrt(6.0 / (fan_in + fan_out)));
+    const long groups = (long)((n + 3) / 4);
+#pragma omp parallel for num_threads(m->be->threads) schedule(static)
+    for (long g = 0; g < groups; g++) {
+        uint32_t r[4];
+        ck_philox_at(seed, (uint32_t)i, (uint32_t)g, 0, r);
+        for (int k = 0; k < 4 && (size_t)(4 * g + k) < n; k++)
+            host[4 * g + k] = limit * (2.0f * ck_u32_to_unit(r[k]) - 1.0f);
+    }
+    int rc = ck_tensor_upload(p->t, host, n * sizeof(float));
+    free(host);
+    if (rc)
+        return -1;
+    p->pending_init = 0;
+    return 0;
+}
+
+int ck_model_init_pending(ck_model *m)
+{
+    for (int i = 0; i < m->nparams; i++)
+        if (m->params[i].pending_init && init_param(m, i))
+            return -1;
     return 0;
 }
 
@@ -327,7 +336,8 @@ ck_model *ck_vgg16_new(ck_backend *be, const ck_vgg16_config *cfg, int max_batch
     m->be = be;
     m->cfg = *cfg;
     m->max_batch = max_batch;
-    if (build_layers(m) || alloc_buffers(m) || init_params(m)) {
+    /* Parameters are initialised lazily (ck_model_init_pending). */
+    if (build_layers(m) || alloc_buffers(m)) {
         ck_model_free(m);
         return NULL;
     }
@@ -394,6 +404,9 @@ int ck_model_param_trainable(const ck_model *m, int i)
 ck_tensor *ck_model_param(ck_model *m, int i)
 {
     const param *p = param_at(m, i);
+    /* The caller may read it: give it its initial values first. */
+    if (p && p->pending_init && init_param(m, i))
+        return NULL;
     return p ? p->t : NULL;
 }
 
@@ -428,13 +441,18 @@ static const param *param_named(const ck_model *m, const char *name, size_t n)
 
 int ck_model_param_set(ck_model *m, const char *name, const float *data, size_t n)
 {
-    const param *p = param_named(m, name, n);
-    return p ? ck_tensor_upload(p->t, data, n * sizeof(float)) : -1;
+    param *p = (param *)param_named(m, name, n);
+    if (!p || ck_tensor_upload(p->t, data, n * sizeof(float)))
+        return -1;
+    p->pending_init = 0; /* fully overwritten */
+    return 0;
 }
 
 int ck_model_param_get(const ck_model *m, const char *name, float *data, size_t n)
 {
     const param *p = param_named(m, name, n);
+    if (p && p->pending_init && init_param((ck_model *)m, (int)(p - m->params)))
+        return -1;
     return p ? ck_tensor_download(p->t, data, n * sizeof(float)) : -1;
 }
 
@@ -480,6 +498,7 @@ int ck_model_load_base(ck_model *m, ck_tensor_source src, void *ctx, const char 
             if (pass == 1) {
                 if (ck_tensor_upload(p->t, data[i], ck_tensor_nbytes(p->t)))
                     return -1;
+                m->params[i].pending_init = 0;
                 continue;
             }
             int ndim = 0, shape[4] = {0};

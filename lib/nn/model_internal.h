@@ -37,6 +37,7 @@ typedef struct param {
     ck_param_kind kind;
     int is_kernel;
     ck_tensor *t, *g; /* g only for trainable parameters */
+    int pending_init; /* t not yet given its seeded initial values */
 } param;
 
 struct ck_model {
@@ -58,6 +59,14 @@ struct ck_model {
     const ck_tensor *out[CK_MODEL_MAX_LAYERS]; /* outputs of the current run */
     const ck_tensor *feat_out;                  /* features of the current run */
 };
+
+/* Give every parameter still pending its seeded initial values (model.c).
+ * Initialisation is lazy because a loaded weights file usually overwrites
+ * the 14.7 M conv values right after ck_vgg16_new (1-2 s per model on 2
+ * cores); the values are the same whenever it happens. Called before
+ * running the model; ck_model_param() and ck_model_param_get() initialise
+ * the one parameter they hand out. */
+int ck_model_init_pending(ck_model *m);
 
 /* Shape helpers used across the model files. */
 size_t ck_model_layer_numel(const layer *l);

@@ -193,6 +193,8 @@ static int run_layer(ck_model *m, int i, const ck_tensor *in, int training, uint
 
 static int run_frozen(ck_model *m, const ck_tensor *x)
 {
+    if (ck_model_init_pending(m))
+        return -1;
     const ck_tensor *cur = prepare_input(m, x);
     if (!cur)
         return -1;
@@ -208,7 +210,7 @@ static int run_frozen(ck_model *m, const ck_tensor *x)
 /* Forward to the logits (the output of the last layer). */
 static int run_forward(ck_model *m, ck_model_start from, const ck_tensor *x, int training, uint32_t step)
 {
-    if (check_batch(m, x))
+    if (check_batch(m, x) || ck_model_init_pending(m))
         return -1;
     if (from == CK_FROM_INPUT) {
         if (run_frozen(m, x))

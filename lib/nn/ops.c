@@ -5,6 +5,7 @@
 #include "ck/error.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,6 +88,21 @@ static int need_vec(ck_backend *be, const char *op, const char *what, const ck_t
     return 0;
 }
 
+/* Outputs get a new version before the kernel runs (see struct ck_tensor):
+ * done here, once for every backend, so no kernel can forget it. NULL
+ * entries (optional outputs) are skipped. */
+static void wrote(int n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        ck_tensor *t = va_arg(ap, ck_tensor *);
+        if (t)
+            ck_tensor_touch(t);
+    }
+    va_end(ap);
+}
+
 /* ---- convolution --------------------------------------------------------- */
 
 static int check_conv(ck_backend *be, const char *op, const ck_tensor *x, const ck_tensor *w,
@@ -128,6 +144,7 @@ int ck_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, c
         ck_error(D, "%s: bad algorithm %d", op, (int)algo);
         return -1;
     }
+    wrote(1, y);
     return be->ops->conv3x3_forward(be, x, w, b, y, relu, algo);
 }
 
@@ -135,6 +152,7 @@ int ck_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tenso
 {
     if (check_conv(be, "conv3x3_backward_data", dx, w, dy, 0))
         return -1;
+    wrote(1, dx);
     return be->ops->conv3x3_backward_data(be, dy, w, dx);
 }
 
@@ -146,6 +164,7 @@ int ck_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tens
         return -1;
     if (db && need_vec(be, op, "bias grad", db, dy->shape[3]))
         return -1;
+    wrote(2, dw, db);
     return be->ops->conv3x3_backward_filter(be, x, dy, dw, db, beta);
 }
 
@@ -156,6 +175,7 @@ int ck_relu_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
     const char *op = "relu_forward";
     if (need(be, op, "x", x, CK_F32) || need(be, op, "y", y, CK_F32) || same_numel(op, "x", x, "y", y))
         return -1;
+    wrote(1, y);
     return be->ops->relu_forward(be, x, y);
 }
 
@@ -165,6 +185,7 @@ int ck_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy, ck
     if (need(be, op, "y", y, CK_F32) || need(be, op, "dy", dy, CK_F32) || need(be, op, "dx", dx, CK_F32)
         || same_numel(op, "y", y, "dy", dy) || same_numel(op, "dy", dy, "dx", dx))
         return -1;
+    wrote(1, dx);
     return be->ops->relu_backward(be, y, dy, dx);
 }
 
@@ -187,6 +208,7 @@ int ck_maxpool2_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
 {
     if (check_pool(be, "maxpool2_forward", x, y))
         return -1;
+    wrote(1, y);
     return be->ops->maxpool2_forward(be, x, y);
 }
 
@@ -197,6 +219,7 @@ int ck_maxpool2_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y,
     if (check_pool(be, op, x, y) || need(be, op, "dy", dy, CK_F32) || need(be, op, "dx", dx, CK_F32)
         || same_shape(op, "dy", dy, "y", y) || same_shape(op, "dx", dx, "x", x))
         return -1;
+    wrote(1, dx);
     return be->ops->maxpool2_backward(be, x, y, dy, dx);
 }
 
@@ -212,6 +235,7 @@ int ck_avgpool_global_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
 {
     if (check_gap(be, "avgpool_global_forward", x, y))
         return -1;
+    wrote(1, y);
     return be->ops->avgpool_global_forward(be, x, y);
 }
 
@@ -219,6 +243,7 @@ int ck_avgpool_global_backward(ck_backend *be, const ck_tensor *dy, ck_tensor *d
 {
     if (check_gap(be, "avgpool_global_backward", dx, dy))
         return -1;
+    wrote(1, dx);
     return be->ops->avgpool_global_backward(be, dy, dx);
 }
 
@@ -253,6 +278,7 @@ int ck_dense_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, con
         ck_error(D, "%s: input and output must not overlap", op);
         return -1;
     }
+    wrote(1, y);
     return be->ops->dense_forward(be, x, w, b, y);
 }
 
@@ -268,6 +294,7 @@ int ck_dense_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, co
         return -1;
     if (db && need_vec(be, op, "bias grad", db, w->shape[1]))
         return -1;
+    wrote(3, dx, dw, db);
     return be->ops->dense_backward(be, x, w, dy, dx, dw, db, beta);
 }
 
@@ -289,6 +316,7 @@ int ck_dropout_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y, ck_tens
     if (need(be, op, "x", x, CK_F32) || need(be, op, "y", y, CK_F32) || need(be, op, "mask", mask, CK_U8)
         || same_numel(op, "x", x, "y", y) || same_numel(op, "x", x, "mask", mask) || check_rate(op, rate))
         return -1;
+    wrote(2, y, mask);
     return be->ops->dropout_forward(be, x, y, mask, rate, seed, step);
 }
 
@@ -298,6 +326,7 @@ int ck_dropout_backward(ck_backend *be, const ck_tensor *dy, const ck_tensor *ma
     if (need(be, op, "dy", dy, CK_F32) || need(be, op, "dx", dx, CK_F32) || need(be, op, "mask", mask, CK_U8)
         || same_numel(op, "dy", dy, "dx", dx) || same_numel(op, "dy", dy, "mask", mask) || check_rate(op, rate))
         return -1;
+    wrote(1, dx);
     return be->ops->dropout_backward(be, dy, mask, dx, rate);
 }
 
@@ -327,6 +356,7 @@ int ck_batchnorm_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *ga
         ck_error(D, "%s: bad eps %g or momentum %g", op, eps, momentum);
         return -1;
     }
+    wrote(5, y, save_mean, save_invstd, training ? running_mean : NULL, training ? running_var : NULL);
     return be->ops->batchnorm_forward(be, x, gamma, beta_, running_mean, running_var, save_mean, save_invstd,
                                       y, training, momentum, eps);
 }
@@ -346,6 +376,7 @@ int ck_batchnorm_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *d
     if ((dx && (need(be, op, "dx", dx, CK_F32) || same_shape(op, "dx", dx, "x", x)))
         || (dgamma && need_vec(be, op, "dgamma", dgamma, c)) || (dbeta && need_vec(be, op, "dbeta", dbeta, c)))
         return -1;
+    wrote(3, dx, dgamma, dbeta);
     return be->ops->batchnorm_backward(be, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, beta);
 }
 
@@ -361,6 +392,7 @@ int ck_softmax_forward(ck_backend *be, const ck_tensor *logits, ck_tensor *probs
         ck_error(D, "%s: no classes", op);
         return -1;
     }
+    wrote(1, probs);
     return be->ops->softmax_forward(be, logits, probs);
 }
 
@@ -388,6 +420,7 @@ int ck_softmax_xent(ck_backend *be, const ck_tensor *logits, const ck_tensor *la
         return -1;
     }
     /* Labels are validated by the backend (they may live on a device). */
+    wrote(2, probs, dlogits);
     return be->ops->softmax_xent(be, logits, labels, class_weights, smoothing, probs, dlogits, loss, correct);
 }
 
@@ -397,6 +430,7 @@ int ck_preprocess_caffe(ck_backend *be, const ck_tensor *rgb, const float mean_b
     if (need(be, op, "rgb", rgb, CK_U8) || need(be, op, "out", out, CK_F32) || need_ndim(op, "rgb", rgb, 4)
         || need_dim(op, "rgb", rgb, 3, 3) || same_shape(op, "out", out, "rgb", rgb))
         return -1;
+    wrote(1, out);
     return be->ops->preprocess_caffe(be, rgb, mean_bgr, out);
 }
 
@@ -417,6 +451,7 @@ int ck_sgd_update(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_te
 {
     if (check_update(be, "sgd_update", param, grad, momentum != 0.0f ? "velocity" : NULL, velocity))
         return -1;
+    wrote(2, param, velocity);
     return be->ops->sgd_update(be, param, grad, velocity, lr, momentum, nesterov, weight_decay);
 }
 
@@ -430,6 +465,7 @@ int ck_adam_update(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_t
         ck_error(D, "%s: step %ld must be >= 1", op, t);
         return -1;
     }
+    wrote(3, param, m, v);
     return be->ops->adam_update(be, param, grad, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, t);
 }
 
@@ -438,6 +474,7 @@ int ck_rmsprop_update(ck_backend *be, ck_tensor *param, const ck_tensor *grad, c
 {
     if (check_update(be, "rmsprop_update", param, grad, "square average", sq))
         return -1;
+    wrote(2, param, sq);
     return be->ops->rmsprop_update(be, param, grad, sq, lr, rho, eps, weight_decay);
 }
 
@@ -445,6 +482,7 @@ int ck_scale(ck_backend *be, ck_tensor *t, float a)
 {
     if (need(be, "scale", "t", t, CK_F32))
         return -1;
+    wrote(1, t);
     return be->ops->scale(be, t, a);
 }
 
@@ -452,6 +490,7 @@ int ck_axpy(ck_backend *be, float a, const ck_tensor *x, ck_tensor *y)
 {
     if (need(be, "axpy", "x", x, CK_F32) || need(be, "axpy", "y", y, CK_F32) || same_numel("axpy", "x", x, "y", y))
         return -1;
+    wrote(1, y);
     return be->ops->axpy(be, a, x, y);
 }
 

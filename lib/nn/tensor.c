@@ -1,11 +1,19 @@
 /* Tensors: shape bookkeeping here, memory through the backend's table. */
-#include "backend_impl.h"
+#include "cpu_internal.h"
 
 #include "ck/error.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static atomic_uint_fast64_t version_counter;
+
+void ck_tensor_touch(ck_tensor *t)
+{
+    t->version = (uint64_t)atomic_fetch_add_explicit(&version_counter, 1, memory_order_relaxed) + 1;
+}
 
 static size_t shape_numel(int ndim, const int *shape)
 {
@@ -54,6 +62,7 @@ ck_tensor *ck_tensor_new(ck_backend *be, ck_dtype dtype, int ndim, const int *sh
         free(t);
         return NULL;
     }
+    ck_tensor_touch(t);
     return t;
 }
 
@@ -78,6 +87,8 @@ void ck_tensor_free(ck_tensor *t)
 {
     if (!t)
         return;
+    if (t->be->is_cpu)
+        ck_cpu_forget(t->be, t); /* drop what the backend cached for it */
     t->be->ops->free(t->be, t->data);
     free(t);
 }
@@ -135,6 +146,7 @@ int ck_tensor_upload(ck_tensor *t, const void *host, size_t nbytes)
         ck_error("tensor", "upload of %zu bytes into a tensor of %zu bytes", nbytes, ck_tensor_nbytes(t));
         return -1;
     }
+    ck_tensor_touch(t);
     return t->be->ops->upload(t->be, t->data, host, nbytes);
 }
 
@@ -151,6 +163,7 @@ int ck_tensor_upload_at(ck_tensor *t, size_t offset, const void *host, size_t nb
 {
     if (check_range(t, offset, nbytes, "upload"))
         return -1;
+    ck_tensor_touch(t);
     return t->be->ops->upload(t->be, (char *)t->data + offset, host, nbytes);
 }
 
@@ -167,6 +180,7 @@ int ck_tensor_fill(ck_tensor *t, float value)
         ck_error("tensor", "fill of an integer (%s) tensor with %g", ck_dtype_name(t->dtype), value);
         return -1;
     }
+    ck_tensor_touch(t);
     return t->be->ops->fill(t->be, t, value);
 }
 
@@ -187,5 +201,6 @@ int ck_tensor_copy(ck_tensor *dst, const ck_tensor *src)
         ck_error("tensor", "cannot convert %s to %s", ck_dtype_name(src->dtype), ck_dtype_name(dst->dtype));
         return -1;
     }
+    ck_tensor_touch(dst);
     return dst->be->ops->copy(dst->be, dst, src);
 }

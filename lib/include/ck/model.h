@@ -98,6 +98,11 @@ typedef struct ck_model ck_model;
  * Weights are initialised from cfg->seed: He-uniform for convs (so a model
  * without pretrained weights is usable), Glorot-uniform for dense kernels
  * (as Keras), zero biases, BN gamma 1 / beta 0 / mean 0 / variance 1.
+ * Lazily: a parameter gets these values when first used (a forward or
+ * training step, ck_model_param(), ck_model_param_get()) unless it was
+ * overwritten before (ck_model_load_base/_load_weights, ck_model_param_set),
+ * so loading pretrained weights skips the 14.7 M random conv values. The
+ * values do not depend on when this happens.
  * The config is checked (clear error on a bad value). */
 ck_model *ck_vgg16_new(ck_backend *be, const ck_vgg16_config *cfg, int max_batch);
 void ck_model_free(ck_model *m);
