@@ -1,10 +1,10 @@
 /* ck-augment — write randomly augmented copies of training images.
  * Options are parsed here; the work is in tools/ck-augment/. */
 #include "ck-augment/aug_tool.h"
+#include "common/cli.h"
 
 #include "ck/error.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -83,24 +83,7 @@ static void usage(void)
         stdout);
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("ck-augment: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\nTry 'ck-augment --help' for more information.\n", stderr);
-    return 2;
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
+static const char prog[] = "ck-augment";
 
 /* Append ",key=value" to the spec being built. */
 static int add_token(char **spec, const char *key, const char *value)
@@ -181,17 +164,6 @@ static int print_manifest(const aug_job *job, const unsigned char *ok)
     return rc;
 }
 
-static void print_errors(void)
-{
-    char *msg = ck_error_take();
-    if (msg && *msg) {
-        char *save = NULL;
-        for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-            fprintf(stderr, "ck-augment: %s\n", line);
-    }
-    free(msg);
-}
-
 /* Options into *job and the spec text (malloc'd) into *spec_out.
  * Returns -1 to go on, or the exit status (--help, usage errors). */
 static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
@@ -219,8 +191,8 @@ static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
         case OPT_IMAGES: job->images = optarg; break;
         case 'o': job->outdir = optarg; break;
         case 'n':
-            if (parse_int(optarg, 1, 1000000, &v)) {
-                rc = usage_error("invalid number of copies '%s'", optarg);
+            if (ck_cli_parse_long(optarg, 1, 1000000, &v)) {
+                rc = ck_cli_usage_error(prog, "invalid number of copies '%s'", optarg);
                 goto out;
             }
             job->copies = (int)v;
@@ -230,13 +202,13 @@ static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
         case OPT_FORMAT:
             job->format = ck_image_format_from_name(optarg);
             if (job->format == CK_IMAGE_UNKNOWN || strchr(optarg, '.')) {
-                rc = usage_error("unknown format '%s' (png, jpg or webp)", optarg);
+                rc = ck_cli_usage_error(prog, "unknown format '%s' (png, jpg or webp)", optarg);
                 goto out;
             }
             break;
         case OPT_QUALITY:
-            if (parse_int(optarg, 1, 100, &v)) {
-                rc = usage_error("invalid quality '%s' (1-100)", optarg);
+            if (ck_cli_parse_long(optarg, 1, 100, &v)) {
+                rc = ck_cli_usage_error(prog, "invalid quality '%s' (1-100)", optarg);
                 goto out;
             }
             job->quality = (int)v;
@@ -253,19 +225,17 @@ static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
             }
             break;
         case OPT_SEED: {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &end, 0);
-            if (errno || end == optarg || *end || optarg[0] == '-') {
-                rc = usage_error("invalid seed '%s'", optarg);
+            unsigned long long s;
+            if (ck_cli_parse_ull(optarg, 0, &s)) {
+                rc = ck_cli_usage_error(prog, "invalid seed '%s'", optarg);
                 goto out;
             }
             job->seed = s;
             break;
         }
         case 'j':
-            if (parse_int(optarg, 1, 1024, &v)) {
-                rc = usage_error("invalid number of threads '%s'", optarg);
+            if (ck_cli_parse_long(optarg, 1, 1024, &v)) {
+                rc = ck_cli_usage_error(prog, "invalid number of threads '%s'", optarg);
                 goto out;
             }
             job->threads = (int)v;
@@ -282,8 +252,7 @@ static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
             rc = 0;
             goto out;
         default:
-            fputs("Try 'ck-augment --help' for more information.\n", stderr);
-            rc = 2;
+            rc = ck_cli_try_help(prog);
             goto out;
         }
     }
@@ -330,7 +299,7 @@ int main(int argc, char **argv)
         size_t n = strlen(msg);
         if (n && msg[n - 1] == '\n')
             msg[n - 1] = '\0';
-        rc = usage_error("%s", msg);
+        rc = ck_cli_usage_error(prog, "%s", msg);
         free(msg);
         return rc;
     }
@@ -340,20 +309,20 @@ int main(int argc, char **argv)
     char **files = argv + optind;
     int filter = job.outdir && !strcmp(job.outdir, "-");
     if (job.manifest && nfiles)
-        rc = usage_error("%s", "give either -m MANIFEST or FILE arguments, not both");
+        rc = ck_cli_usage_error(prog, "give either -m MANIFEST or FILE arguments, not both");
     else if (!job.manifest && !nfiles)
-        rc = usage_error("%s", "no input: give FILE arguments or -m MANIFEST");
+        rc = ck_cli_usage_error(prog, "no input: give FILE arguments or -m MANIFEST");
     else if (!job.outdir && !job.dry_run)
-        rc = usage_error("%s", "missing -o DIR (or -o - for one image to stdout)");
+        rc = ck_cli_usage_error(prog, "missing -o DIR (or -o - for one image to stdout)");
     else if (filter && (job.manifest || nfiles != 1))
-        rc = usage_error("%s", "-o - takes exactly one input FILE (or '-' for stdin)");
+        rc = ck_cli_usage_error(prog, "-o - takes exactly one input FILE (or '-' for stdin)");
     else if (filter && (job.copies != 1 || job.include_original || job.by_class || job.dry_run))
-        rc = usage_error("%s", "-o - writes one image: no -n, --include-original, --by-class or --dry-run");
+        rc = ck_cli_usage_error(prog, "-o - writes one image: no -n, --include-original, --by-class or --dry-run");
     else if (!filter) {
         rc = 0;
         for (int i = 0; i < nfiles; i++)
             if (!strcmp(files[i], "-"))
-                rc = usage_error("%s", "'-' (stdin) as an input needs -o -");
+                rc = ck_cli_usage_error(prog, "'-' (stdin) as an input needs -o -");
     } else
         rc = 0;
     if (rc) {
@@ -361,7 +330,7 @@ int main(int argc, char **argv)
         return rc;
     }
     if (ck_image_init(argv[0])) {
-        print_errors();
+        ck_cli_print_errors(prog);
         ck_aug_spec_free(job.spec);
         return 1;
     }
@@ -373,18 +342,18 @@ int main(int argc, char **argv)
     }
     if (filter) {
         rc = aug_filter(&job, files[0]) ? 1 : 0;
-        print_errors();
+        ck_cli_print_errors(prog);
         aug_job_free(&job);
         return rc;
     }
     if (aug_plan(&job, nfiles, files)) {
-        print_errors();
+        ck_cli_print_errors(prog);
         aug_job_free(&job);
         return 1;
     }
     if (job.dry_run) {
         int failed = aug_dry_run(&job);
-        print_errors();
+        ck_cli_print_errors(prog);
         aug_job_free(&job);
         return failed ? 1 : 0;
     }
@@ -392,7 +361,7 @@ int main(int argc, char **argv)
     int failed = ok ? aug_run(&job, ok) : -1;
     if (failed >= 0 && print_manifest(&job, ok))
         failed = failed ? failed : -1;
-    print_errors();
+    ck_cli_print_errors(prog);
     if (failed > 0)
         fprintf(stderr, "ck-augment: %d of %d images failed\n", failed, job.n);
     free(ok);

@@ -1,11 +1,12 @@
 /* ck-eval — score a submission against the truth, or check its format
  * against the sample submission before uploading it. */
 #include "ck-eval/eval_internal.h"
+#include "common/cli.h"
 
-#include "ck/error.h"
 #include "ck/labels.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,19 +39,7 @@ static void usage(FILE *f)
           f);
 }
 
-static int usage_error(const char *msg)
-{
-    if (msg)
-        fprintf(stderr, "ck-eval: %s\n", msg);
-    fputs("Try 'ck-eval --help' for more information.\n", stderr);
-    return 2;
-}
-
-static int fail(void)
-{
-    fputs(ck_error_buffer(), stderr);
-    return 1;
-}
+static const char prog[] = "ck-eval";
 
 enum { OPT_CONFUSION = 256, OPT_CONFUSION_CSV, OPT_EPS, OPT_TOP, OPT_TOL, OPT_MAXREP };
 
@@ -73,7 +62,7 @@ int main(int argc, char **argv)
     const char *truth = NULL, *labels_path = NULL, *svg = NULL, *csv = NULL, *sample = NULL;
     double eps = 1e-15, tol = 1e-3;
     int top = 5, summary = 0, max_reports = 50, c;
-    char *end;
+    long v;
     while ((c = getopt_long(argc, argv, "t:l:sc:h", longopts, NULL)) != -1) {
         switch (c) {
         case 't': truth = optarg; break;
@@ -81,40 +70,39 @@ int main(int argc, char **argv)
         case OPT_CONFUSION: svg = optarg; break;
         case OPT_CONFUSION_CSV: csv = optarg; break;
         case OPT_EPS:
-            eps = strtod(optarg, &end);
-            if (*end || !(eps >= 0 && eps < 0.5))
-                return usage_error("--eps must be a number in [0, 0.5)");
+            if (ck_cli_parse_double(optarg, &eps) || !(eps >= 0 && eps < 0.5))
+                return ck_cli_usage_error(prog, "--eps must be a number in [0, 0.5)");
             break;
         case OPT_TOP:
-            top = (int)strtol(optarg, &end, 10);
-            if (*end || top < 1)
-                return usage_error("--top must be a positive integer");
+            if (ck_cli_parse_long(optarg, 1, INT_MAX, &v))
+                return ck_cli_usage_error(prog, "--top must be a positive integer");
+            top = (int)v;
             break;
         case 's': summary = 1; break;
         case 'c': sample = optarg; break;
         case OPT_TOL:
-            tol = strtod(optarg, &end);
-            if (*end || !(tol >= 0))
-                return usage_error("--tolerance must be a non-negative number");
+            if (ck_cli_parse_double(optarg, &tol) || !(tol >= 0))
+                return ck_cli_usage_error(prog, "--tolerance must be a non-negative number");
             break;
         case OPT_MAXREP:
-            max_reports = (int)strtol(optarg, &end, 10);
-            if (*end || max_reports < 0)
-                return usage_error("--max-reports must be a non-negative integer");
+            if (ck_cli_parse_long(optarg, 0, INT_MAX, &v))
+                return ck_cli_usage_error(prog, "--max-reports must be a non-negative integer");
+            max_reports = (int)v;
             break;
         case 'h': usage(stdout); return 0;
-        default: return usage_error(NULL);
+        default: return ck_cli_try_help(prog);
         }
     }
     if (optind != argc - 1)
-        return usage_error(optind >= argc ? "missing submission file" : "only one submission file at a time");
+        return ck_cli_usage_error(prog, "%s",
+                                  optind >= argc ? "missing submission file" : "only one submission file at a time");
     const char *sub = argv[optind];
     if (!truth == !sample)
-        return usage_error("give either --truth (score) or --check (validate)");
+        return ck_cli_usage_error(prog, "give either --truth (score) or --check (validate)");
 
     ck_labels *labels = NULL;
     if (labels_path && !(labels = ck_labels_read(labels_path)))
-        return fail();
+        return ck_cli_fail(NULL);
     int n = labels ? ck_labels_count(labels) : 0;
     const char **names = NULL;
     if (labels && (names = calloc((size_t)n, sizeof *names)))
@@ -131,7 +119,7 @@ int main(int argc, char **argv)
         o.class_names = names;
         int rows = 0, problems = ck_submission_check(sample, sub, &o, stdout, &rows);
         if (problems < 0)
-            rc = fail();
+            rc = ck_cli_fail(NULL);
         else if (problems > 0) {
             printf("FAILED: %d problem(s) in %s\n", problems, sub);
             rc = 1;
@@ -143,7 +131,7 @@ int main(int argc, char **argv)
         ck_sub_kind kind;
         ck_metrics *m = eval_score(truth, labels, sub, eps, &nclass, &kind);
         if (!m) {
-            rc = fail();
+            rc = ck_cli_fail(NULL);
         } else {
             const char *const *nm = names && n == nclass ? names : NULL;
             if (summary)
@@ -152,7 +140,7 @@ int main(int argc, char **argv)
                 eval_print_report(stdout, m, nm, sub, kind, eps, top);
             if ((svg && ck_metrics_write_confusion_svg(m, nm, svg)) ||
                 (csv && ck_metrics_write_confusion_csv(m, nm, csv)))
-                rc = fail();
+                rc = ck_cli_fail(NULL);
             ck_metrics_free(m);
         }
     }

@@ -2,6 +2,7 @@
  * one row per test image, in the sample submission's order, with the
  * probabilities averaged over an ensemble of models and TTA views. */
 #include "ck-predict/predict_internal.h"
+#include "common/cli.h"
 
 #include "ck/checkpoint.h"
 #include "ck/error.h"
@@ -64,25 +65,13 @@ static void usage(FILE *f)
           f);
 }
 
-static int usage_error(const char *msg, const char *arg)
-{
-    if (msg)
-        fprintf(stderr, arg ? "ck-predict: %s '%s'\n" : "ck-predict: %s\n", msg, arg);
-    fputs("Try 'ck-predict --help' for more information.\n", stderr);
-    return 2;
-}
+static const char prog[] = "ck-predict";
 
-static int fail(void)
+/* Counts (batch, threads, loaders): lo..1000000. */
+static int parse_count(const char *s, long lo, int *out)
 {
-    fputs(ck_error_buffer(), stderr);
-    return 1;
-}
-
-static int parse_int(const char *s, int lo, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > 1000000)
+    long v;
+    if (ck_cli_parse_long(s, lo, 1000000, &v))
         return -1;
     *out = (int)v;
     return 0;
@@ -180,12 +169,12 @@ int main(int argc, char **argv)
     ck_submission_format_init(&fmt);
     ck_view views[CK_MAX_VIEWS] = {CK_VIEW_ORIGINAL};
     pred_opts o = {.views = views, .nviews = 1, .nshards = 1, .loaders = 1};
-    char *end;
+    long v;
     while ((c = getopt_long(argc, argv, "m:i:o:w:f:b:j:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm':
             if (nmodels == MAX_MODELS)
-                return usage_error("too many models", NULL);
+                return ck_cli_usage_error(prog, "too many models");
             models[nmodels++] = optarg;
             break;
         case 'i': images = optarg; break;
@@ -198,80 +187,80 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "label") == 0)
                 fmt.kind = CK_SUB_LABEL;
             else
-                return usage_error("unknown --format (probs or label):", optarg);
+                return ck_cli_usage_error(prog, "unknown --format (probs or label): '%s'", optarg);
             break;
         case OPT_LABEL_NAMES: fmt.label_names = 1; break;
         case OPT_HEADER: header = 1; break;
         case OPT_NO_HEADER: header = 0; break;
         case OPT_SEP:
             if (parse_sep(optarg, &sep))
-                return usage_error("invalid --sep", optarg);
+                return ck_cli_usage_error(prog, "invalid --sep '%s'", optarg);
             sep_given = 1;
             break;
         case OPT_PRECISION:
-            if (parse_int(optarg, 1, &fmt.precision) || fmt.precision > 17)
-                return usage_error("--precision must be 1..17, not", optarg);
+            if (ck_cli_parse_long(optarg, 1, 17, &v))
+                return ck_cli_usage_error(prog, "--precision must be 1..17, not '%s'", optarg);
+            fmt.precision = (int)v;
             break;
         case OPT_CLIP:
-            fmt.clip = strtod(optarg, &end);
-            if (end == optarg || *end || !(fmt.clip >= 0 && fmt.clip < 0.5))
-                return usage_error("--clip must be a number in [0, 0.5), not", optarg);
+            if (ck_cli_parse_double(optarg, &fmt.clip) || !(fmt.clip >= 0 && fmt.clip < 0.5))
+                return ck_cli_usage_error(prog, "--clip must be a number in [0, 0.5), not '%s'", optarg);
             break;
         case OPT_TTA:
             if ((o.nviews = ck_tta_parse(optarg, views)) < 0) {
-                fputs(ck_error_buffer(), stderr);
-                return usage_error(NULL, NULL);
+                ck_cli_fail(NULL);
+                return ck_cli_try_help(prog);
             }
             break;
         case 'b':
-            if (parse_int(optarg, 1, &o.batch))
-                return usage_error("invalid --batch", optarg);
+            if (parse_count(optarg, 1, &o.batch))
+                return ck_cli_usage_error(prog, "invalid --batch '%s'", optarg);
             break;
         case 'j':
-            if (parse_int(optarg, 0, &o.threads))
-                return usage_error("invalid --threads", optarg);
+            if (parse_count(optarg, 0, &o.threads))
+                return ck_cli_usage_error(prog, "invalid --threads '%s'", optarg);
             break;
         case OPT_LOADERS:
-            if (parse_int(optarg, 1, &o.loaders))
-                return usage_error("invalid --loaders", optarg);
+            if (parse_count(optarg, 1, &o.loaders))
+                return ck_cli_usage_error(prog, "invalid --loaders '%s'", optarg);
             break;
         case OPT_DEVICE: o.device = optarg; break;
         case OPT_SHARD: {
             int n = 0;
             if (sscanf(optarg, "%d/%d%n", &o.shard, &o.nshards, &n) != 2 || optarg[n] || o.nshards < 1 ||
                 o.shard < 0 || o.shard >= o.nshards)
-                return usage_error("--shard wants I/N with 0 <= I < N, not", optarg);
+                return ck_cli_usage_error(prog, "--shard wants I/N with 0 <= I < N, not '%s'", optarg);
             break;
         }
         case OPT_MERGE: merge = optarg; break;
         case OPT_ALLOW_MISSING: o.allow_missing = 1; break;
         case OPT_PROGRESS: o.progress = 1; break;
         case 'h': usage(stdout); return 0;
-        default: return usage_error(NULL, NULL);
+        default: return ck_cli_try_help(prog);
         }
     }
     if (merge) {
         if (optind >= argc)
-            return usage_error("--merge needs the shard files as arguments", NULL);
+            return ck_cli_usage_error(prog, "--merge needs the shard files as arguments");
         if (nmodels || images || out)
-            return usage_error("--merge takes only OUT and the shard files", NULL);
+            return ck_cli_usage_error(prog, "--merge takes only OUT and the shard files");
         if (ck_submission_merge(merge, (const char *const *)argv + optind, argc - optind))
-            return fail();
+            return ck_cli_fail(NULL);
         return 0;
     }
     if (optind < argc)
-        return usage_error("unexpected argument", argv[optind]);
+        return ck_cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
     if (!nmodels)
-        return usage_error("no model: give -m MODEL.ckpt", NULL);
+        return ck_cli_usage_error(prog, "no model: give -m MODEL.ckpt");
     if (!images)
-        return usage_error("no test images: give --images DIR", NULL);
+        return ck_cli_usage_error(prog, "no test images: give --images DIR");
     if (!out)
-        return usage_error("no output: give -o OUT.csv", NULL);
+        return ck_cli_usage_error(prog, "no output: give -o OUT.csv");
     if (fmt.label_names && fmt.kind != CK_SUB_LABEL)
-        return usage_error("--label-names goes with --format label", NULL);
+        return ck_cli_usage_error(prog, "--label-names goes with --format label");
 
     if (ck_image_init(argv[0]))
-        return fail();
+        return ck_cli_fail(NULL);
     int rc = 0;
     ck_checkpoint *ckpts[MAX_MODELS] = {0};
     for (int m = 0; m < nmodels && !rc; m++) {
@@ -316,7 +305,7 @@ int main(int argc, char **argv)
                     o.nviews > 1 ? "s" : "");
     }
     if (rc)
-        fail();
+        ck_cli_fail(NULL);
     free(names);
     ck_submission_free(s);
     rows_free(&rows);

@@ -1,12 +1,13 @@
 /* ck-split — stratified train/validation split (holdout or k-fold) of a
  * label table, written in the style of the input table. */
+#include "common/cli.h"
+
 #include "ck/error.h"
 #include "ck/fs.h"
 #include "ck/labels.h"
 #include "ck/split.h"
 #include "ck/table.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,19 +55,7 @@ static void usage(FILE *f)
           f);
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("ck-split: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\nTry 'ck-split --help' for more information.\n", stderr);
-    return 2;
-}
-
-static int fail(void)
-{
-    fputs(ck_error_buffer(), stderr);
-    return 1;
-}
+static const char prog[] = "ck-split";
 
 static int is_dir(const char *p)
 {
@@ -144,31 +133,25 @@ int main(int argc, char **argv)
     double val = 0.2;
     int folds = 0, quiet = 0, have_val = 0, c;
     unsigned long long seed = 1;
-    char *end;
     while ((c = getopt_long(argc, argv, "m:o:v:k:s:l:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': manifest = optarg; break;
         case 'o': outdir = optarg; break;
         case 'v':
-            errno = 0;
-            val = strtod(optarg, &end);
-            if (errno || *end || end == optarg || !(val > 0 && val < 1))
-                return usage_error("invalid --val '%s' (a fraction between 0 and 1)", optarg);
+            if (ck_cli_parse_double(optarg, &val) || !(val > 0 && val < 1))
+                return ck_cli_usage_error(prog, "invalid --val '%s' (a fraction between 0 and 1)", optarg);
             have_val = 1;
             break;
         case 'k': {
-            errno = 0;
-            long k = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || k < 2 || k > 1000000)
-                return usage_error("invalid --folds '%s' (an integer >= 2)", optarg);
+            long k;
+            if (ck_cli_parse_long(optarg, 2, 1000000, &k))
+                return ck_cli_usage_error(prog, "invalid --folds '%s' (an integer >= 2)", optarg);
             folds = (int)k;
             break;
         }
         case 's':
-            errno = 0;
-            seed = strtoull(optarg, &end, 10);
-            if (errno || *end || end == optarg || optarg[0] == '-')
-                return usage_error("invalid --seed '%s' (a non-negative integer)", optarg);
+            if (ck_cli_parse_ull(optarg, 10, &seed))
+                return ck_cli_usage_error(prog, "invalid --seed '%s' (a non-negative integer)", optarg);
             break;
         case 'l': labels_path = optarg; break;
         case OPT_FILECOL: file_col = optarg; break;
@@ -176,19 +159,19 @@ int main(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         case OPT_VERSION: puts("ck-split (ck) 0.1.0"); return 0;
-        default: return usage_error("%s", "invalid option");
+        default: return ck_cli_usage_error(prog, "invalid option");
         }
     }
     if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
+        return ck_cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
     if (!manifest)
-        return usage_error("%s", "missing --manifest");
+        return ck_cli_usage_error(prog, "missing --manifest");
     if (!outdir)
-        return usage_error("%s", "missing --output");
+        return ck_cli_usage_error(prog, "missing --output");
     if (have_val && folds)
-        return usage_error("%s", "--val and --folds are exclusive");
+        return ck_cli_usage_error(prog, "--val and --folds are exclusive");
     if (is_dir(manifest) && (file_col || label_col))
-        return usage_error("%s", "--file-column/--label-column do not apply to a folder");
+        return ck_cli_usage_error(prog, "--file-column/--label-column do not apply to a folder");
 
     ck_manifest *m = is_dir(manifest) ? ck_manifest_from_folders(manifest)
                                       : ck_manifest_read_columns(manifest, file_col, label_col);
@@ -267,7 +250,7 @@ int main(int argc, char **argv)
     rc = 0;
 done:
     if (rc)
-        fail();
+        ck_cli_fail(NULL);
     free(cls);
     free(part);
     free(rows);

@@ -1,5 +1,7 @@
 /* ck-synth — write a synthetic image-labeling contest in the SIGNATE layout
  * (or folder-per-class), for tests, demos and benchmarks. */
+#include "common/cli.h"
+
 #include "ck/error.h"
 #include "ck/fs.h"
 #include "ck/labels.h"
@@ -60,24 +62,7 @@ static void usage(FILE *f)
           f);
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("ck-synth: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\nTry 'ck-synth --help' for more information.\n", stderr);
-    return 2;
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
+static const char prog[] = "ck-synth";
 
 typedef struct job {
     const char *dir;
@@ -268,35 +253,32 @@ int main(int argc, char **argv)
     long classes = 20, ntrain = 2000, ntest = 400, size = 32, jobs = 0;
     unsigned long long seed = 1;
     int folders = 0, force = 0, progress = 0, c;
-    char *end;
     while ((c = getopt_long(argc, argv, "o:c:n:t:S:s:j:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': dir = optarg; break;
         case 'c':
-            if (parse_int(optarg, 1, CK_SYNTH_MAX_CLASSES, &classes) < 0)
-                return usage_error("invalid --classes '%s' (1..280)", optarg);
+            if (ck_cli_parse_long(optarg, 1, CK_SYNTH_MAX_CLASSES, &classes) < 0)
+                return ck_cli_usage_error(prog, "invalid --classes '%s' (1..280)", optarg);
             break;
         case 'n':
-            if (parse_int(optarg, 0, 10000000, &ntrain) < 0)
-                return usage_error("invalid --train '%s'", optarg);
+            if (ck_cli_parse_long(optarg, 0, 10000000, &ntrain) < 0)
+                return ck_cli_usage_error(prog, "invalid --train '%s'", optarg);
             break;
         case 't':
-            if (parse_int(optarg, 0, 10000000, &ntest) < 0)
-                return usage_error("invalid --test '%s'", optarg);
+            if (ck_cli_parse_long(optarg, 0, 10000000, &ntest) < 0)
+                return ck_cli_usage_error(prog, "invalid --test '%s'", optarg);
             break;
         case 'S':
-            if (parse_int(optarg, 8, 4096, &size) < 0)
-                return usage_error("invalid --size '%s' (8..4096)", optarg);
+            if (ck_cli_parse_long(optarg, 8, 4096, &size) < 0)
+                return ck_cli_usage_error(prog, "invalid --size '%s' (8..4096)", optarg);
             break;
         case 's':
-            errno = 0;
-            seed = strtoull(optarg, &end, 10);
-            if (errno || *end || end == optarg || optarg[0] == '-')
-                return usage_error("invalid --seed '%s' (a non-negative integer)", optarg);
+            if (ck_cli_parse_ull(optarg, 10, &seed))
+                return ck_cli_usage_error(prog, "invalid --seed '%s' (a non-negative integer)", optarg);
             break;
         case 'j':
-            if (parse_int(optarg, 1, 1024, &jobs) < 0)
-                return usage_error("invalid --jobs '%s'", optarg);
+            if (ck_cli_parse_long(optarg, 1, 1024, &jobs) < 0)
+                return ck_cli_usage_error(prog, "invalid --jobs '%s'", optarg);
             break;
         case OPT_LAYOUT:
             if (strcmp(optarg, "signate") == 0)
@@ -304,21 +286,21 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "folders") == 0)
                 folders = 1;
             else
-                return usage_error("invalid --layout '%s' (signate or folders)", optarg);
+                return ck_cli_usage_error(prog, "invalid --layout '%s' (signate or folders)", optarg);
             break;
         case OPT_FORCE: force = 1; break;
         case OPT_PROGRESS: progress = 1; break;
         case 'h': usage(stdout); return 0;
         case OPT_VERSION: puts("ck-synth (ck) 0.1.0"); return 0;
-        default: return usage_error("%s", "invalid option");
+        default: return ck_cli_usage_error(prog, "invalid option");
         }
     }
     if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
+        return ck_cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
     if (!dir)
-        return usage_error("%s", "missing --output");
+        return ck_cli_usage_error(prog, "missing --output");
     if (ntrain + ntest == 0)
-        return usage_error("%s", "nothing to generate (--train and --test are 0)");
+        return ck_cli_usage_error(prog, "nothing to generate (--train and --test are 0)");
     if (!force && dir_is_empty_or_missing(dir) != 1) {
         fprintf(stderr, "ck-synth: %s: exists and is not empty (use --force to write into it)\n", dir);
         return 1;
@@ -389,7 +371,7 @@ int main(int argc, char **argv)
     rc = 0;
 done:
     if (rc)
-        fputs(ck_error_buffer(), stderr);
+        ck_cli_fail(NULL);
     free(train_cls);
     free(test_cls);
     free(names);

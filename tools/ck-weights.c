@@ -1,14 +1,13 @@
 /* ck-weights — make, inspect, verify and convert VGG16 weight files. */
-#include "ck/error.h"
+#include "common/cli.h"
+
 #include "ck/weights.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-static const char *prog = "ck-weights";
+static const char prog[] = "ck-weights";
 
 static void usage(FILE *out)
 {
@@ -47,33 +46,17 @@ static void usage(FILE *out)
         prog, CK_VGG16_NOTOP_FILE, CK_VGG16_NOTOP_SIZE, CK_VGG16_NOTOP_SHA256);
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "%s: ", prog);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
-    return 2;
-}
-
-static int fail(void)
-{
-    fprintf(stderr, "%s: %s", prog, ck_error_buffer());
-    return 1;
-}
-
 static int cmd_random(const char *seed_text, int top, const char *out)
 {
     if (!seed_text)
-        return usage_error("%s", "random: --seed is required");
+        return ck_cli_usage_error(prog, "random: --seed is required");
     if (!out)
-        return usage_error("%s", "random: -o FILE is required");
-    char *end;
-    errno = 0;
-    unsigned long long seed = strtoull(seed_text, &end, 10);
-    if (errno || !*seed_text || *end || seed_text[0] == '-')
-        return usage_error("invalid seed '%s'", seed_text);
+        return ck_cli_usage_error(prog, "random: -o FILE is required");
+    unsigned long long seed;
+    if (ck_cli_parse_ull(seed_text, 10, &seed))
+        return ck_cli_usage_error(prog, "invalid seed '%s'", seed_text);
     if (ck_weights_write_random_h5(out, seed, top) < 0)
-        return fail();
+        return ck_cli_fail(prog);
     fprintf(stderr, "%s: wrote %s: RANDOM weights (seed %llu)%s, not pretrained\n", prog, out, seed,
             top ? ", with top" : "");
     return 0;
@@ -96,7 +79,7 @@ static int cmd_info(const char *path)
 {
     ck_weights *w = ck_weights_load(path);
     if (!w)
-        return fail();
+        return ck_cli_fail(prog);
     ck_weights_origin o = ck_weights_origin_of(w);
     printf("file: %s\n", path);
     printf("format: %s\n", ck_weights_format(w));
@@ -137,7 +120,7 @@ static int cmd_verify(const char *path)
     const char *why = NULL;
     int r = ck_weights_verify_official(path, &why);
     if (r < 0)
-        return fail();
+        return ck_cli_fail(prog);
     if (r == 0) {
         fprintf(stderr, "%s: %s: NOT the official file: %s\n", prog, path, why);
         return 1;
@@ -150,12 +133,12 @@ static int cmd_convert(const char *in, const char *out)
 {
     ck_weights *w = ck_weights_load(in);
     if (!w)
-        return fail();
+        return ck_cli_fail(prog);
     int rc = ck_weights_write_safetensors(w, out);
     if (rc == 0 && ck_weights_origin_of(w) == CK_WEIGHTS_RANDOM)
         warn_random(w);
     ck_weights_free(w);
-    return rc < 0 ? fail() : 0;
+    return rc < 0 ? ck_cli_fail(prog) : 0;
 }
 
 int main(int argc, char **argv)
@@ -177,31 +160,30 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'h': usage(stdout); return 0;
         default:
-            fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-            return 2;
+            return ck_cli_try_help(prog);
         }
     }
     int nargs = argc - optind;
     char **args = argv + optind;
     if (nargs < 1)
-        return usage_error("%s", "missing command");
+        return ck_cli_usage_error(prog, "missing command");
     const char *cmd = args[0];
     if (strcmp(cmd, "random") == 0) {
         if (nargs != 1)
-            return usage_error("random: unexpected argument '%s'", args[1]);
+            return ck_cli_usage_error(prog, "random: unexpected argument '%s'", args[1]);
         return cmd_random(seed, top, out);
     }
     if (seed || top || out)
-        return usage_error("--seed, --top and --output are for 'random', not '%s'", cmd);
+        return ck_cli_usage_error(prog, "--seed, --top and --output are for 'random', not '%s'", cmd);
     if (strcmp(cmd, "info") == 0 || strcmp(cmd, "verify") == 0) {
         if (nargs != 2)
-            return usage_error("%s: exactly one FILE expected", cmd);
+            return ck_cli_usage_error(prog, "%s: exactly one FILE expected", cmd);
         return cmd[0] == 'i' ? cmd_info(args[1]) : cmd_verify(args[1]);
     }
     if (strcmp(cmd, "convert") == 0) {
         if (nargs != 3)
-            return usage_error("%s", "convert: IN and OUT expected");
+            return ck_cli_usage_error(prog, "convert: IN and OUT expected");
         return cmd_convert(args[1], args[2]);
     }
-    return usage_error("unknown command '%s'", cmd);
+    return ck_cli_usage_error(prog, "unknown command '%s'", cmd);
 }

@@ -20,7 +20,8 @@ Two ways to run the frozen base:
 --time-epochs K stops after K epochs and prints the wall time extrapolated to
 --epochs (the data load + setup counted once, epochs ×(epochs/K)).
 
-Output: one line per epoch on stdout
+Output: "seed S T" (order seed, torch seed) before each run, one line per
+epoch on stdout
     epoch  E  train_loss  train_acc  val_loss  val_acc  seconds
 then "total_seconds S" (and "extrapolated_seconds S" with --time-epochs).
 """
@@ -198,8 +199,9 @@ def main():
     ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--batchnorm", action="store_true", help="as ck-finetune --batchnorm")
     ap.add_argument("--seed", type=int, default=1, help="ck's --seed: the sample order")
-    ap.add_argument("--torch-seed", default=None,
-                    help="head init and dropout seed(s), e.g. 1,2,3: one run each (default --seed)")
+    ap.add_argument("--torch-seed", type=int, default=None, help="head init and dropout (default --seed)")
+    ap.add_argument("--seeds", default=None,
+                    help="e.g. 1,2,3: one run per seed (order, init, dropout), same features")
     ap.add_argument("--base", choices=["once", "every"], default="once")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true")
@@ -238,17 +240,19 @@ def main():
 
     n = len(ytr)
     epochs_run = a.time_epochs if 0 < a.time_epochs < a.epochs else a.epochs
-    tseeds = [a.seed] if a.torch_seed is None else [int(v) for v in a.torch_seed.split(",")]
-    for ts in tseeds:  # one head per init/dropout seed, on the same frozen base
+    if a.seeds:  # one run per seed, as ck-finetune --seed S: order, init and dropout
+        runs = [(int(v), int(v)) for v in a.seeds.split(",")]
+    else:
+        runs = [(a.seed, a.seed if a.torch_seed is None else a.torch_seed)]
+    for oseed, ts in runs:  # every run on the same frozen features
         torch.manual_seed(ts)
         head = make_head(fdim, len(cls), a.hidden, a.dropout, a.batchnorm)
         opt = torch.optim.Adam(head.parameters(), lr=a.lr)
-        if len(tseeds) > 1:
-            print(f"torch_seed\t{ts}", flush=True)
+        print(f"seed\t{oseed}\t{ts}", flush=True)
         epoch_s = []
         for epoch in range(1, epochs_run + 1):
             t0 = time.perf_counter()
-            order = ck_order(a.seed, epoch, n) if a.order == "ck" else torch.randperm(n).tolist()
+            order = ck_order(oseed, epoch, n) if a.order == "ck" else torch.randperm(n).tolist()
             order = torch.tensor(order)
             head.train()
             tl, tc = 0.0, 0

@@ -92,7 +92,11 @@ void *ck_cpu_cache_get(ck_backend *be, const ck_tensor *t, int kind, size_t nbyt
     }
     if (hit) /* stale: the tensor was written since, or reshaped */
         cache_drop(st, hit);
-    /* Evict least recently used entries until the new one fits. */
+    /* Evict least recently used entries until the new one fits. An evicted
+     * buffer of the same size is taken over rather than freed: models
+     * taking turns over a full cache then rewrite warm memory instead of
+     * touching fresh pages (slow on these VMs). */
+    void *reuse = NULL;
     for (;;) {
         cache_entry *lru = NULL;
         slot = NULL;
@@ -105,10 +109,15 @@ void *ck_cpu_cache_get(ck_backend *be, const ck_tensor *t, int kind, size_t nbyt
         }
         if (slot && st->cache_bytes + nbytes <= st->cache_limit)
             break;
-        cache_drop(st, lru); /* lru != NULL: otherwise the cache is empty and fits */
+        /* lru != NULL here: otherwise the cache is empty and nbytes fits */
+        if (!reuse && lru->nbytes == nbytes) {
+            reuse = lru->data;
+            lru->data = NULL;
+        }
+        cache_drop(st, lru);
     }
     size_t n = (nbytes + 63) & ~(size_t)63;
-    slot->data = aligned_alloc(64, n);
+    slot->data = reuse ? reuse : aligned_alloc(64, n);
     if (!slot->data)
         return NULL; /* the caller falls back to scratch memory */
     slot->t = t;

@@ -6,7 +6,8 @@
  * writing a kernel (upload, upload_at, fill, copy, an optimizer update,
  * an op's output) is followed by a Winograd convolution that must match the
  * fp32 one with the new values; so must a kernel freed and replaced by a
- * new one (possibly at the same address), and a cache too small to hold U.
+ * new one (possibly at the same address), a cache too small to hold U, and
+ * kernels taking turns in a cache that holds one transform.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,6 @@
 #include "ck/model.h"
 #include "ck/ops.h"
 #include "ck/rng.h"
-#include "../../lib/nn/backend_impl.h"
 
 static void fill(float *a, size_t n, uint64_t seed, float lo, float hi)
 {
@@ -29,23 +29,56 @@ static void fill(float *a, size_t n, uint64_t seed, float lo, float hi)
 
 enum { N = 2, H = 8, W = 8, CI = 16, CO = 24 };
 #define XN ((size_t)N * H * W * CI)
-#define YN ((size_t)N * H * W * CO)
 #define WN ((size_t)9 * CI * CO)
 
 /* max|winograd − fp32| / max|fp32| with the kernel's current contents. */
 static double wg_error(ck_backend *be, ck_tensor *x, ck_tensor *w, ck_tensor *y)
 {
-    static float a[YN], b[YN];
-    if (ck_conv3x3_forward(be, x, w, NULL, y, 0, CK_CONV_FP32) || ck_tensor_download(y, a, sizeof a)
-        || ck_conv3x3_forward(be, x, w, NULL, y, 0, CK_CONV_WINOGRAD) || ck_tensor_download(y, b, sizeof b))
-        return 1e9;
-    double e = 0, s = 0;
-    for (size_t i = 0; i < YN; i++) {
-        double d = a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
-        e = d > e ? d : e;
-        s = (a[i] > 0 ? a[i] : -a[i]) > s ? (a[i] > 0 ? a[i] : -a[i]) : s;
+    size_t n = ck_tensor_numel(y);
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    double e = 1e9, s = 0;
+    if (a && b && !ck_conv3x3_forward(be, x, w, NULL, y, 0, CK_CONV_FP32) && !ck_tensor_download(y, a, n * sizeof *a)
+        && !ck_conv3x3_forward(be, x, w, NULL, y, 0, CK_CONV_WINOGRAD) && !ck_tensor_download(y, b, n * sizeof *b)) {
+        e = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
+            double m = a[i] > 0 ? a[i] : -a[i];
+            e = d > e ? d : e;
+            s = m > s ? m : s;
+        }
     }
+    free(a);
+    free(b);
     return s > 0 ? e / s : e;
+}
+
+/* Kernels taking turns in a cache that holds one transform (1 MiB, U of a
+ * 64×64 kernel is 576 KiB): evictions, buffer reuse, re-transforms. */
+static void test_eviction(ck_backend *be)
+{
+    enum { C = 64 };
+    int ws[4] = {3, 3, C, C};
+    ck_tensor *x = ck_tensor_new_4d(be, CK_F32, 1, 8, 8, C), *y = ck_tensor_new_4d(be, CK_F32, 1, 8, 8, C);
+    ck_tensor *w[3] = {ck_tensor_new(be, CK_F32, 4, ws), ck_tensor_new(be, CK_F32, 4, ws),
+                       ck_tensor_new(be, CK_F32, 4, ws)};
+    static float h[9 * C * C];
+    CHECK(x && y && w[0] && w[1] && w[2]);
+    fill(h, 8 * 8 * C, 10, -1, 1);
+    CHECK(ck_tensor_upload(x, h, 8 * 8 * C * sizeof(float)) == 0);
+    for (int k = 0; k < 3; k++) {
+        fill(h, 9 * C * C, 11 + k, -0.1f, 0.1f);
+        CHECK(ck_tensor_upload(w[k], h, sizeof h) == 0);
+    }
+    for (int round = 0; round < 3; round++)
+        for (int k = 0; k < 3; k++) {
+            CHECK(wg_error(be, x, w[k], y) < 2e-5);
+            if (round == 1 && k == 1)
+                CHECK(ck_tensor_fill(w[0], 0.01f) == 0);
+        }
+    for (int k = 0; k < 3; k++)
+        ck_tensor_free(w[k]);
+    ck_tensor_free(x);
+    ck_tensor_free(y);
 }
 
 static void test_versions(ck_backend *be)
@@ -82,10 +115,7 @@ static void test_versions(ck_backend *be)
 
     fill(hw, WN, 6, -1, 1);
     CHECK(ck_tensor_upload(g, hw, sizeof hw) == 0);
-    fprintf(stderr, "before ver %lu\n", (unsigned long)w->version);
     CHECK(ck_sgd_update(be, w, g, NULL, 0.1f, 0.0f, 0, 0.0f) == 0);
-    fprintf(stderr, "ver %lu g %lu err %g\n", (unsigned long)w->version, (unsigned long)g->version, wg_error(be, x, w, y));
-    fprintf(stderr, "err2 %g\n", wg_error(be, x, w, y));
     CHECK(wg_error(be, x, w, y) < 2e-5);
     CHECK(ck_axpy(be, 0.5f, g, w) == 0);
     CHECK(wg_error(be, x, w, y) < 2e-5);
@@ -180,6 +210,12 @@ int main(void)
     CHECK(be);
     test_versions(be);
     test_lazy_init(be);
+    ck_backend_free(be);
+
+    setenv("CK_CPU_CACHE_MB", "1", 1);
+    be = ck_backend_new("cpu", 2);
+    CHECK(be);
+    test_eviction(be);
     ck_backend_free(be);
     return check_report("test-conv-cache");
 }

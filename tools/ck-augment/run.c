@@ -3,6 +3,7 @@
  * random stream of copy c of image i is ck_rng_make(seed, i, c), hence the
  * same bytes at any -j. */
 #include "aug_tool.h"
+#include "common/cli.h"
 
 #include "ck/error.h"
 #include "ck/fs.h"
@@ -22,13 +23,7 @@ static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 static void report(void)
 {
     pthread_mutex_lock(&report_lock);
-    char *msg = ck_error_take();
-    if (msg && *msg) {
-        char *save = NULL;
-        for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-            fprintf(stderr, "ck-augment: %s\n", line);
-    }
-    free(msg);
+    ck_cli_print_errors("ck-augment");
     pthread_mutex_unlock(&report_lock);
 }
 

@@ -1,0 +1,77 @@
+/* Shared command-line plumbing of the ck-* tools; see cli.h. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ck_cli_usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return ck_cli_try_help(prog);
+}
+
+int ck_cli_try_help(const char *prog)
+{
+    fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+    return 2;
+}
+
+int ck_cli_fail(const char *prog)
+{
+    if (prog)
+        fprintf(stderr, "%s: ", prog);
+    fputs(ck_error_buffer(), stderr);
+    return 1;
+}
+
+void ck_cli_print_errors(const char *prog)
+{
+    char *msg = ck_error_take();
+    if (msg && *msg) {
+        char *save = NULL;
+        for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            fprintf(stderr, "%s: %s\n", prog, line);
+    }
+    free(msg);
+}
+
+int ck_cli_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ck_cli_parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ck_cli_parse_ull(const char *s, int base, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, base);
+    if (errno || end == s || *end || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}

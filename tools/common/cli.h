@@ -1,0 +1,35 @@
+/* common/cli.h — command-line plumbing shared by the ck-* tools, in the
+ * coreutils style: usage errors go to stderr with a hint and exit status 2,
+ * runtime errors print the library's error buffer and exit status 1.
+ * Not part of the library: tools only (linked as ck_cli). */
+#ifndef CK_CLI_H
+#define CK_CLI_H
+
+#include "ck/error.h" /* CK_PRINTF */
+
+/* "PROG: <message>\n" then "Try 'PROG --help' for more information.\n" on
+ * stderr. Returns 2, the usage-error exit status. */
+int ck_cli_usage_error(const char *prog, const char *fmt, ...) CK_PRINTF(2, 3);
+/* Only the "Try 'PROG --help' ..." line, for when getopt already said what
+ * was wrong. Returns 2. */
+int ck_cli_try_help(const char *prog);
+
+/* Print ck_error_buffer() to stderr, prefixed by "PROG: " unless prog is
+ * NULL (the buffer's lines already name their domain). Returns 1. */
+int ck_cli_fail(const char *prog);
+/* Print and clear the error buffer, one "PROG: <line>\n" per message.
+ * Not locked: callers with threads serialize it themselves. */
+void ck_cli_print_errors(const char *prog);
+
+/* Option values. Each takes the whole string (no trailing junk, not empty)
+ * and returns 0, or -1 without touching *out. */
+/* Base-10 integer in [lo, hi]. */
+int ck_cli_parse_long(const char *s, long lo, long hi, long *out);
+/* A number strtod accepts (not out of double's range); callers check the
+ * range, which may be open or closed at either end. */
+int ck_cli_parse_double(const char *s, double *out);
+/* Unsigned integer (a seed) in base (10, or 0 for C prefixes like 0x);
+ * a leading '-' is refused rather than wrapped around. */
+int ck_cli_parse_ull(const char *s, int base, unsigned long long *out);
+
+#endif
