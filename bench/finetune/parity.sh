@@ -18,6 +18,8 @@
 #            with random base weights (no official file offline) the default
 #            head (no BN, lr 1e-3) does not learn at all in either tool (val
 #            accuracy 5% = chance), which proves nothing.
+#   TORCH_SEEDS  PyTorch's seeds (default SEEDS): more are cheap, its frozen
+#            features are computed once
 #   THREADS  (default 2)   WORK (scratch folder; default a temp folder, kept)
 # PyTorch computes the frozen base once and trains every seed's head on it
 # (as ck's feature cache does); this changes only the time, not the numbers.
@@ -28,6 +30,7 @@ DATA=${DATA:-/work/shared/data/cifar20}
 SIZE=${SIZE:-32}
 EPOCHS=${EPOCHS:-10}
 SEEDS=${SEEDS:-"1 2 3"}
+TORCH_SEEDS=${TORCH_SEEDS:-$SEEDS}
 ARGS=${ARGS:-"--batchnorm --lr 0.0001"}
 PYARGS=${PYARGS:-"--batchnorm --lr 0.0001"}
 THREADS=${THREADS:-2}
@@ -36,12 +39,14 @@ work=${WORK:-$(mktemp -d /tmp/ck-parity.XXXXXX)}
 mkdir -p "$work"
 echo "# work folder: $work; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-"$build/tools/ck-weights" random --seed 1 -o "$work/w.h5" 2>/dev/null
+[ -f "$work/w.h5" ] || "$build/tools/ck-weights" random --seed 1 -o "$work/w.h5" 2>/dev/null
 "$build/tools/ck-split" -m "$DATA/train_master.tsv" -l "$DATA/label_master.tsv" --val 0.2 --seed 1 \
     -q -o "$work/split"
 common=(--images "$DATA/train" --labels "$DATA/label_master.tsv" --input-size "$SIZE" --epochs "$EPOCHS")
 
 for s in $SEEDS; do
+    # a finished run in WORK is kept: its log has EPOCHS rows
+    [ -f "$work/ck_seed$s.csv" ] && [ $(($(wc -l < "$work/ck_seed$s.csv") - 1)) -ge "$EPOCHS" ] && continue
     # shellcheck disable=SC2086
     "$build/tools/ck-finetune" --weights "$work/w.h5" --train "$work/split/train.tsv" \
         --val-manifest "$work/split/val.tsv" "${common[@]}" --seed "$s" -j "$THREADS" $ARGS -q \
@@ -49,7 +54,7 @@ for s in $SEEDS; do
 done
 # shellcheck disable=SC2086
 "$TORCH_PY" "$here/peer_torch.py" --weights "$work/w.h5" --train "$work/split/train.tsv" \
-    --val "$work/split/val.tsv" "${common[@]}" --seeds "$(echo $SEEDS | tr ' ' ,)" \
+    --val "$work/split/val.tsv" "${common[@]}" --seeds "$(echo $TORCH_SEEDS | tr ' ' ,)" \
     --threads "$THREADS" --base once $PYARGS > "$work/torch.out"
 
 # Final epoch and best epoch (lowest val_loss, what -o keeps) of each run.

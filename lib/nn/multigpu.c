@@ -153,10 +153,19 @@ static int check_bufs(const ck_comm *c, ck_tensor *const *bufs, int count, int f
     return 0;
 }
 
+/* The collectives write the tensors behind ops.c's back: new versions
+ * (see struct ck_tensor) so no backend cache outlives the old contents. */
+static void touch_all(ck_comm *c, ck_tensor *const *bufs, int count)
+{
+    for (int i = 0; i < count * c->nlocal; i++)
+        ck_tensor_touch(bufs[i]);
+}
+
 int ck_comm_allreduce_sum(ck_comm *c, ck_tensor *const *bufs, int count)
 {
     if (check_bufs(c, bufs, count, 1))
         return -1;
+    touch_all(c, bufs, count);
     return count ? c->ops->allreduce_sum(c, bufs, count) : 0;
 }
 
@@ -164,6 +173,7 @@ int ck_comm_broadcast(ck_comm *c, ck_tensor *const *bufs, int count)
 {
     if (check_bufs(c, bufs, count, 0))
         return -1;
+    touch_all(c, bufs, count);
     return count ? c->ops->broadcast(c, bufs, count) : 0;
 }
 

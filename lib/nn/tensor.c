@@ -116,6 +116,10 @@ int ck_tensor_reshape(ck_tensor *t, int ndim, const int *shape)
         ck_error("tensor", "reshape needs %zu bytes, tensor holds %zu", need, t->capacity);
         return -1;
     }
+    /* Same bytes, other meaning: caches keyed on the version must not
+     * match (a [3,3,32,64] kernel read as [3,3,64,32]). */
+    if (ndim != t->ndim || memcmp(shape, t->shape, (size_t)ndim * sizeof(int)))
+        ck_tensor_touch(t);
     t->ndim = ndim;
     memcpy(t->shape, shape, (size_t)ndim * sizeof(int));
     return 0;
