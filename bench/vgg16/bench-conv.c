@@ -2,8 +2,10 @@
  * shape: the measurements behind CK_CONV_AUTO's rule on the CPU
  * (lib/nn/cpu_conv.c, docs/performance.md).
  *
- *   bench-conv [--threads N] [--repeats N] [--batch N] [SIZE:CI:CO ...]
+ *   bench-conv [--threads N] [--repeats N] [--batch N] [--gemm K] [SIZE:CI:CO ...]
  *
+ * --gemm avx512|blas caps the kernel of Winograd's GEMMs (default: the
+ * best this CPU has), to compare them on one machine.
  * Default shapes: the VGG16 layers at the spatial sizes of 32, 64 and 224
  * pixel inputs. Winograd is timed with its weight transform cached (the
  * steady state of a frozen layer). Output, tab-separated:
@@ -19,6 +21,8 @@
 #include "ck/error.h"
 #include "ck/ops.h"
 #include "ck/rng.h"
+
+#include "../../lib/nn/conv_winograd.h"
 
 static double now(void)
 {
@@ -97,6 +101,7 @@ int main(int argc, char **argv)
     static const struct option lo[] = {{"threads", required_argument, 0, 't'},
                                        {"repeats", required_argument, 0, 'r'},
                                        {"batch", required_argument, 0, 'b'},
+                                       {"gemm", required_argument, 0, 'g'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     int c;
@@ -105,9 +110,17 @@ int main(int argc, char **argv)
         case 't': threads = atoi(optarg); break;
         case 'r': repeats = atoi(optarg); break;
         case 'b': batch = atoi(optarg); break;
+        case 'g':
+            if (!strcmp(optarg, "avx512") || !strcmp(optarg, "blas")) {
+                ck_cpu_winograd_set_kernel(optarg[0] == 'b' ? CK_WG_BLAS : CK_WG_AVX512);
+                break;
+            }
+            fprintf(stderr, "bench-conv: --gemm: avx512 or blas\nTry 'bench-conv --help'.\n");
+            return 2;
         case 'h':
-            printf("Usage: bench-conv [--threads N] [--repeats N] [--batch N] [SIZE:CI:CO ...]\n"
-                   "Times one 3x3 convolution with fp32, winograd and auto (ms, median).\n");
+            printf("Usage: bench-conv [--threads N] [--repeats N] [--batch N] [--gemm K] [SIZE:CI:CO ...]\n"
+                   "Times one 3x3 convolution with fp32, winograd and auto (ms, median).\n"
+                   "  --gemm K   avx512|blas: the best kernel Winograd's GEMMs may use\n");
             return 0;
         default: fprintf(stderr, "Try 'bench-conv --help'.\n"); return 2;
         }

@@ -9,7 +9,7 @@
  *
  * The elementwise product summed over input channels is, for each of the
  * 36 tile positions k, one GEMM  M_k[tiles×Co] = V_k[tiles×Ci] · U_k[Ci×Co],
- * done by OpenBLAS. Tiles are processed in chunks so that the transformed
+ * done by ck_cpu_wg_gemm (conv_winograd_avx512.c, or OpenBLAS). Tiles are processed in chunks so that the transformed
  * input/output of a chunk stays in cache-sized scratch memory. The weight
  * transform U (4× the kernel's size) is separate: cpu_conv.c keeps it in
  * the backend's cache per (kernel tensor, version), because redoing it per
@@ -283,13 +283,52 @@ static long wg_chunk_tiles(int ci, int co)
     return t & ~15L;
 }
 
+static int wg_kernel_best = CK_WG_AVX512;
+
+int ck_cpu_winograd_set_kernel(int best)
+{
+    int old = wg_kernel_best;
+    wg_kernel_best = best;
+    return old;
+}
+
+int ck_cpu_wg_gemm_kernel(int n)
+{
+#if defined(__x86_64__)
+    if (wg_kernel_best >= CK_WG_AVX512 && n % 16 == 0 && __builtin_cpu_supports("avx512f"))
+        return CK_WG_AVX512;
+#else
+    (void)n;
+#endif
+    return CK_WG_BLAS;
+}
+
+void ck_cpu_wg_gemm(long m, int n, int k, const float *a, long lda, const float *b, long ldb, float *c,
+                    long ldc)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0) {
+        for (long r = 0; r < m; r++)
+            memset(c + r * ldc, 0, (size_t)n * sizeof(float));
+        return;
+    }
+    switch (ck_cpu_wg_gemm_kernel(n)) {
+    case CK_WG_AVX512:
+        ck_cpu_wg_gemm_avx512(m, n, k, a, lda, b, ldb, c, ldc);
+        break;
+    default:
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, n, k, 1.0f, a, (int)lda, b, (int)ldb,
+                    0.0f, c, (int)ldc);
+    }
+}
+
 static void wg_gemms(const wg_shape *s, long tn, const float *v, const float *u, float *m, int k0, int k1)
 {
     size_t ustride = (size_t)s->ci * s->co;
     for (int k = k0; k < k1; k++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)tn, s->co, s->ci, 1.0f,
-                    v + (size_t)k * s->ci, 36 * s->ci, u + k * ustride, s->co, 0.0f,
-                    m + (size_t)k * s->co, 36 * s->co);
+        ck_cpu_wg_gemm(tn, s->co, s->ci, v + (size_t)k * s->ci, 36L * s->ci, u + k * ustride, s->co,
+                       m + (size_t)k * s->co, 36L * s->co);
 }
 
 void ck_cpu_winograd_weights(ck_backend *be, const float *wt, int ci, int co, float *u)
@@ -359,9 +398,8 @@ int ck_cpu_conv3x3_winograd_u(ck_backend *be, const float *x, int n, int h, int 
                 size_t ustride = (size_t)ci * co;
                 wg_input_range(&s, x, 0, s.ntiles, v);
                 for (int k = 0; k < 36; k++)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, cn, ci, 1.0f,
-                                v + (size_t)k * ci, 36 * ci, u + k * ustride + c0, co, 0.0f,
-                                m + (size_t)k * co + c0, 36 * co);
+                    ck_cpu_wg_gemm(T, cn, ci, v + (size_t)k * ci, 36L * ci, u + k * ustride + c0, co,
+                                   m + (size_t)k * co + c0, 36L * co);
                 wg_output_range(&s, m, 0, s.ntiles, c0, cn, bias, relu, y);
             }
         } else {

@@ -32,6 +32,9 @@ typedef struct shape {
 static const shape shapes[] = {
     {2, 14, 14, 16, 24, 1}, {1, 7, 7, 8, 40, 0},  {3, 2, 2, 5, 7, 1},  {2, 1, 1, 6, 33, 0},
     {1, 9, 13, 3, 64, 1},   {2, 16, 16, 64, 48, 0}, {1, 5, 6, 1, 1, 0}, {1, 12, 8, 3, 17, 0},
+    /* the AVX-512 GEMM kernel: K-blocks (ci > 128), a 64 + 16 column split,
+     * row remainders, and the few-tiles mode with 16-wide slices */
+    {1, 18, 22, 144, 80, 1}, {2, 9, 9, 32, 32, 0}, {1, 4, 4, 16, 16, 1},
 };
 
 static void fill(float *a, size_t n, uint64_t seed, float lo, float hi)
@@ -173,6 +176,51 @@ done:
     ck_tensor_free(x), ck_tensor_free(wt), ck_tensor_free(b), ck_tensor_free(y);
 }
 
+static const char *kernel_name(int k)
+{
+    return k == CK_WG_AVX512 ? "avx512" : "openblas";
+}
+
+/* ck_cpu_wg_gemm (AVX-512 kernel where usable) against a double-precision
+ * GEMM, over row/column/K remainders and strided operands. */
+static void wg_gemm_cases(void)
+{
+    const int ms[] = {1, 5, 6, 7, 13, 49};
+    const int ns[] = {16, 32, 48, 64, 80, 144, 17};
+    const int ks[] = {1, 3, 128, 129, 300};
+    for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof *ns; b++)
+            for (size_t c = 0; c < sizeof ks / sizeof *ks; c++) {
+                int m = ms[a], n = ns[b], k = ks[c];
+                long lda = k + 3, ldb = n + 16, ldc = n + 5;
+                float *A = malloc(sizeof(float) * m * lda), *B = malloc(sizeof(float) * k * ldb);
+                float *C = malloc(sizeof(float) * m * ldc);
+                fill(A, (size_t)m * lda, 10 + a, -1, 1);
+                fill(B, (size_t)k * ldb, 20 + b, -1, 1);
+                for (long i = 0; i < m * ldc; i++)
+                    C[i] = 7.0f; /* must be overwritten, and the gaps kept */
+                ck_cpu_wg_gemm(m, n, k, A, lda, B, ldb, C, ldc);
+                double e = 0;
+                int gaps = 1;
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        double r = 0;
+                        for (int p = 0; p < k; p++)
+                            r += (double)A[i * lda + p] * B[p * ldb + j];
+                        e = fmax(e, fabs(C[i * ldc + j] - r) / sqrt((double)k));
+                    }
+                    for (long j = n; j < ldc && i + 1 < m; j++)
+                        gaps &= C[i * ldc + j] == 7.0f;
+                }
+                if (!(e < 1e-5) || !gaps)
+                    fprintf(stderr, "wg_gemm m=%d n=%d k=%d (%s): err %.2e gaps %d\n", m, n, k,
+                            kernel_name(ck_cpu_wg_gemm_kernel(n)), e, gaps);
+                CHECK(e < 1e-5 && gaps);
+                free(A), free(B), free(C);
+            }
+    fprintf(stderr, "winograd GEMM kernel (n=16): %s\n", kernel_name(ck_cpu_wg_gemm_kernel(16)));
+}
+
 int main(void)
 {
     ck_backend *be = ck_backend_new("cpu", 2);
@@ -188,6 +236,18 @@ int main(void)
     if (!ck_cpu_bf16_native()) {
         float x[4] = {1, 2, 3, 4}, wt[9] = {0}, y[4];
         CHECK(ck_cpu_conv3x3_bf16(be, x, 1, 2, 2, 1, wt, CK_F32, NULL, 1, y, 0) == 1);
+    }
+    /* Every GEMM kernel this CPU can run: the best first, then OpenBLAS,
+     * the path of CPUs without AVX-512. */
+    for (int k = CK_WG_AVX512; k >= CK_WG_BLAS; k--) {
+        if (k < CK_WG_AVX512 && ck_cpu_wg_gemm_kernel(16) < k)
+            continue;
+        int old = ck_cpu_winograd_set_kernel(k);
+        if (k < CK_WG_AVX512)
+            for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+                one_shape(be, &shapes[i], (int)i);
+        wg_gemm_cases();
+        ck_cpu_winograd_set_kernel(old);
     }
     public_op(be);
     ck_backend_free(be);
