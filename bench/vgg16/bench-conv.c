@@ -5,7 +5,8 @@
  *   bench-conv [--threads N] [--repeats N] [--batch N] [--gemm K] [SIZE:CI:CO ...]
  *
  * --gemm avx512|blas caps the kernel of Winograd's GEMMs (default: the
- * best this CPU has), to compare them on one machine.
+ * best this CPU has), to compare them on one machine; --chunk T forces
+ * Winograd's tiles per chunk (the tuning of wg_chunk_tiles).
  * Default shapes: the VGG16 layers at the spatial sizes of 32, 64 and 224
  * pixel inputs. Winograd is timed with its weight transform cached (the
  * steady state of a frozen layer). Output, tab-separated:
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
                                        {"repeats", required_argument, 0, 'r'},
                                        {"batch", required_argument, 0, 'b'},
                                        {"gemm", required_argument, 0, 'g'},
+                                       {"chunk", required_argument, 0, 'c'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     int c;
@@ -110,6 +112,7 @@ int main(int argc, char **argv)
         case 't': threads = atoi(optarg); break;
         case 'r': repeats = atoi(optarg); break;
         case 'b': batch = atoi(optarg); break;
+        case 'c': ck_cpu_winograd_set_chunk(atol(optarg)); break;
         case 'g':
             if (!strcmp(optarg, "avx512") || !strcmp(optarg, "blas")) {
                 ck_cpu_winograd_set_kernel(optarg[0] == 'b' ? CK_WG_BLAS : CK_WG_AVX512);
@@ -120,7 +123,8 @@ int main(int argc, char **argv)
         case 'h':
             printf("Usage: bench-conv [--threads N] [--repeats N] [--batch N] [--gemm K] [SIZE:CI:CO ...]\n"
                    "Times one 3x3 convolution with fp32, winograd and auto (ms, median).\n"
-                   "  --gemm K   avx512|blas: the best kernel Winograd's GEMMs may use\n");
+                   "  --gemm K   avx512|blas: the best kernel Winograd's GEMMs may use\n"
+                   "  --chunk T  Winograd tiles per chunk (default: from the channel counts)\n");
             return 0;
         default: fprintf(stderr, "Try 'bench-conv --help'.\n"); return 2;
         }
