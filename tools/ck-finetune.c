@@ -1,6 +1,7 @@
 /* ck-finetune — transfer learning on a frozen VGG16 base (see --help and
  * man/ck-finetune.1). A thin main over ck_train_run (lib/train). */
 #include "ck-finetune/finetune.h"
+#include "common/cli.h"
 
 #include "ck/checkpoint.h"
 #include "ck/error.h"
@@ -58,6 +59,7 @@ static void print_errors(void)
 
 int main(int argc, char **argv)
 {
+    ck_cli_blas_setup(argv);
     /* Long options mirror the option table (ck/train.h) one to one, so a
      * new training option needs one line here and none elsewhere. */
     int ntab = ck_train_option_count();

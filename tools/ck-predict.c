@@ -137,6 +137,7 @@ enum { OPT_ORDER = 256, OPT_LABEL_NAMES, OPT_HEADER, OPT_NO_HEADER, OPT_SEP, OPT
 
 int main(int argc, char **argv)
 {
+    ck_cli_blas_setup(argv);
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},
         {"images", required_argument, 0, 'i'},

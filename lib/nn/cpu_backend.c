@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* One cached derivation of a tensor's contents (see ck_cpu_cache_get). */
 typedef struct cache_entry {
@@ -300,3 +301,27 @@ ck_backend *ck_cpu_backend_new(int threads)
              threads, threads == 1 ? "" : "s");
     return be;
 }
+
+const char *ck_cpu_blas_better_core(void)
+{
+#if defined(__x86_64__)
+    if (getenv("OPENBLAS_CORETYPE"))
+        return NULL;
+    const char *have = openblas_get_corename();
+    if (!have)
+        return NULL;
+    /* SkylakeX's kernels need AVX-512 F, BW, VL and DQ. */
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return strcasecmp(have, "skylakex") && strcasecmp(have, "cooperlake") &&
+                       strcasecmp(have, "sapphirerapids")
+                   ? "SkylakeX"
+                   : NULL;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return strcasecmp(have, "haswell") && strcasecmp(have, "zen") && strcasecmp(have, "skylakex")
+                   ? "Haswell"
+                   : NULL;
+#endif
+    return NULL;
+}
+

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "ck/backend.h"
 
 int ck_cli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -74,4 +77,14 @@ int ck_cli_parse_ull(const char *s, int base, unsigned long long *out)
         return -1;
     *out = v;
     return 0;
+}
+
+void ck_cli_blas_setup(char **argv)
+{
+    const char *core = ck_cpu_blas_better_core();
+    if (!core || setenv("OPENBLAS_CORETYPE", core, 1))
+        return;
+    execv("/proc/self/exe", argv);
+    /* Not fatal: the slower kernels still compute the same results. */
+    unsetenv("OPENBLAS_CORETYPE");
 }

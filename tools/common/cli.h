@@ -32,4 +32,12 @@ int ck_cli_parse_double(const char *s, double *out);
  * a leading '-' is refused rather than wrapped around. */
 int ck_cli_parse_ull(const char *s, int base, unsigned long long *out);
 
+/* First thing in main() of the tools that compute: when OpenBLAS loaded
+ * kernels weaker than the CPU allows (ck_cpu_blas_better_core), set
+ * OPENBLAS_CORETYPE and execute the program again, so that the library
+ * loads the right ones (it reads the variable only while loading). If the
+ * exec fails the run carries on as it is. Set OPENBLAS_CORETYPE yourself
+ * to opt out. */
+void ck_cli_blas_setup(char **argv);
+
 #endif

@@ -55,6 +55,14 @@ int ck_backend_is_cpu(const ck_backend *be);
 int ck_backend_threads(const ck_backend *be);
 /* Wait for queued work (no-op on the CPU). */
 int ck_backend_sync(ck_backend *be);
+/* OpenBLAS picks its kernels once, when it is loaded, from the CPU or from
+ * the environment variable OPENBLAS_CORETYPE. Version 0.3.21 (Debian 12)
+ * does not know recent CPUs and falls back to weaker kernels: AVX2 ones on
+ * Zen 4/5, SSE3 ("Prescott") on Sapphire Rapids, 2-8x slower SGEMM. Returns
+ * the core name to put in OPENBLAS_CORETYPE before a process starts
+ * ("SkylakeX" or "Haswell"), or NULL when the loaded kernels already suit
+ * the CPU or the variable is set (the user's choice stands). */
+const char *ck_cpu_blas_better_core(void);
 /* 1 when this build has the CUDA backend and a device is usable. */
 int ck_cuda_available(void);
 /* 1 when this build includes the CUDA backend at all. */
