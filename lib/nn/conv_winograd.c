@@ -9,8 +9,9 @@
  *
  * The elementwise product summed over input channels is, for each of the
  * 36 tile positions k, one GEMM  M_k[tiles×Co] = V_k[tiles×Ci] · U_k[Ci×Co],
- * done by ck_cpu_wg_gemm (conv_winograd_avx512.c, or OpenBLAS). Tiles are processed in chunks so that the transformed
- * input/output of a chunk stays in cache-sized scratch memory. The weight
+ * done by ck_cpu_wg_gemm (conv_winograd_avx512.c, or OpenBLAS). Tiles are
+ * processed in chunks so that the transformed input/output of a chunk
+ * stays in cache-sized scratch memory. The weight
  * transform U (4× the kernel's size) is separate: cpu_conv.c keeps it in
  * the backend's cache per (kernel tensor, version), because redoing it per
  * call dominated small inputs (a 512-channel layer writes 38 MB of U while

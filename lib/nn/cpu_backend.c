@@ -324,4 +324,3 @@ const char *ck_cpu_blas_better_core(void)
 #endif
     return NULL;
 }
-

@@ -3,6 +3,10 @@
 #include "nn_util.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *openblas_get_corename(void); /* OpenBLAS (cblas.h is not needed here) */
 
 static void test_backends(void)
 {
@@ -86,9 +90,30 @@ static void test_tensors(ck_backend *be)
     ck_tensor_free(u8);
 }
 
+/* OPENBLAS_CORETYPE already set: the user's choice stands (NULL); unset:
+ * NULL or a core whose instructions this CPU has. */
+static void test_blas_core(void)
+{
+    const char *was = getenv("OPENBLAS_CORETYPE");
+    char *saved = was ? strdup(was) : NULL;
+    setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+    CHECK(ck_cpu_blas_better_core() == NULL);
+    unsetenv("OPENBLAS_CORETYPE");
+    const char *core = ck_cpu_blas_better_core();
+    fprintf(stderr, "OpenBLAS core %s; better: %s\n", openblas_get_corename(), core ? core : "(none)");
+    if (core && !strcmp(core, "SkylakeX"))
+        CHECK(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"));
+    else if (core)
+        CHECK(!strcmp(core, "Haswell") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+    if (saved)
+        setenv("OPENBLAS_CORETYPE", saved, 1);
+    free(saved);
+}
+
 int main(void)
 {
     test_backends();
+    test_blas_core();
     ck_backend *be = test_backend();
     test_tensors(be);
     ck_backend_free(be);
