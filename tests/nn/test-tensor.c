@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ck/ops.h"
+
 char *openblas_get_corename(void); /* OpenBLAS (cblas.h is not needed here) */
 
 static void test_backends(void)
@@ -110,9 +112,39 @@ static void test_blas_core(void)
     free(saved);
 }
 
+/* The CPU backend flushes denormals (cpu_backend.c): a denormal input
+ * reads as 0 and a product that would be denormal becomes 0, in OpenMP
+ * workers too (a tensor large enough for a parallel loop). */
+static void test_denormals(void)
+{
+    ck_backend *be = ck_backend_new("cpu", 2);
+    CHECK(be != NULL);
+    if (!be)
+        return;
+    enum { N = 1 << 17 };
+    float *h = malloc(N * sizeof *h);
+    ck_tensor *t = ck_tensor_new_1d(be, CK_F32, N);
+    CHECK(h && t);
+    if (h && t) {
+        for (int i = 0; i < N; i++)
+            h[i] = i % 2 ? 1e-39f : 1e-30f; /* denormal / normal */
+        CHECK(ck_tensor_upload(t, h, N * sizeof *h) == 0);
+        CHECK(ck_scale(be, t, 1e-9f) == 0); /* 1e-30 * 1e-9 = 1e-39: denormal */
+        CHECK(ck_tensor_download(t, h, N * sizeof *h) == 0);
+        int zeros = 0;
+        for (int i = 0; i < N; i++)
+            zeros += h[i] == 0.0f;
+        CHECK(zeros == N);
+    }
+    ck_tensor_free(t);
+    free(h);
+    ck_backend_free(be);
+}
+
 int main(void)
 {
     test_backends();
+    test_denormals();
     test_blas_core();
     ck_backend *be = test_backend();
     test_tensors(be);
