@@ -8,8 +8,10 @@
 
 #include <vips/vips.h>
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -217,6 +219,42 @@ static void test_resize_matches_pil(void)
     CHECK(d2 <= 1);
 }
 
+/* Saving: a new file and a replaced one (the two ways of image.c's atomic
+ * write) hold the right pixels, get ordinary permissions (0666 less the
+ * umask), and leave no temporary file; a missing folder is an error that
+ * names the file. */
+static void test_save_replace(void)
+{
+    enum { w = 6, h = 5 };
+    uint8_t a[w * h * 3], b[w * h * 3];
+    memset(a, 10, sizeof a);
+    memset(b, 200, sizeof b);
+    char *p = tmp_path("replace.png");
+    mode_t um = umask(022);
+    CHECK(ck_image_save_rgb(p, a, w, h, 0) == 0);
+    CHECK(ck_image_save_rgb(p, b, w, h, 0) == 0);
+    umask(um);
+    int iw = 0, ih = 0;
+    uint8_t *got = ck_image_load_rgb(p, 0, 0, &iw, &ih);
+    CHECK(got && iw == w && ih == h && memcmp(got, b, sizeof b) == 0);
+    free(got);
+    struct stat st;
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0644);
+    DIR *d = opendir(dir);
+    int leftovers = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        leftovers += strstr(e->d_name, ".tmp.") != NULL;
+    if (d)
+        closedir(d);
+    CHECK(leftovers == 0);
+    free(p);
+    p = tmp_path("no-such-folder/x.png");
+    ck_error_clear();
+    CHECK(ck_image_save_rgb(p, a, w, h, 0) == -1 && strstr(ck_error_buffer(), "no-such-folder/x.png"));
+    ck_error_clear();
+    free(p);
+}
+
 int main(void)
 {
     if (ck_image_init("test-image-io")) {
@@ -229,6 +267,7 @@ int main(void)
         return 1;
     }
     test_roundtrip();
+    test_save_replace();
     test_layouts();
     test_bad_files();
     test_resize_matches_pil();
