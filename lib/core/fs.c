@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +15,17 @@ struct ck_atomic_file {
     char *tmp;
     FILE *fp;
 };
+
+/* umask() can only be read by setting it, and it is process-wide: read
+ * once, so that no other thread creates a file under the temporary 0. */
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+static mode_t process_umask;
+
+static void read_umask(void)
+{
+    process_umask = umask(0);
+    umask(process_umask);
+}
 
 ck_atomic_file *ck_atomic_open(const char *path)
 {
@@ -40,9 +52,8 @@ ck_atomic_file *ck_atomic_open(const char *path)
         return NULL;
     }
     /* mkstemp creates 0600; outputs are ordinary files. */
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(fd, 0666 & ~um);
+    pthread_once(&umask_once, read_umask);
+    fchmod(fd, 0666 & ~process_umask);
     f->fp = fdopen(fd, "wb");
     if (!f->fp) {
         close(fd);
