@@ -16,8 +16,6 @@ struct ck_atomic_file {
     FILE *fp;
 };
 
-/* umask() can only be read by setting it, and it is process-wide: read
- * once, so that no other thread creates a file under the temporary 0. */
 static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
 static mode_t process_umask;
 
@@ -25,6 +23,12 @@ static void read_umask(void)
 {
     process_umask = umask(0);
     umask(process_umask);
+}
+
+unsigned ck_file_mode(void)
+{
+    pthread_once(&umask_once, read_umask);
+    return 0666 & ~(unsigned)process_umask;
 }
 
 ck_atomic_file *ck_atomic_open(const char *path)
@@ -52,8 +56,7 @@ ck_atomic_file *ck_atomic_open(const char *path)
         return NULL;
     }
     /* mkstemp creates 0600; outputs are ordinary files. */
-    pthread_once(&umask_once, read_umask);
-    fchmod(fd, 0666 & ~process_umask);
+    fchmod(fd, (mode_t)ck_file_mode());
     f->fp = fdopen(fd, "wb");
     if (!f->fp) {
         close(fd);

@@ -473,17 +473,6 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
-static mode_t process_umask;
-
-/* umask() can only be read by setting it: done once, before any thread of
- * ours writes, so that no file is created under the temporary value. */
-static void read_umask(void)
-{
-    process_umask = umask(0);
-    umask(process_umask);
-}
-
 /* Named temporary file, then rename over path. */
 static int write_named_tmp(const char *path, const void *data, size_t len)
 {
@@ -501,8 +490,7 @@ static int write_named_tmp(const char *path, const void *data, size_t len)
         return -1;
     }
     /* mkstemp makes 0600; outputs are ordinary files. */
-    pthread_once(&umask_once, read_umask);
-    int err = fchmod(fd, 0666 & ~process_umask) ? errno : 0;
+    int err = fchmod(fd, (mode_t)ck_file_mode()) ? errno : 0;
     if (!err)
         err = write_all(fd, data, len);
     if (close(fd) && !err)

@@ -32,6 +32,11 @@ int ck_atomic_write(const char *path, const void *data, size_t n);
  * appended (not counted in *n). An error naming the file on failure. */
 char *ck_read_file(const char *path, size_t *n);
 
+/* Mode for a new ordinary file: 0666 less the process umask, read once
+ * (umask() is read by setting it, process-wide: per call, another thread
+ * could create a file under the temporary value). */
+unsigned ck_file_mode(void);
+
 /* "dir/name" unless name is absolute or dir is NULL/empty; malloc'd. */
 char *ck_path_join(const char *dir, const char *name);
 /* Base name without folders; pointer into `path`. */
