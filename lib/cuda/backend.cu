@@ -283,6 +283,7 @@ ck_backend *ck_cuda_backend_new(int device, int threads)
     be->impl = c;
     c->device = device;
     c->tf32 = env_flag("CK_CUDA_TF32", 1);
+    be->bf16_act = env_flag("CK_CUDA_BF16_ACT", 1);
     c->find = env_flag("CK_CUDA_FIND", 1);
     const char *ws = getenv("CK_CUDA_WORKSPACE_MB");
     c->workspace_limit = (size_t)(ws && atol(ws) > 0 ? atol(ws) : 1024) << 20;

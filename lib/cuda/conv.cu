@@ -16,9 +16,12 @@
  * Math: TF32 tensor cores when the backend has TF32 on
  * (CUDNN_TENSOR_OP_MATH), otherwise CUDNN_FMA_MATH — plain fp32 FMA
  * kernels, which the comparison tests use.
- * CK_CONV_BF16 (frozen layers, forward only): x and the weights are
- * converted to bf16, cuDNN runs a bf16 convolution with fp32 accumulation,
- * and the bf16 result is widened back to fp32 with the bias and ReLU.
+ * CK_CONV_BF16 (frozen layers, forward only): cuDNN runs a bf16
+ * convolution with fp32 accumulation on bf16 x and weights (converted when
+ * given in f32). A bf16 y gets the bias and ReLU in place; an f32 y gets
+ * the bf16 result widened with them. The model passes bf16 activations
+ * from layer to layer (backend bf16_act), so the frozen base moves half the
+ * bytes and converts nothing between layers.
  */
 #include "cuda_internal.h"
 
@@ -89,8 +92,10 @@ static ck_cu_algo *get_algo(ck_backend *be, int kind, int n, int h, int w, int c
     *unsupported = 0;
     for (ck_cu_algo *a = c->algos; a; a = a->next)
         if (a->kind == kind && a->n == n && a->h == h && a->w == w && a->ci == ci && a->co == co
-            && a->dtype == (int)dt && a->math == (int)math)
-            return a;
+            && a->dtype == (int)dt && a->math == (int)math) {
+            *unsupported = a->unsupported;
+            return a->unsupported ? NULL : a;
+        }
 
     ck_cu_algo *a = (ck_cu_algo *)calloc(1, sizeof *a);
     if (!a) {
@@ -137,7 +142,10 @@ static ck_cu_algo *get_algo(ck_backend *be, int kind, int n, int h, int w, int c
         return NULL;
     }
     if (s == CUDNN_STATUS_NOT_SUPPORTED || none) {
-        free(a);
+        /* Kept in the cache so the next call does not search again. */
+        a->unsupported = 1;
+        a->next = c->algos;
+        c->algos = a;
         *unsupported = 1;
         return NULL;
     }
@@ -191,8 +199,38 @@ __global__ void k_widen_bias_act(const __nv_bfloat16 *ylow, float *y, const floa
     }
 }
 
+/* In place on a bf16 y: y[i] = bf16(f32(y[i]) + b[i % co]), optional ReLU.
+ * Two bf16 values per thread step (co is even in VGG; odd co takes the
+ * scalar loop). */
+__global__ void k_bias_act_bf16(__nv_bfloat16 *y, const float *b, size_t n, int co, int relu)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        float v = __bfloat162float(y[i]) + (b ? b[i % co] : 0.0f);
+        y[i] = __float2bfloat16_rn(relu && v < 0.0f ? 0.0f : v);
+    }
+}
+
+__global__ void k_bias_act_bf16x2(__nv_bfloat162 *y, const float2 *b, size_t n2, int co2, int relu)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n2; i += (size_t)gridDim.x * blockDim.x) {
+        float2 v = __bfloat1622float2(y[i]);
+        if (b) {
+            float2 bb = b[i % co2];
+            v.x += bb.x;
+            v.y += bb.y;
+        }
+        if (relu) {
+            v.x = v.x < 0.0f ? 0.0f : v.x;
+            v.y = v.y < 0.0f ? 0.0f : v.y;
+        }
+        y[i] = __float22bfloat162_rn(v);
+    }
+}
+
 /* Returns 0 done, 1 when cuDNN cannot do it in bf16 (caller falls back to
- * fp32), -1 on error. */
+ * fp32), -1 on error. x and y may each be f32 or bf16: a bf16 x is used as
+ * is, a bf16 y receives the convolution directly and the bias and ReLU in
+ * place, so layers that pass bf16 activations skip both conversions. */
 static int conv_forward_bf16(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
                              ck_tensor *y, int relu)
 {
@@ -206,9 +244,15 @@ static int conv_forward_bf16(ck_backend *be, const ck_tensor *x, const ck_tensor
     ck_cu_algo *a = prepare(be, FWD, n, h, wd, ci, co, CUDNN_DATA_BFLOAT16, &ws, &unsupported);
     if (!a)
         return unsupported ? 1 : -1;
-    void *xl = ck_cu_scratch(be, CK_CU_XLOW, nx * 2);
-    void *yl = ck_cu_scratch(be, CK_CU_YLOW, ny * 2);
-    if (!xl || !yl || ck_cu_convert(be, x->data, CK_F32, xl, CK_BF16, nx) != 0)
+    const void *xl = x->data;
+    if (x->dtype != CK_BF16) {
+        void *buf = ck_cu_scratch(be, CK_CU_XLOW, nx * 2);
+        if (!buf || ck_cu_convert(be, x->data, x->dtype, buf, CK_BF16, nx) != 0)
+            return -1;
+        xl = buf;
+    }
+    void *yl = y->dtype == CK_BF16 ? y->data : ck_cu_scratch(be, CK_CU_YLOW, ny * 2);
+    if (!yl)
         return -1;
     void *wk = weights_krsc(be, w, CK_BF16, ci, co);
     if (!wk)
@@ -217,14 +261,23 @@ static int conv_forward_bf16(ck_backend *be, const ck_tensor *x, const ck_tensor
     cudnnStatus_t s = cudnnConvolutionForward(c->dnn, &one, c->xdesc, xl, c->wdesc, wk, c->cdesc,
                                               (cudnnConvolutionFwdAlgo_t)a->algo, ws, a->workspace, &zero, c->ydesc,
                                               yl);
-    if (s == CUDNN_STATUS_NOT_SUPPORTED)
+    if (s == CUDNN_STATUS_NOT_SUPPORTED) {
+        a->unsupported = 1; /* found but refused at run time: fp32 from now on */
         return 1;
+    }
     if (s != CUDNN_STATUS_SUCCESS) {
         ck_error("cuda", "cudnnConvolutionForward (bf16): %s", cudnnGetErrorString(s));
         return -1;
     }
-    k_widen_bias_act<<<ck_cu_blocks(ny, 256), 256, 0, c->stream>>>((const __nv_bfloat16 *)yl, (float *)y->data,
-                                                                  b ? (const float *)b->data : NULL, ny, co, relu);
+    const float *bias = b ? (const float *)b->data : NULL;
+    if (y->dtype == CK_BF16 && co % 2 == 0)
+        k_bias_act_bf16x2<<<ck_cu_blocks(ny / 2, 256), 256, 0, c->stream>>>(
+            (__nv_bfloat162 *)yl, (const float2 *)bias, ny / 2, co / 2, relu);
+    else if (y->dtype == CK_BF16)
+        k_bias_act_bf16<<<ck_cu_blocks(ny, 256), 256, 0, c->stream>>>((__nv_bfloat16 *)yl, bias, ny, co, relu);
+    else
+        k_widen_bias_act<<<ck_cu_blocks(ny, 256), 256, 0, c->stream>>>((const __nv_bfloat16 *)yl, (float *)y->data,
+                                                                      bias, ny, co, relu);
     CK_LAUNCHED("conv bf16 epilogue");
     return 0;
 }
@@ -235,21 +288,31 @@ int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor 
     CK_ON_DEVICE(be);
     ck_cuda *c = ck_cu(be);
     int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3], co = y->shape[3];
-    if ((size_t)n * h * wd * co == 0)
+    size_t nx = (size_t)n * h * wd * ci, ny = (size_t)n * h * wd * co;
+    if (ny == 0)
         return 0;
-    /* AUTO with weights already stored in bf16 (frozen layers) uses the
-     * bf16 path too: the weights carry no more precision than that. */
-    if ((algo == CK_CONV_BF16 || (algo == CK_CONV_AUTO && w->dtype == CK_BF16)) && !c->no_bf16) {
+    /* AUTO runs bf16 when anything is already bf16 (frozen weights stored
+     * so, or bf16 activations): nothing carries more precision than that. */
+    int low = w->dtype == CK_BF16 || x->dtype == CK_BF16 || y->dtype == CK_BF16;
+    if (algo == CK_CONV_BF16 || (algo == CK_CONV_AUTO && low)) {
         int r = conv_forward_bf16(be, x, w, b, y, relu);
-        if (r == 0)
-            return 0;
-        /* cuDNN has no bf16 kernel for this GPU/shape (or refused the
-         * configuration): the fp32 path below is exact, and reports any
-         * real device error again. Do not try bf16 again. */
-        if (r < 0)
-            ck_error_clear();
-        c->no_bf16 = 1;
+        if (r <= 0)
+            return r;
+        /* cuDNN has no bf16 kernel for this shape on this GPU (block1's
+         * 3 input channels, typically): fp32 for this layer only, which
+         * the algorithm cache remembers per shape. */
     }
+    /* fp32 (TF32 when on); bf16 activations are widened and narrowed. */
+    const void *xf = x->data;
+    void *yf = y->data;
+    if (x->dtype == CK_BF16) {
+        void *buf = ck_cu_scratch(be, CK_CU_XF32, nx * sizeof(float));
+        if (!buf || ck_cu_convert(be, x->data, CK_BF16, buf, CK_F32, nx) != 0)
+            return -1;
+        xf = buf;
+    }
+    if (y->dtype == CK_BF16 && !(yf = ck_cu_scratch(be, CK_CU_YF32, ny * sizeof(float))))
+        return -1;
     if (set_descs(c, n, h, wd, ci, co, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
         return -1;
     void *ws = NULL;
@@ -264,22 +327,30 @@ int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor 
     if (!wk)
         return -1;
     const float one = 1.0f, zero = 0.0f;
+    int done = 0;
     if (relu && b && a->fused_ok) {
         /* y = ReLU(conv(x) + 0·z + b): one pass over y instead of two. */
         CK_DNN(cudnnSetTensor4dDescriptor(c->bdesc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, co, 1, 1));
         cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
-            c->dnn, &one, c->xdesc, x->data, c->wdesc, wk, c->cdesc, (cudnnConvolutionFwdAlgo_t)a->algo, ws,
-            a->workspace, &zero, c->ydesc, y->data, c->bdesc, b->data, c->relu, c->ydesc, y->data);
+            c->dnn, &one, c->xdesc, xf, c->wdesc, wk, c->cdesc, (cudnnConvolutionFwdAlgo_t)a->algo, ws,
+            a->workspace, &zero, c->ydesc, yf, c->bdesc, b->data, c->relu, c->ydesc, yf);
         if (s == CUDNN_STATUS_SUCCESS)
-            return 0;
-        /* Some algorithms have no fused variant (NOT_SUPPORTED, or
-         * BAD_PARAM for some layouts): remember and go the separate way,
-         * which reports any real problem with the arguments. */
-        a->fused_ok = 0;
+            done = 1;
+        else
+            /* Some algorithms have no fused variant (NOT_SUPPORTED, or
+             * BAD_PARAM for some layouts): remember and go the separate
+             * way, which reports any real problem with the arguments. */
+            a->fused_ok = 0;
     }
-    CK_DNN(cudnnConvolutionForward(c->dnn, &one, c->xdesc, x->data, c->wdesc, wk, c->cdesc,
-                                   (cudnnConvolutionFwdAlgo_t)a->algo, ws, a->workspace, &zero, c->ydesc, y->data));
-    return ck_cu_bias_act(be, (float *)y->data, b ? (const float *)b->data : NULL, (size_t)n * h * wd, co, relu);
+    if (!done) {
+        CK_DNN(cudnnConvolutionForward(c->dnn, &one, c->xdesc, xf, c->wdesc, wk, c->cdesc,
+                                       (cudnnConvolutionFwdAlgo_t)a->algo, ws, a->workspace, &zero, c->ydesc, yf));
+        if (ck_cu_bias_act(be, (float *)yf, b ? (const float *)b->data : NULL, (size_t)n * h * wd, co, relu) != 0)
+            return -1;
+    }
+    if (y->dtype == CK_BF16)
+        return ck_cu_convert(be, yf, CK_F32, y->data, CK_BF16, ny);
+    return 0;
 }
 
 int ck_cuda_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx)

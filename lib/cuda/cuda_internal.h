@@ -27,6 +27,8 @@ enum {
     CK_CU_WGRAD,         /* KRSC filter gradient before transposing back */
     CK_CU_XLOW,          /* bf16 copy of the conv input */
     CK_CU_YLOW,          /* bf16 conv output */
+    CK_CU_XF32,          /* f32 copy of a bf16 conv input (fp32 fall-back) */
+    CK_CU_YF32,          /* f32 conv output before rounding to a bf16 y */
     CK_CU_PARTIAL,       /* partial sums of reductions */
     CK_CU_ROWS,          /* per-row results (losses, argmax hits) */
     CK_CU_SLOTS
@@ -43,6 +45,7 @@ typedef struct ck_cu_algo {
     int algo_math; /* math type the algorithm wants */
     size_t workspace;
     int fused_ok; /* fwd only: 1 unknown/yes, 0 when the fused bias+ReLU call was refused */
+    int unsupported; /* cuDNN has no algorithm for this shape and dtype (remembered: the search is slow) */
     struct ck_cu_algo *next;
 } ck_cu_algo;
 
@@ -55,7 +58,6 @@ typedef struct ck_cuda {
     cudnnHandle_t dnn;
     int tf32;              /* tensor-core TF32 for fp32 conv/GEMM */
     int find;              /* 1: cudnnFind* (measured), 0: heuristics (_v7) */
-    int no_bf16;           /* cuDNN refused a bf16 convolution: use fp32 */
     size_t workspace_limit; /* bytes an algorithm may use */
     void *scratch[CK_CU_SLOTS];
     size_t scratch_size[CK_CU_SLOTS];

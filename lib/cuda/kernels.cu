@@ -290,7 +290,8 @@ int ck_cuda_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *d
  * maximal element exactly like the CPU backend and PyTorch, ties included
  * (after ReLU, all-zero windows are common), and NHWC needs no descriptors. */
 
-__global__ void k_maxpool2(const float *x, float *y, int n, int h, int w, int c)
+template <typename T>
+__global__ void k_maxpool2(const T *x, T *y, int n, int h, int w, int c)
 {
     int ho = h / 2, wo = w / 2;
     size_t total = (size_t)n * ho * wo * c;
@@ -301,12 +302,13 @@ __global__ void k_maxpool2(const float *x, float *y, int n, int h, int w, int c)
         p /= wo;
         int oy = (int)(p % ho);
         size_t b = p / ho;
-        const float *base = x + (((b * h + 2 * oy) * w + 2 * ox) * c + ch);
+        const T *base = x + (((b * h + 2 * oy) * w + 2 * ox) * c + ch);
         size_t row = (size_t)w * c;
-        float m = base[0];
-        m = base[c] > m ? base[c] : m;
-        m = base[row] > m ? base[row] : m;
-        m = base[row + c] > m ? base[row + c] : m;
+        /* Compared as floats, stored as found: exact in any dtype. */
+        T m = base[0];
+        m = (float)base[c] > (float)m ? base[c] : m;
+        m = (float)base[row] > (float)m ? base[row] : m;
+        m = (float)base[row + c] > (float)m ? base[row + c] : m;
         y[i] = m;
     }
 }
@@ -345,8 +347,13 @@ int ck_cuda_maxpool2_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
     size_t n = ck_cu_numel(y);
     if (n == 0)
         return 0;
-    k_maxpool2<<<ck_cu_blocks(n, TPB), TPB, 0, ck_cu(be)->stream>>>(
-        (const float *)x->data, (float *)y->data, x->shape[0], x->shape[1], x->shape[2], x->shape[3]);
+    if (x->dtype == CK_BF16)
+        k_maxpool2<__nv_bfloat16><<<ck_cu_blocks(n, TPB), TPB, 0, ck_cu(be)->stream>>>(
+            (const __nv_bfloat16 *)x->data, (__nv_bfloat16 *)y->data, x->shape[0], x->shape[1], x->shape[2],
+            x->shape[3]);
+    else
+        k_maxpool2<float><<<ck_cu_blocks(n, TPB), TPB, 0, ck_cu(be)->stream>>>(
+            (const float *)x->data, (float *)y->data, x->shape[0], x->shape[1], x->shape[2], x->shape[3]);
     CK_LAUNCHED("maxpool2");
     return 0;
 }

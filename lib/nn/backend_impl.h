@@ -105,8 +105,18 @@ struct ck_backend {
     char name[128];
     int threads;
     int is_cpu;
+    /* Keeping frozen layers' activations in bf16 pays here (the model asks
+     * for it with frozen_algo bf16 or auto): tensor-core GPUs, where the
+     * conversions would otherwise cost more memory traffic than the
+     * convolutions save. The CPU's bf16 kernel converts internally. */
+    int bf16_act;
     void *impl; /* backend-private state */
 };
+
+/* Give a buffer another dtype and shape within its capacity (contents
+ * undefined afterwards): the model's ping-pong activation buffers hold f32
+ * or bf16 layer by layer. -1 with an error when it does not fit. */
+int ck_tensor_retype(ck_tensor *t, ck_dtype dt, int ndim, const int *shape);
 
 /* Constructors of the concrete backends. */
 ck_backend *ck_cpu_backend_new(int threads);

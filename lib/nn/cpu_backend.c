@@ -305,6 +305,11 @@ ck_backend *ck_cpu_backend_new(int threads)
     be->ops = &cpu_ops;
     be->threads = threads;
     be->is_cpu = 1;
+    /* bf16 activations pay only on tensor-core GPUs; this switch exists so
+     * that machines without one can test the model's bf16-activation path
+     * (the CPU ops are its reference twin). */
+    const char *act = getenv("CK_CPU_BF16_ACT");
+    be->bf16_act = act && !strcmp(act, "1");
     be->impl = st;
     st->cache_limit = (size_t)CACHE_DEFAULT_MB << 20;
     const char *mb = getenv("CK_CPU_CACHE_MB");

@@ -2,6 +2,7 @@
  * global average pool, dense, dropout, batch norm. Loops over the batch or
  * rows run on the backend's OpenMP threads; dense uses OpenBLAS GEMMs. */
 #include "cpu_kernels.h"
+#include "dtype_convert.h"
 
 #include "ck/rng.h"
 
@@ -30,8 +31,39 @@ int ck_cpu_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy
     return 0;
 }
 
+/* bf16 in and out: the maximum of the widened values, stored back exactly. */
+static int maxpool2_forward_bf16(ck_backend *be, const ck_tensor *x, ck_tensor *y)
+{
+    const int n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
+    const int oh = h / 2, ow = w / 2;
+    const uint16_t *in = x->data;
+    uint16_t *out = y->data;
+    long rows = (long)n * oh;
+#pragma omp parallel for num_threads(be->threads) if (rows * ow * c > CK_CPU_PAR_MIN) schedule(static)
+    for (long r = 0; r < rows; r++) {
+        long img = r / oh;
+        int oy = (int)(r % oh);
+        const uint16_t *r0 = in + ((img * h + 2 * oy) * (long)w) * c, *r1 = r0 + (long)w * c;
+        uint16_t *o = out + r * ow * (long)c;
+        for (int ox = 0; ox < ow; ox++) {
+            const uint16_t *win[4] = {r0 + 2L * ox * c, r0 + (2L * ox + 1) * c, r1 + 2L * ox * c,
+                                      r1 + (2L * ox + 1) * c};
+            for (int j = 0; j < c; j++) {
+                uint16_t best = win[0][j];
+                for (int k = 1; k < 4; k++)
+                    if (ck_bf16_to_f32(win[k][j]) > ck_bf16_to_f32(best))
+                        best = win[k][j];
+                o[(long)ox * c + j] = best;
+            }
+        }
+    }
+    return 0;
+}
+
 int ck_cpu_maxpool2_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
 {
+    if (x->dtype == CK_BF16)
+        return maxpool2_forward_bf16(be, x, y);
     const int n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
     const int oh = h / 2, ow = w / 2;
     const float *in = x->data;

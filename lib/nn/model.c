@@ -229,9 +229,26 @@ static ck_tensor *new_batch_tensor(ck_model *m, ck_dtype dt, const layer *l)
     return ck_tensor_new_2d(m->be, dt, m->max_batch, l->c);
 }
 
+/* Which frozen layers hand bf16 activations to the next one: on a backend
+ * that keeps them (bf16_act) with frozen_algo bf16 or auto, every conv and
+ * max-pool whose consumer takes bf16 too — a conv takes any mix, a
+ * max-pool only its own dtype. The features (last frozen output) stay f32,
+ * so everything after them is unchanged. */
+static void plan_bf16_activations(ck_model *m)
+{
+    int on = m->be->bf16_act && (m->cfg.frozen_algo == CK_CONV_BF16 || m->cfg.frozen_algo == CK_CONV_AUTO);
+    for (int i = m->feat_layer; i >= 0; i--) {
+        layer *l = &m->layers[i];
+        const layer *next = i < m->feat_layer ? &m->layers[i + 1] : NULL;
+        l->act_bf16 = on && next && (l->type == L_CONV || l->type == L_MAXPOOL)
+                      && (next->type == L_CONV || (next->type == L_MAXPOOL && next->act_bf16));
+    }
+}
+
 /* Activation and gradient buffers, allocated once for max_batch. */
 static int alloc_buffers(ck_model *m)
 {
+    plan_bf16_activations(m);
     const int nb = m->max_batch, s = m->cfg.input_size;
     m->input = ck_tensor_new_4d(m->be, CK_F32, nb, s, s, 3);
     if (!m->input)

@@ -28,6 +28,7 @@ typedef struct layer {
     int param0, nparams;  /* its parameters in the model's table */
     int frozen;           /* runs before the features */
     int dropout_id;       /* 1-based dropout index (its mask stream) */
+    int act_bf16;         /* frozen layer whose output stays bf16 (see model.c) */
     ck_tensor *y;         /* own output buffer (trainable part) or NULL */
     ck_tensor *mask, *save_mean, *save_invstd;
 } layer;

@@ -145,8 +145,14 @@ static int run_layer(ck_model *m, int i, const ck_tensor *in, int training, uint
     ck_backend *be = m->be;
     const int n = ck_tensor_dim(in, 0);
     ck_tensor *y = l->frozen ? m->ping[i % 2] : l->y;
-    if (y && shape_as_layer(y, l, n))
+    if (y && l->frozen) {
+        /* The ping buffers hold f32 or bf16 layer by layer (act_bf16). */
+        int s4[4] = {n, l->h, l->w, l->c}, s2[2] = {n, l->c};
+        if (ck_tensor_retype(y, l->act_bf16 ? CK_BF16 : CK_F32, l->spatial ? 4 : 2, l->spatial ? s4 : s2))
+            return -1;
+    } else if (y && shape_as_layer(y, l, n)) {
         return -1;
+    }
     int rc = 0;
     switch (l->type) {
     case L_CONV: {

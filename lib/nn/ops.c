@@ -105,17 +105,27 @@ static void wrote(int n, ...)
 
 /* ---- convolution --------------------------------------------------------- */
 
-static int check_conv(ck_backend *be, const char *op, const ck_tensor *x, const ck_tensor *w,
-                      const ck_tensor *y, int w_bf16_ok)
+/* f32, or also bf16 where the operation takes bf16 activations. */
+static int need_act(ck_backend *be, const char *op, const char *what, const ck_tensor *t, int bf16_ok)
 {
-    if (need(be, op, "x", x, CK_F32) || need(be, op, "y", y, CK_F32) || need_ndim(op, "x", x, 4)
+    if (bf16_ok && t && t->dtype == CK_BF16)
+        return need(be, op, what, t, CK_BF16);
+    return need(be, op, what, t, CK_F32);
+}
+
+/* bf16_ok: the weights, x and y may be bf16 (the forward of frozen layers,
+ * whose activations a GPU keeps in bf16 between layers). */
+static int check_conv(ck_backend *be, const char *op, const ck_tensor *x, const ck_tensor *w,
+                      const ck_tensor *y, int bf16_ok)
+{
+    if (need_act(be, op, "x", x, bf16_ok) || need_act(be, op, "y", y, bf16_ok) || need_ndim(op, "x", x, 4)
         || need_ndim(op, "y", y, 4))
         return -1;
     if (!w || w->be != be) {
         ck_error(D, "%s: kernel is missing or on another backend", op);
         return -1;
     }
-    if (w->dtype != CK_F32 && !(w_bf16_ok && w->dtype == CK_BF16)) {
+    if (w->dtype != CK_F32 && !(bf16_ok && w->dtype == CK_BF16)) {
         ck_error(D, "%s: kernel is %s, expected f32", op, ck_dtype_name(w->dtype));
         return -1;
     }
@@ -189,9 +199,9 @@ int ck_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy, ck
     return be->ops->relu_backward(be, y, dy, dx);
 }
 
-static int check_pool(ck_backend *be, const char *op, const ck_tensor *x, const ck_tensor *y)
+static int check_pool(ck_backend *be, const char *op, const ck_tensor *x, const ck_tensor *y, int bf16_ok)
 {
-    if (need(be, op, "x", x, CK_F32) || need(be, op, "y", y, CK_F32) || need_ndim(op, "x", x, 4)
+    if (need_act(be, op, "x", x, bf16_ok) || need(be, op, "y", y, x ? x->dtype : CK_F32) || need_ndim(op, "x", x, 4)
         || need_ndim(op, "y", y, 4))
         return -1;
     if (x->shape[1] % 2 || x->shape[2] % 2) {
@@ -206,7 +216,7 @@ static int check_pool(ck_backend *be, const char *op, const ck_tensor *x, const 
 
 int ck_maxpool2_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
 {
-    if (check_pool(be, "maxpool2_forward", x, y))
+    if (check_pool(be, "maxpool2_forward", x, y, 1))
         return -1;
     wrote(1, y);
     return be->ops->maxpool2_forward(be, x, y);
@@ -216,7 +226,7 @@ int ck_maxpool2_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y,
                          ck_tensor *dx)
 {
     const char *op = "maxpool2_backward";
-    if (check_pool(be, op, x, y) || need(be, op, "dy", dy, CK_F32) || need(be, op, "dx", dx, CK_F32)
+    if (check_pool(be, op, x, y, 0) || need(be, op, "dy", dy, CK_F32) || need(be, op, "dx", dx, CK_F32)
         || same_shape(op, "dy", dy, "y", y) || same_shape(op, "dx", dx, "x", x))
         return -1;
     wrote(1, dx);

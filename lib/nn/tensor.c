@@ -125,6 +125,20 @@ int ck_tensor_reshape(ck_tensor *t, int ndim, const int *shape)
     return 0;
 }
 
+int ck_tensor_retype(ck_tensor *t, ck_dtype dt, int ndim, const int *shape)
+{
+    if (t->dtype == dt)
+        return ck_tensor_reshape(t, ndim, shape);
+    ck_dtype old = t->dtype;
+    t->dtype = dt;
+    if (ck_tensor_reshape(t, ndim, shape)) {
+        t->dtype = old;
+        return -1;
+    }
+    ck_tensor_touch(t); /* same bytes, other meaning */
+    return 0;
+}
+
 int ck_tensor_set_batch(ck_tensor *t, int n)
 {
     int s[CK_MAX_DIMS];

@@ -9,14 +9,19 @@
  *   1e-5: element-wise float work (optimizers, BN, softmax, pooling means),
  *     where only FMA contraction and exp/log differ;
  *   1e-4: convolutions and GEMMs in fp32 (summation order differs);
- *   3e-2: the bf16 convolution.
+ *   3e-2: the bf16 convolution (also with bf16 activations in and out),
+ *     and the model with the GPU's bf16 activations against fp32;
+ *   1e-3: a whole VGG16 (13 convolutions deep) and its training step
+ *     (gradients relative to their own scale, not to 1).
  * TF32 is switched off (CK_CUDA_TF32=0) so fp32 really is fp32.
  * Inputs are tie-free where ties matter (max pooling: distinct values). */
 #include "check.h"
 
 #include "ck/backend.h"
 #include "ck/error.h"
+#include "ck/model.h"
 #include "ck/ops.h"
+#include "ck/optim.h"
 #include "ck/rng.h"
 
 #include <math.h>
@@ -99,8 +104,9 @@ static pair pair_randn(int ndim, const int *shape, float scale)
     return p;
 }
 
-/* Compare the two copies; tol 0 means identical bytes. */
-static void compare(const char *name, pair p, double tol)
+/* Compare the two copies; tol 0 means identical bytes. The error limit is
+ * tol · max(floor, max|cpu|). */
+static void compare_floor(const char *name, pair p, double tol, double floor)
 {
     size_t nb = ck_tensor_nbytes(p.c), n = ck_tensor_numel(p.c);
     unsigned char *a = malloc(nb ? nb : 1), *b = malloc(nb ? nb : 1);
@@ -114,7 +120,7 @@ static void compare(const char *name, pair p, double tol)
         fprintf(stderr, "%-40s %s (exact)\n", name, same ? "ok" : "FAILED");
     } else {
         const float *x = (const float *)a, *y = (const float *)b;
-        double mx = 1.0, worst = 0.0;
+        double mx = floor, worst = 0.0;
         size_t at = 0;
         for (size_t i = 0; i < n; i++)
             mx = fabs(x[i]) > mx ? fabs(x[i]) : mx;
@@ -135,6 +141,8 @@ static void compare(const char *name, pair p, double tol)
     free(a);
     free(b);
 }
+
+static void compare(const char *name, pair p, double tol) { compare_floor(name, p, tol, 1.0); }
 
 #define RUN(call_cpu, call_gpu)                                                  \
     do {                                                                         \
@@ -169,6 +177,37 @@ static void test_conv(int n, int h, int w, int ci, int co)
     snprintf(name, sizeof name, "conv fwd bf16 weights %dx%dx%dx%d->%d", n, h, w, ci, co);
     compare(name, y, 3e-2);
     pair_free(wb);
+
+    /* bf16 activations (what the model passes between frozen layers on the
+     * GPU): bf16 x in, bf16 y out, compared after widening; then max-pool
+     * on the same bf16 values on both sides, which must be exact. */
+    pair x16 = pair_new(CK_BF16, 4, xs, NULL), y16 = pair_new(CK_BF16, 4, ys, NULL);
+    pair yw = pair_new(CK_F32, 4, ys, NULL);
+    RUN(ck_tensor_copy(x16.c, x.c), ck_tensor_copy(x16.g, x.g));
+    RUN(ck_conv3x3_forward(cpu, x16.c, wt.c, b.c, y16.c, 1, CK_CONV_BF16),
+        ck_conv3x3_forward(gpu, x16.g, wt.g, b.g, y16.g, 1, CK_CONV_BF16));
+    RUN(ck_tensor_copy(yw.c, y16.c), ck_tensor_copy(yw.g, y16.g));
+    snprintf(name, sizeof name, "conv fwd bf16 activations %dx%dx%dx%d->%d", n, h, w, ci, co);
+    compare(name, yw, 3e-2);
+    RUN(ck_conv3x3_forward(cpu, x.c, wt.c, b.c, y.c, 1, CK_CONV_FP32),
+        ck_conv3x3_forward(gpu, x.g, wt.g, b.g, y16.g, 1, CK_CONV_AUTO));
+    RUN(ck_tensor_copy(yw.c, y.c), ck_tensor_copy(yw.g, y16.g));
+    snprintf(name, sizeof name, "conv fwd auto f32->bf16 %dx%dx%dx%d->%d", n, h, w, ci, co);
+    compare(name, yw, 3e-2);
+    if (h % 2 == 0 && w % 2 == 0) {
+        size_t nb = ck_tensor_nbytes(y16.c);
+        void *hy = malloc(nb);
+        if (ck_tensor_download(y16.c, hy, nb) || ck_tensor_upload(y16.g, hy, nb))
+            die("bf16 copy");
+        free(hy);
+        int ps[4] = {n, h / 2, w / 2, co};
+        pair p16 = pair_new(CK_BF16, 4, ps, NULL);
+        RUN(ck_maxpool2_forward(cpu, y16.c, p16.c), ck_maxpool2_forward(gpu, y16.g, p16.g));
+        snprintf(name, sizeof name, "maxpool fwd bf16 %dx%dx%dx%d", n, h, w, co);
+        compare(name, p16, 0);
+        pair_free(p16);
+    }
+    pair_free(x16), pair_free(y16), pair_free(yw);
 
     RUN(ck_conv3x3_backward_data(cpu, dy.c, wt.c, dx.c), ck_conv3x3_backward_data(gpu, dy.g, wt.g, dx.g));
     snprintf(name, sizeof name, "conv bwd data %dx%dx%dx%d->%d", n, h, w, ci, co);
@@ -412,6 +451,110 @@ static void test_memory(void)
     pair_free(f);
 }
 
+/* The whole model on both backends: same config and seed give the same
+ * initial weights; then the frozen part's features, one training step
+ * (block5 and a BN head trainable, dropout on: the masks are the same
+ * function of seed and step on both), every trainable gradient, and the
+ * weights after an SGD step. */
+static void test_model(void)
+{
+    char name[96];
+    const int n = 4, s = 32;
+    ck_vgg16_config cfg;
+    ck_vgg16_config_default(&cfg);
+    cfg.input_size = s;
+    cfg.num_classes = 5;
+    cfg.train_blocks = 1;
+    cfg.batchnorm = 1;
+    cfg.frozen_algo = CK_CONV_FP32;
+    cfg.seed = 7;
+    ck_model *mc = ck_vgg16_new(cpu, &cfg, n), *mg = ck_vgg16_new(gpu, &cfg, n);
+    if (!mc || !mg)
+        die("vgg16_new");
+    int xs[4] = {n, s, s, 3}, fs[4] = {n, 0, 0, 0};
+    pair x = pair_randn(4, xs, 50.0f);
+    ck_model_feature_shape(mc, fs + 1);
+    pair f = pair_new(CK_F32, 4, fs, NULL);
+    RUN(ck_model_features(mc, x.c, f.c), ck_model_features(mg, x.g, f.g));
+    compare("model features (blocks 1-4)", f, 1e-3);
+
+    int32_t labels[4] = {0, 3, 1, 4};
+    float lc = 0, lg = 0;
+    int cc = 0, cg = 0;
+    RUN(ck_model_zero_grad(mc), ck_model_zero_grad(mg));
+    RUN(ck_model_train_step(mc, CK_FROM_INPUT, x.c, labels, 3, &lc, &cc),
+        ck_model_train_step(mg, CK_FROM_INPUT, x.g, labels, 3, &lg, &cg));
+    check_count++;
+    int ok = fabsf(lc - lg) <= 1e-3f * fmaxf(1.0f, fabsf(lc)) && cc == cg;
+    check_failures += !ok;
+    fprintf(stderr, "%-40s %s (cpu %.6f / %d correct, gpu %.6f / %d)\n", "model train step loss", ok ? "ok" : "FAILED",
+            lc, cc, lg, cg);
+    int np = ck_model_param_count(mc);
+    /* Gradients are small: each is judged against its own largest element,
+     * or 1e-3 of the largest of all when smaller (a bias feeding a BN has
+     * a zero gradient up to rounding noise). */
+    double gmax = 0;
+    for (int i = 0; i < np; i++) {
+        if (!ck_model_param_trainable(mc, i))
+            continue;
+        ck_tensor *g = ck_model_param_grad(mc, i);
+        size_t ng = ck_tensor_numel(g);
+        float *h = malloc(ng * sizeof *h);
+        if (!h || ck_tensor_download(g, h, ng * sizeof *h))
+            die("download grad");
+        for (size_t k = 0; k < ng; k++)
+            gmax = fmax(gmax, fabs(h[k]));
+        free(h);
+    }
+    for (int i = 0; i < np; i++) {
+        if (!ck_model_param_trainable(mc, i))
+            continue;
+        pair g = {ck_model_param_grad(mc, i), ck_model_param_grad(mg, i)};
+        snprintf(name, sizeof name, "grad %s", ck_model_param_name(mc, i));
+        compare_floor(name, g, 1e-3, 1e-3 * gmax);
+    }
+    ck_optim_config oc;
+    ck_optim_config_default(&oc, CK_OPT_SGD);
+    oc.momentum = 0.9f;
+    ck_optim *oc_c = ck_optim_new(mc, &oc), *oc_g = ck_optim_new(mg, &oc);
+    if (!oc_c || !oc_g)
+        die("optim_new");
+    RUN(ck_optim_step(oc_c, 0.01f), ck_optim_step(oc_g, 0.01f));
+    for (int i = 0; i < np; i++) {
+        if (!ck_model_param_trainable(mc, i))
+            continue;
+        pair p = {ck_model_param(mc, i), ck_model_param(mg, i)};
+        snprintf(name, sizeof name, "after sgd %s", ck_model_param_name(mc, i));
+        compare(name, p, 1e-4);
+    }
+    ck_optim_free(oc_c);
+    ck_optim_free(oc_g);
+    ck_model_free(mc);
+    ck_model_free(mg);
+
+    /* frozen_algo auto: the GPU runs the frozen base in bf16 with bf16
+     * activations between layers, the CPU in fp32: within bf16 rounding. */
+    cfg.frozen_algo = CK_CONV_AUTO;
+    mc = ck_vgg16_new(cpu, &cfg, n);
+    mg = ck_vgg16_new(gpu, &cfg, n);
+    if (!mc || !mg)
+        die("vgg16_new");
+    RUN(ck_model_features(mc, x.c, f.c), ck_model_features(mg, x.g, f.g));
+    compare("model features, GPU bf16 activations", f, 3e-2);
+    RUN(ck_model_zero_grad(mc), ck_model_zero_grad(mg));
+    RUN(ck_model_train_step(mc, CK_FROM_INPUT, x.c, labels, 3, &lc, &cc),
+        ck_model_train_step(mg, CK_FROM_INPUT, x.g, labels, 3, &lg, &cg));
+    check_count++;
+    ok = fabsf(lc - lg) <= 3e-2f * fmaxf(1.0f, fabsf(lc));
+    check_failures += !ok;
+    fprintf(stderr, "%-40s %s (cpu %.6f, gpu %.6f)\n", "model step loss, GPU bf16 activations", ok ? "ok" : "FAILED",
+            lc, lg);
+    pair_free(f);
+    pair_free(x);
+    ck_model_free(mc);
+    ck_model_free(mg);
+}
+
 int main(void)
 {
     if (!ck_cuda_available()) {
@@ -438,6 +581,7 @@ int main(void)
     test_caffe();
     test_optim();
     test_memory();
+    test_model();
 
     ck_backend_free(gpu);
     ck_backend_free(cpu);

@@ -11,6 +11,7 @@
  * AVX-512 BF16 CPUs; elsewhere its portable twin (same packing) is tested
  * and the native path must decline.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,91 @@ done:
     ck_tensor_free(x), ck_tensor_free(wt), ck_tensor_free(b), ck_tensor_free(y);
 }
 
+static float from_bf16(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* bf16 activations through the public ops (what a GPU model passes between
+ * frozen layers; the CPU is their reference twin): conv with bf16 x and/or
+ * y must equal the fp32 conv of the widened x, rounded once when y is
+ * bf16; max-pool on bf16 must equal the f32 max-pool exactly. */
+static void bf16_activations(ck_backend *be)
+{
+    const int n = 2, h = 6, w = 8, ci = 16, co = 24;
+    size_t nx = (size_t)n * h * w * ci, nw = 9 * (size_t)ci * co, ny = (size_t)n * h * w * co;
+    int wshape[4] = {3, 3, ci, co};
+    ck_tensor *x32 = ck_tensor_new_4d(be, CK_F32, n, h, w, ci), *x16 = ck_tensor_new_4d(be, CK_BF16, n, h, w, ci);
+    ck_tensor *wt = ck_tensor_new(be, CK_F32, 4, wshape), *b = ck_tensor_new_1d(be, CK_F32, co);
+    ck_tensor *y32 = ck_tensor_new_4d(be, CK_F32, n, h, w, co), *y16 = ck_tensor_new_4d(be, CK_BF16, n, h, w, co);
+    ck_tensor *p32 = ck_tensor_new_4d(be, CK_F32, n, h / 2, w / 2, co);
+    ck_tensor *p16 = ck_tensor_new_4d(be, CK_BF16, n, h / 2, w / 2, co);
+    float *hx = malloc(nx * 4), *hw = malloc(nw * 4), *hb = malloc(co * 4), *ref = malloc(ny * 4);
+    float *got = malloc(ny * 4), *pref = malloc(ny * 4);
+    uint16_t *hx16 = malloc(nx * 2), *g16 = malloc(ny * 2);
+    CHECK(x32 && x16 && wt && b && y32 && y16 && p32 && p16);
+    if (!x32 || !x16 || !wt || !b || !y32 || !y16 || !p32 || !p16)
+        goto done;
+    fill(hx, nx, 11, -1, 1);
+    fill(hw, nw, 12, -0.2f, 0.2f);
+    fill(hb, co, 13, -0.1f, 0.1f);
+    for (size_t i = 0; i < nx; i++) {
+        hx16[i] = to_bf16(hx[i]);
+        hx[i] = from_bf16(hx16[i]); /* the f32 x is the widened bf16 x */
+    }
+    CHECK(ck_tensor_upload(x32, hx, nx * 4) == 0 && ck_tensor_upload(x16, hx16, nx * 2) == 0);
+    CHECK(ck_tensor_upload(wt, hw, nw * 4) == 0 && ck_tensor_upload(b, hb, co * 4) == 0);
+    CHECK(ck_conv3x3_forward(be, x32, wt, b, y32, 1, CK_CONV_FP32) == 0);
+    CHECK(ck_tensor_download(y32, ref, ny * 4) == 0);
+    /* within bf16 rounding (the CPU bf16 kernel also rounds the weights) */
+    for (int xi = 0; xi < 2; xi++)
+        for (int yi = 0; yi < 2; yi++) {
+            if (!xi && !yi)
+                continue;
+            ck_tensor *x = xi ? x16 : x32, *y = yi ? y16 : y32;
+            CHECK(ck_conv3x3_forward(be, x, wt, b, y, 1, CK_CONV_BF16) == 0);
+            if (yi) {
+                CHECK(ck_tensor_download(y16, g16, ny * 2) == 0);
+                for (size_t i = 0; i < ny; i++)
+                    got[i] = from_bf16(g16[i]);
+            } else {
+                CHECK(ck_tensor_download(y32, got, ny * 4) == 0);
+            }
+            double e = 0, m = 0;
+            for (size_t i = 0; i < ny; i++) {
+                e = fmax(e, fabs(got[i] - ref[i]));
+                m = fmax(m, fabs(ref[i]));
+            }
+            fprintf(stderr, "conv bf16 activations x=%s y=%s: max err/max|ref| %.2e\n", xi ? "bf16" : "f32",
+                    yi ? "bf16" : "f32", e / m);
+            CHECK(e / m <= 1e-2);
+        }
+    /* max-pool of the bf16 conv output vs f32 max-pool of its widening */
+    CHECK(ck_conv3x3_forward(be, x16, wt, b, y16, 1, CK_CONV_BF16) == 0);
+    CHECK(ck_tensor_download(y16, g16, ny * 2) == 0);
+    for (size_t i = 0; i < ny; i++)
+        got[i] = from_bf16(g16[i]);
+    CHECK(ck_tensor_upload(y32, got, ny * 4) == 0);
+    CHECK(ck_maxpool2_forward(be, y32, p32) == 0 && ck_maxpool2_forward(be, y16, p16) == 0);
+    size_t np = ny / 4;
+    CHECK(ck_tensor_download(p32, pref, np * 4) == 0 && ck_tensor_download(p16, g16, np * 2) == 0);
+    int same = 1;
+    for (size_t i = 0; i < np; i++)
+        same &= from_bf16(g16[i]) == pref[i];
+    fprintf(stderr, "maxpool bf16 vs f32: %s\n", same ? "identical" : "DIFFERENT");
+    CHECK(same);
+    /* mixed dtypes are refused */
+    CHECK(ck_maxpool2_forward(be, y16, p32) == -1);
+    CHECK(ck_conv3x3_forward(be, x16, wt, b, y32, 1, CK_CONV_FP32) == -1);
+done:
+    free(hx), free(hw), free(hb), free(ref), free(got), free(pref), free(hx16), free(g16);
+    ck_tensor_free(x32), ck_tensor_free(x16), ck_tensor_free(wt), ck_tensor_free(b);
+    ck_tensor_free(y32), ck_tensor_free(y16), ck_tensor_free(p32), ck_tensor_free(p16);
+}
+
 static const char *kernel_name(int k)
 {
     return k == CK_WG_AVX512 ? "avx512" : "openblas";
@@ -250,6 +336,7 @@ int main(void)
         ck_cpu_winograd_set_kernel(old);
     }
     public_op(be);
+    bf16_activations(be);
     ck_backend_free(be);
     return check_report("test-conv-fast");
 }

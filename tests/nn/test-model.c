@@ -191,6 +191,86 @@ static void test_feature_split(void)
     ck_model_free(m);
 }
 
+static ck_tensor *random_images_on(ck_backend *b, int n, int s, uint64_t seed)
+{
+    ck_backend *keep = be;
+    be = b;
+    ck_tensor *t = random_images(n, s, seed);
+    be = keep;
+    return t;
+}
+
+static double max_rel_diff(const float *a, const float *b, size_t n)
+{
+    double e = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        e = fmax(e, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs((double)b[i]));
+    }
+    return m > 0 ? e / m : e;
+}
+
+/* bf16 activations between the frozen layers (what the CUDA backend does),
+ * on a CPU backend told to keep them (CK_CPU_BF16_ACT=1): features,
+ * probabilities and a training step's loss match the f32-activation model
+ * within bf16 rounding (and differ from it with auto: the path really
+ * ran), for both feature splits and the GAP head. */
+static void test_bf16_activations(void)
+{
+    setenv("CK_CPU_BF16_ACT", "1", 1);
+    ck_backend *bb = ck_backend_new("cpu", 2);
+    unsetenv("CK_CPU_BF16_ACT");
+    CHECK(bb != NULL);
+    if (!bb)
+        return;
+    const struct {
+        int train_blocks;
+        ck_head_pool pool;
+        ck_conv_algo algo;
+    } cases[] = {{0, CK_POOL_FLATTEN, CK_CONV_AUTO}, {1, CK_POOL_FLATTEN, CK_CONV_BF16}, {0, CK_POOL_AVG, CK_CONV_AUTO}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        ck_vgg16_config c = config(32, cases[k].train_blocks);
+        c.pool = cases[k].pool;
+        c.frozen_algo = cases[k].algo;
+        c.dropout = 0.0f;
+        ck_model *ma = ck_vgg16_new(be, &c, 3), *mb = ck_vgg16_new(bb, &c, 3);
+        ck_tensor *xa = random_images(3, 32, 21), *xb = random_images_on(bb, 3, 32, 21);
+        int fs[3];
+        ck_model_feature_shape(ma, fs);
+        ck_tensor *fa = ck_tensor_new_4d(be, CK_F32, 3, fs[0], fs[1], fs[2]);
+        ck_tensor *fb = ck_tensor_new_4d(bb, CK_F32, 3, fs[0], fs[1], fs[2]);
+        CHECK(ma && mb && xa && xb && fa && fb);
+        if (!ma || !mb || !xa || !xb || !fa || !fb)
+            goto next;
+        OK(ck_model_features(ma, xa, fa));
+        OK(ck_model_features(mb, xb, fb));
+        float *ga = download(fa), *gb = download(fb);
+        size_t nf = ck_tensor_numel(fa);
+        double e = max_rel_diff(gb, ga, nf);
+        fprintf(stderr, "bf16 activations, case %zu: features max err/max %.2e\n", k, e);
+        /* With algo bf16 the CPU kernel rounds its inputs to bf16 anyway,
+         * so keeping them in bf16 changes nothing; with auto (fp32 inside)
+         * the rounding must show. */
+        CHECK(e <= 3e-2 && (cases[k].algo == CK_CONV_BF16 || e > 0));
+        free(ga), free(gb);
+        float pa[15], pb[15];
+        OK(ck_model_forward(ma, CK_FROM_INPUT, xa, pa));
+        OK(ck_model_forward(mb, CK_FROM_INPUT, xb, pb));
+        CHECK(max_rel_diff(pb, pa, 15) <= 5e-2);
+        int32_t labels[3] = {1, 4, 0};
+        float la, lb;
+        OK(ck_model_zero_grad(ma));
+        OK(ck_model_zero_grad(mb));
+        OK(ck_model_train_step(ma, CK_FROM_INPUT, xa, labels, 1, &la, NULL));
+        OK(ck_model_train_step(mb, CK_FROM_INPUT, xb, labels, 1, &lb, NULL));
+        CHECK_CLOSE(lb, la, 2e-2, 0);
+    next:
+        ck_tensor_free(xa), ck_tensor_free(xb), ck_tensor_free(fa), ck_tensor_free(fb);
+        ck_model_free(ma), ck_model_free(mb);
+    }
+    ck_backend_free(bb);
+}
+
 /* A weights source with one wrong shape or a missing tensor. */
 typedef struct fake_src { int bad; float *buf; } fake_src;
 
@@ -295,6 +375,7 @@ int main(void)
     test_summary();
     test_shapes();
     test_feature_split();
+    test_bf16_activations();
     test_load_errors();
     train_head(0, 0.0f, CK_OPT_ADAM);
     train_head(1, 0.5f, CK_OPT_SGD);

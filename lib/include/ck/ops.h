@@ -19,7 +19,10 @@ extern "C" {
 
 /* 3×3 'same' convolution, stride 1, zero padding 1, with bias and an
  * optional fused ReLU. x [N,H,W,Ci], w [3,3,Ci,Co], b [Co], y [N,H,W,Co].
- * w may be BF16 when algo is CK_CONV_BF16. */
+ * With algo CK_CONV_BF16 or CK_CONV_AUTO, w, x and y may also be BF16
+ * (each independently): a GPU keeps frozen layers' activations in bf16
+ * between layers. A backend without a bf16 kernel for the shape computes
+ * in fp32 and converts. */
 int ck_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
                        const ck_tensor *b, ck_tensor *y, int relu, ck_conv_algo algo);
 /* dx [N,H,W,Ci] from dy [N,H,W,Co] and w. (dx overwritten.) */
@@ -33,7 +36,8 @@ int ck_relu_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);
 /* dx = dy · [y > 0]; in-place (dx == dy) allowed. */
 int ck_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy, ck_tensor *dx);
 
-/* 2×2 max-pool, stride 2 (H and W even). x [N,H,W,C] -> y [N,H/2,W/2,C]. */
+/* 2×2 max-pool, stride 2 (H and W even). x [N,H,W,C] -> y [N,H/2,W/2,C].
+ * Forward also on BF16 (x and y of the same dtype; exact either way). */
 int ck_maxpool2_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);
 /* Gradient to the first maximal element of each window (PyTorch's rule). */
 int ck_maxpool2_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y,
