@@ -51,8 +51,12 @@ static void usage(FILE *f)
           "                         flip,shift (see ck-predict(1))\n"
           "  -b, --batch N          images per forward pass (default 64 up to 64 px, else 16)\n"
           "  -j, --threads N        compute threads (default: all cores)\n"
-          "      --loaders N        image decoding threads (default 1)\n"
+          "      --loaders N        image decoding threads (default 1; on a GPU all cores\n"
+          "                         but one, up to 16)\n"
           "      --device DEV       cpu, cuda, cuda:N or auto (default)\n"
+          "      --conv-algo A      frozen convolutions: auto, fp32, winograd or bf16\n"
+          "                         (default: what the checkpoint recorded, usually auto:\n"
+          "                         bf16 on a GPU, fp32/Winograd on the CPU)\n"
           "      --shard I/N        predict only rows whose index % N == I and write a\n"
           "                         shard file; join the shards with --merge\n"
           "      --merge OUT        join shard files (the arguments) into OUT\n"
@@ -133,7 +137,7 @@ static int check_missing(const pred_rows *r, const char *images, int shard, int 
 }
 
 enum { OPT_ORDER = 256, OPT_LABEL_NAMES, OPT_HEADER, OPT_NO_HEADER, OPT_SEP, OPT_PRECISION, OPT_CLIP, OPT_TTA,
-       OPT_LOADERS, OPT_DEVICE, OPT_SHARD, OPT_MERGE, OPT_ALLOW_MISSING, OPT_PROGRESS };
+       OPT_LOADERS, OPT_DEVICE, OPT_CONV_ALGO, OPT_SHARD, OPT_MERGE, OPT_ALLOW_MISSING, OPT_PROGRESS };
 
 int main(int argc, char **argv)
 {
@@ -156,6 +160,7 @@ int main(int argc, char **argv)
         {"threads", required_argument, 0, 'j'},
         {"loaders", required_argument, 0, OPT_LOADERS},
         {"device", required_argument, 0, OPT_DEVICE},
+        {"conv-algo", required_argument, 0, OPT_CONV_ALGO},
         {"shard", required_argument, 0, OPT_SHARD},
         {"merge", required_argument, 0, OPT_MERGE},
         {"allow-missing", no_argument, 0, OPT_ALLOW_MISSING},
@@ -164,12 +169,13 @@ int main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const char *models[MAX_MODELS], *images = NULL, *order = NULL, *out = NULL, *merge = NULL;
-    int nmodels = 0, header = -1, sep_given = 0, c;
+    int nmodels = 0, header = -1, sep_given = 0, algo_given = 0, c;
+    ck_conv_algo algo = CK_CONV_AUTO;
     char sep = ',';
     ck_submission_format fmt;
     ck_submission_format_init(&fmt);
     ck_view views[CK_MAX_VIEWS] = {CK_VIEW_ORIGINAL};
-    pred_opts o = {.views = views, .nviews = 1, .nshards = 1, .loaders = 1};
+    pred_opts o = {.views = views, .nviews = 1, .nshards = 1, .loaders = 0};
     long v;
     while ((c = getopt_long(argc, argv, "m:i:o:w:f:b:j:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -226,6 +232,13 @@ int main(int argc, char **argv)
                 return ck_cli_usage_error(prog, "invalid --loaders '%s'", optarg);
             break;
         case OPT_DEVICE: o.device = optarg; break;
+        case OPT_CONV_ALGO:
+            if (ck_conv_algo_parse(optarg, &algo) != 0) {
+                ck_error_clear();
+                return ck_cli_usage_error(prog, "--conv-algo must be auto, fp32, winograd or bf16, not '%s'", optarg);
+            }
+            algo_given = 1;
+            break;
         case OPT_SHARD: {
             int n = 0;
             if (sscanf(optarg, "%d/%d%n", &o.shard, &o.nshards, &n) != 2 || optarg[n] || o.nshards < 1 ||
@@ -267,6 +280,8 @@ int main(int argc, char **argv)
     for (int m = 0; m < nmodels && !rc; m++) {
         ckpts[m] = ck_checkpoint_load(models[m]);
         rc = !ckpts[m] || (m && same_classes(ckpts[0], ckpts[m]));
+        if (!rc && algo_given)
+            ck_checkpoint_set_conv_algo(ckpts[m], algo);
     }
     pred_rows rows = {0};
     if (!rc)

@@ -600,6 +600,11 @@ int ck_checkpoint_check_base(const ck_checkpoint *c, const char *path)
     return 0;
 }
 
+void ck_checkpoint_set_conv_algo(ck_checkpoint *c, ck_conv_algo algo)
+{
+    c->cfg.frozen_algo = algo;
+}
+
 ck_model *ck_checkpoint_build_model(const ck_checkpoint *c, ck_backend *be, const char *override, int max_batch)
 {
     ck_model *m = ck_vgg16_new(be, &c->cfg, max_batch);

@@ -30,6 +30,8 @@ expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --shard 2/2
 expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --tta rotate
 expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --clip 0.7
 expect 2 ck-predict --merge "$T/x.csv"
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --conv-algo fast
+has "$err" "--conv-algo must be"
 
 # Without --order: every image, natural order.
 expect 0 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/nat.csv"
@@ -43,6 +45,11 @@ expect 0 ck-eval --check "$T/sample.csv" "$T/sub.csv"
 has "$out" "OK: 7 rows"
 expect 0 ck-eval --truth "$T/truth.tsv" --summary "$T/sub.csv"
 has "$out" "rows=7"
+# --conv-algo overrides the checkpoint's algorithm: bf16 rounds, so the
+# probabilities move a little but not much.
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" --conv-algo bf16 -o "$T/bf16.csv"
+paste -d, "$T/sub.csv" "$T/bf16.csv" | awk -F, '{ h = NF / 2; for (i = 2; i <= h; i++) { d = $i - $(i + h);
+    if (d < 0) d = -d; if (d > m) m = d } } END { exit !(m < 0.05) }' || fail "--conv-algo bf16: probabilities far off"
 
 # Same rows, other formats: label ids / names, header, tab, precision, clip.
 expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/sample.csv" --format label -o "$T/lab.csv"

@@ -39,7 +39,7 @@ typedef struct pred_opts {
     int nmodels;
     const char *weights;   /* base weights override, NULL = recorded */
     const char *device;
-    int threads, loaders, batch;
+    int threads, loaders, batch; /* loaders 0: automatic */
     const ck_view *views;
     int nviews;
     int shard, nshards;    /* rows with index % nshards == shard */

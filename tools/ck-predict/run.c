@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct run_state {
     const pred_opts *o;
@@ -33,9 +34,22 @@ static void report_failures(run_state *st, const int *rows, const int *failed, i
             st->bad[rows[j]] = 1;
 }
 
+/* Decoding threads: 1 beside CPU compute; with a GPU the cores are free
+ * and decoding is what keeps it waiting. */
+static int loader_threads(const pred_opts *o, const ck_backend *be)
+{
+    if (o->loaders > 0)
+        return o->loaders;
+    if (ck_backend_is_cpu(be))
+        return 1;
+    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+    return n < 1 ? 1 : n > 16 ? 16 : (int)n;
+}
+
 static int run_model(run_state *st, ck_backend *be, ck_checkpoint *ck, int first_model)
 {
     const pred_opts *o = st->o;
+    const int loaders = loader_threads(o, be);
     int S = ck_checkpoint_input_size(ck), B = o->batch > 0 ? o->batch : (S <= 64 ? 64 : 16), K = st->nclass;
     if (B > st->nsel)
         B = st->nsel > 0 ? st->nsel : 1; /* activations are allocated for B */
@@ -63,7 +77,7 @@ static int run_model(run_state *st, ck_backend *be, ck_checkpoint *ck, int first
         if (b == 0) {
             for (int j = 0; j < n; j++)
                 paths[cur][j] = st->r->paths[rows[j]];
-            pending = load_start(paths[cur], n, S, buf[cur], failed[cur], o->loaders);
+            pending = load_start(paths[cur], n, S, buf[cur], failed[cur], loaders);
         }
         int failures = load_wait(pending);
         pending = NULL;
@@ -79,7 +93,7 @@ static int run_model(run_state *st, ck_backend *be, ck_checkpoint *ck, int first
             const int *nrows = st->sel + (b + 1) * B;
             for (int j = 0; j < nx; j++)
                 paths[!cur][j] = st->r->paths[nrows[j]];
-            pending = load_start(paths[!cur], nx, S, buf[!cur], failed[!cur], o->loaders);
+            pending = load_start(paths[!cur], nx, S, buf[!cur], failed[!cur], loaders);
             if (!pending) {
                 rc = -1;
                 break;

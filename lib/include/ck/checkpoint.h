@@ -100,6 +100,9 @@ const ck_labels *ck_checkpoint_labels(const ck_checkpoint *c);
 /* Architecture (input size, head, trainable blocks, frozen conv algorithm). */
 const ck_vgg16_config *ck_checkpoint_config(const ck_checkpoint *c);
 int ck_checkpoint_input_size(const ck_checkpoint *c);
+/* Frozen convolutions of the models built from now on (ck-predict
+ * --conv-algo): the trained tensors do not depend on it. */
+void ck_checkpoint_set_conv_algo(ck_checkpoint *c, ck_conv_algo algo);
 /* "caffe" (BGR minus ImageNet mean, what the model applies to U8 input). */
 const char *ck_checkpoint_preprocessing(const ck_checkpoint *c);
 
