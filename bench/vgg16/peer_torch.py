@@ -7,6 +7,12 @@ TorchScript-frozen) under inference_mode, and the fastest median is reported.
 Malloc/OpenBLAS tuning is done by run.sh in the environment (it must be set
 before the process starts).
 
+With --device cuda (the GPU rows fwd224b64, fwd224b256, ft224b64): cuDNN
+autotuning on (cudnn.benchmark), TF32 allowed, and the configurations are
+TF32 NCHW, TF32 channels_last and bf16 autocast channels_last; for the
+fine-tuning step also bf16 autocast of the frozen blocks only (what ck's
+--conv-algo bf16 does). Each step ends with a device synchronize.
+
 Output, one line per row and configuration (tab-separated):
     torch  <row>  <config>  <images/s median>  <images/s min>  <images/s max>
 and a final "torch  <row>  best  ..." line per row.
@@ -26,7 +32,17 @@ ROWS = {  # name: (size, batch, kind)
     "fwd64b64": (64, 64, "fwd"),
     "fwd32b64": (32, 64, "fwd"),
     "ft224b16": (224, 16, "ft"),
+    "fwd224b64": (224, 64, "fwd"),
+    "fwd224b256": (224, 256, "fwd"),
+    "ft224b64": (224, 64, "ft"),
 }
+GPU_ROWS = ["fwd224b64", "fwd224b256", "ft224b64"]
+DEV = torch.device("cpu")
+
+
+def sync():
+    if DEV.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def vgg16_blocks():
@@ -51,18 +67,20 @@ def head(classes=20, size=224):
 def time_it(step, batch, repeats, warmup):
     for _ in range(warmup):
         step()
+    sync()
     rates = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         step()
+        sync()
         rates.append(batch / (time.perf_counter() - t0))
     return rates
 
 
 def fwd_configs(size, batch):
     frozen, b5 = vgg16_blocks()
-    base = nn.Sequential(*frozen, *b5).eval()
-    x = torch.randn(batch, 3, size, size)
+    base = nn.Sequential(*frozen, *b5).eval().to(DEV)
+    x = torch.randn(batch, 3, size, size, device=DEV)
     out = {}
 
     def plain():
@@ -70,13 +88,20 @@ def fwd_configs(size, batch):
             base(x)
     out["nchw"] = plain
 
-    base_cl = nn.Sequential(*frozen, *b5).eval().to(memory_format=torch.channels_last)
+    base_cl = nn.Sequential(*frozen, *b5).eval().to(DEV, memory_format=torch.channels_last)
     x_cl = x.contiguous(memory_format=torch.channels_last)
 
     def cl():
         with torch.inference_mode():
             base_cl(x_cl)
     out["channels_last"] = cl
+
+    if DEV.type == "cuda":
+        def bf16():
+            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
+                base_cl(x_cl)
+        out["bf16_channels_last"] = bf16
+        return out
 
     with torch.no_grad():
         traced = torch.jit.freeze(torch.jit.trace(base, x).eval())
@@ -90,30 +115,37 @@ def fwd_configs(size, batch):
 
 def ft_configs(size, batch):
     out = {}
-    for fmt in ("nchw", "channels_last"):
+    variants = [("nchw", None), ("channels_last", None)]
+    if DEV.type == "cuda":
+        variants = [("channels_last", None), ("bf16frozen_channels_last", "frozen"),
+                    ("bf16_channels_last", "all")]
+    for name, amp in variants:
+        fmt = "nchw" if name == "nchw" else "channels_last"
         frozen, b5 = vgg16_blocks()
         hd = head(20, size)
         frozen.eval()
         for p in frozen.parameters():
             p.requires_grad_(False)
         mf = torch.channels_last if fmt == "channels_last" else torch.contiguous_format
-        frozen = frozen.to(memory_format=mf)
-        b5 = b5.to(memory_format=mf)
+        frozen = frozen.to(DEV, memory_format=mf)
+        b5 = b5.to(DEV, memory_format=mf)
+        hd = hd.to(DEV)
         params = list(b5.parameters()) + list(hd.parameters())
         opt = torch.optim.SGD(params, lr=1e-4, momentum=0.9)
-        x = torch.randn(batch, 3, size, size).contiguous(memory_format=mf)
-        y = torch.randint(0, 20, (batch,))
+        x = torch.randn(batch, 3, size, size, device=DEV).contiguous(memory_format=mf)
+        y = torch.randint(0, 20, (batch,), device=DEV)
         lossf = nn.CrossEntropyLoss()
 
-        def step(frozen=frozen, b5=b5, hd=hd, opt=opt, x=x, y=y, lossf=lossf):
-            with torch.inference_mode():
+        def step(frozen=frozen, b5=b5, hd=hd, opt=opt, x=x, y=y, lossf=lossf, amp=amp):
+            with torch.inference_mode(), torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=amp is not None):
                 f = frozen(x)
-            f = f.clone()  # inference tensors cannot enter autograd
-            loss = lossf(hd(b5(f)), y)
+            f = f.float().clone()  # inference tensors cannot enter autograd
+            with torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=amp == "all"):
+                loss = lossf(hd(b5(f)), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        out[fmt] = step
+        out[name] = step
     return out
 
 
@@ -124,9 +156,23 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--configs", default="all", help="comma list or all")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = ap.parse_args()
+    global DEV
+    DEV = torch.device(a.device)
     torch.set_num_threads(a.threads)
-    rows = list(ROWS) if a.rows == "all" else a.rows.split(",")
+    if DEV.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        print("# torch %s, cuDNN %s, %s" % (torch.__version__, torch.backends.cudnn.version(),
+                                            torch.cuda.get_device_name()), file=sys.stderr)
+    if a.rows == "all":
+        rows = [r for r in ROWS if r not in GPU_ROWS]
+    elif a.rows == "gpu":
+        rows = GPU_ROWS
+    else:
+        rows = a.rows.split(",")
     for r in rows:
         if r not in ROWS:
             sys.exit("peer_torch.py: unknown row %r" % r)
@@ -141,6 +187,8 @@ def main():
             rates = time_it(fn, batch, n, a.warmup)
             med = statistics.median(rates)
             print("torch\t%s\t%s\t%.3f\t%.3f\t%.3f" % (r, name, med, min(rates), max(rates)), flush=True)
+            if DEV.type == "cuda":
+                torch.cuda.empty_cache()
             if best is None or med > best[1]:
                 best = (name, med)
         print("torch\t%s\tbest\t%.3f\t%s" % (r, best[1], best[0]), flush=True)
