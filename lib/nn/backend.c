@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 ck_backend *ck_backend_new(const char *device, int threads)
 {
@@ -58,6 +59,14 @@ const char *ck_backend_name(const ck_backend *be) { return be->name; }
 int ck_backend_is_cpu(const ck_backend *be) { return be->is_cpu; }
 int ck_backend_threads(const ck_backend *be) { return be->threads; }
 int ck_backend_sync(ck_backend *be) { return be->ops->sync(be); }
+
+int ck_backend_loader_threads(const ck_backend *be, int cpu_default)
+{
+    if (!be || be->is_cpu)
+        return cpu_default;
+    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+    return n < cpu_default ? cpu_default : n > 16 ? 16 : (int)n;
+}
 
 int ck_cuda_built(void)
 {

@@ -188,17 +188,6 @@ static int setup_network(trainer *t)
     return 0;
 }
 
-/* Loader threads when not given: 2 next to CPU compute (which wants the
- * cores); with a GPU the cores are free for decoding and resizing, which
- * at 224 px is what keeps the GPU waiting, so all but one (up to 16). */
-static int auto_loader_threads(const trainer *t)
-{
-    if (!t->be || ck_backend_is_cpu(t->be))
-        return 2;
-    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
-    return n < 2 ? 2 : n > 16 ? 16 : (int)n;
-}
-
 static int setup_loaders(trainer *t)
 {
     const ck_train_options *o = t->o;
@@ -214,7 +203,7 @@ static int setup_loaders(trainer *t)
     ck_loader_config lc = {
         .size = t->cfg.input_size,
         .batch = o->batch,
-        .threads = o->loader_threads > 0 ? o->loader_threads : auto_loader_threads(t),
+        .threads = o->loader_threads > 0 ? o->loader_threads : ck_backend_loader_threads(t->be, 2),
         .aug = t->aug,
         .seed = (uint64_t)o->seed,
     };

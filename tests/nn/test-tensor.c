@@ -15,6 +15,8 @@ static void test_backends(void)
     ck_backend *be = ck_backend_new("cpu", 1);
     CHECK(be && ck_backend_is_cpu(be) && ck_backend_threads(be) == 1);
     CHECK(strncmp(ck_backend_name(be), "cpu", 3) == 0);
+    /* next to CPU compute the loaders keep the caller's default */
+    CHECK(ck_backend_loader_threads(be, 2) == 2 && ck_backend_loader_threads(be, 1) == 1);
     ck_backend_free(be);
     ck_backend_free(NULL);
     ck_error_clear();

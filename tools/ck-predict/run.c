@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct run_state {
     const pred_opts *o;
@@ -34,22 +33,10 @@ static void report_failures(run_state *st, const int *rows, const int *failed, i
             st->bad[rows[j]] = 1;
 }
 
-/* Decoding threads: 1 beside CPU compute; with a GPU the cores are free
- * and decoding is what keeps it waiting. */
-static int loader_threads(const pred_opts *o, const ck_backend *be)
-{
-    if (o->loaders > 0)
-        return o->loaders;
-    if (ck_backend_is_cpu(be))
-        return 1;
-    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
-    return n < 1 ? 1 : n > 16 ? 16 : (int)n;
-}
-
 static int run_model(run_state *st, ck_backend *be, ck_checkpoint *ck, int first_model)
 {
     const pred_opts *o = st->o;
-    const int loaders = loader_threads(o, be);
+    const int loaders = o->loaders > 0 ? o->loaders : ck_backend_loader_threads(be, 1);
     int S = ck_checkpoint_input_size(ck), B = o->batch > 0 ? o->batch : (S <= 64 ? 64 : 16), K = st->nclass;
     if (B > st->nsel)
         B = st->nsel > 0 ? st->nsel : 1; /* activations are allocated for B */

@@ -55,6 +55,10 @@ int ck_backend_is_cpu(const ck_backend *be);
 int ck_backend_threads(const ck_backend *be);
 /* Wait for queued work (no-op on the CPU). */
 int ck_backend_sync(ck_backend *be);
+/* Image-decoding threads to run beside this backend: cpu_default next to
+ * CPU compute (which wants the cores); with a GPU the cores are free, and
+ * decoding and resizing is what keeps it waiting: all but one, up to 16. */
+int ck_backend_loader_threads(const ck_backend *be, int cpu_default);
 /* OpenBLAS picks its kernels once, when it is loaded, from the CPU or from
  * the environment variable OPENBLAS_CORETYPE. Version 0.3.21 (Debian 12)
  * does not know recent CPUs and falls back to weaker kernels: AVX2 ones on
