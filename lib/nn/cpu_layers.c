@@ -31,64 +31,46 @@ int ck_cpu_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy
     return 0;
 }
 
-/* bf16 in and out: the maximum of the widened values, stored back exactly. */
-static int maxpool2_forward_bf16(ck_backend *be, const ck_tensor *x, ck_tensor *y)
-{
-    const int n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
-    const int oh = h / 2, ow = w / 2;
-    const uint16_t *in = x->data;
-    uint16_t *out = y->data;
-    long rows = (long)n * oh;
-#pragma omp parallel for num_threads(be->threads) if (rows * ow * c > CK_CPU_PAR_MIN) schedule(static)
-    for (long r = 0; r < rows; r++) {
-        long img = r / oh;
-        int oy = (int)(r % oh);
-        const uint16_t *r0 = in + ((img * h + 2 * oy) * (long)w) * c, *r1 = r0 + (long)w * c;
-        uint16_t *o = out + r * ow * (long)c;
-        for (int ox = 0; ox < ow; ox++) {
-            const uint16_t *win[4] = {r0 + 2L * ox * c, r0 + (2L * ox + 1) * c, r1 + 2L * ox * c,
-                                      r1 + (2L * ox + 1) * c};
-            for (int j = 0; j < c; j++) {
-                uint16_t best = win[0][j];
-                for (int k = 1; k < 4; k++)
-                    if (ck_bf16_to_f32(win[k][j]) > ck_bf16_to_f32(best))
-                        best = win[k][j];
-                o[(long)ox * c + j] = best;
-            }
-        }
+/* 2×2 max-pool for element type T, compared as floats through VAL: the
+ * maximum is stored as found, so bf16 is exact too. One definition for
+ * both dtypes; for f32 VAL is the identity and the loop vectorises as
+ * before. */
+#define F32_VAL(v) (v)
+#define MAXPOOL2_FORWARD(NAME, T, VAL)                                                                  \
+    static int NAME(ck_backend *be, const ck_tensor *x, ck_tensor *y)                                  \
+    {                                                                                                  \
+        const int n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];                  \
+        const int oh = h / 2, ow = w / 2;                                                              \
+        const T *in = x->data;                                                                         \
+        T *out = y->data;                                                                              \
+        long rows = (long)n * oh;                                                                      \
+        _Pragma("omp parallel for num_threads(be->threads) if (rows * ow * c > CK_CPU_PAR_MIN) schedule(static)") \
+        for (long r = 0; r < rows; r++) {                                                              \
+            long img = r / oh;                                                                         \
+            int oy = (int)(r % oh);                                                                    \
+            const T *r0 = in + ((img * h + 2 * oy) * (long)w) * c, *r1 = r0 + (long)w * c;             \
+            T *o = out + r * ow * (long)c;                                                             \
+            for (int ox = 0; ox < ow; ox++) {                                                          \
+                const T *a = r0 + 2L * ox * c, *b = a + c, *cc = r1 + 2L * ox * c, *d = cc + c;        \
+                T *oo = o + (long)ox * c;                                                              \
+                for (int j = 0; j < c; j++) {                                                          \
+                    T m = a[j];                                                                        \
+                    m = VAL(b[j]) > VAL(m) ? b[j] : m;                                                 \
+                    m = VAL(cc[j]) > VAL(m) ? cc[j] : m;                                               \
+                    m = VAL(d[j]) > VAL(m) ? d[j] : m;                                                 \
+                    oo[j] = m;                                                                         \
+                }                                                                                      \
+            }                                                                                          \
+        }                                                                                              \
+        return 0;                                                                                      \
     }
-    return 0;
-}
+
+MAXPOOL2_FORWARD(maxpool2_forward_f32, float, F32_VAL)
+MAXPOOL2_FORWARD(maxpool2_forward_bf16, uint16_t, ck_bf16_to_f32)
 
 int ck_cpu_maxpool2_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
 {
-    if (x->dtype == CK_BF16)
-        return maxpool2_forward_bf16(be, x, y);
-    const int n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
-    const int oh = h / 2, ow = w / 2;
-    const float *in = x->data;
-    float *out = y->data;
-    long rows = (long)n * oh;
-#pragma omp parallel for num_threads(be->threads) if (rows * ow * c > CK_CPU_PAR_MIN) schedule(static)
-    for (long r = 0; r < rows; r++) {
-        long img = r / oh;
-        int oy = (int)(r % oh);
-        const float *r0 = in + ((img * h + 2 * oy) * (long)w) * c;
-        const float *r1 = r0 + (long)w * c;
-        float *o = out + r * ow * (long)c;
-        for (int ox = 0; ox < ow; ox++) {
-            const float *a = r0 + 2L * ox * c, *b = a + c, *cc = r1 + 2L * ox * c, *d = cc + c;
-            float *oo = o + (long)ox * c;
-            for (int j = 0; j < c; j++) {
-                float m = a[j];
-                m = b[j] > m ? b[j] : m;
-                m = cc[j] > m ? cc[j] : m;
-                m = d[j] > m ? d[j] : m;
-                oo[j] = m;
-            }
-        }
-    }
-    return 0;
+    return x->dtype == CK_BF16 ? maxpool2_forward_bf16(be, x, y) : maxpool2_forward_f32(be, x, y);
 }
 
 int ck_cpu_maxpool2_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y,
