@@ -145,39 +145,22 @@ static int winograd_cached(ck_backend *be, const ck_tensor *x, const ck_tensor *
 }
 
 /* bf16 activations: widen x into scratch slot 4, compute in f32 into slot
- * 5, round y to bf16. The CPU twin of a GPU's bf16 activations; the model
- * does not ask for them on the CPU (no bf16_act), so plain loops do. */
+ * 5, round y to bf16 (the backend's dtype-converting copy). The CPU twin
+ * of a GPU's bf16 activations; the model does not ask for them on the CPU
+ * (no bf16_act). */
 static int conv_forward_bf16_act(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
                                  ck_tensor *y, int relu, ck_conv_algo algo)
 {
     ck_tensor xf = *x, yf = *y;
-    const long nx = (long)ck_tensor_numel(x), ny = (long)ck_tensor_numel(y);
-    if (x->dtype == CK_BF16) {
-        float *buf = ck_cpu_scratch(be, 4, (size_t)nx * sizeof(float));
-        if (!buf)
-            return -1;
-        const uint16_t *src = x->data;
-#pragma omp parallel for num_threads(be->threads) if (nx > CK_CPU_PAR_MIN) schedule(static)
-        for (long i = 0; i < nx; i++)
-            buf[i] = ck_bf16_to_f32(src[i]);
-        xf.data = buf;
-        xf.dtype = CK_F32;
-    }
-    if (y->dtype == CK_BF16) {
-        if (!(yf.data = ck_cpu_scratch(be, 5, (size_t)ny * sizeof(float))))
-            return -1;
-        yf.dtype = CK_F32;
-    }
+    xf.dtype = yf.dtype = CK_F32;
+    if (x->dtype == CK_BF16 && (!(xf.data = ck_cpu_scratch(be, 4, ck_tensor_numel(x) * sizeof(float)))
+                                || be->ops->copy(be, &xf, x)))
+        return -1;
+    if (y->dtype == CK_BF16 && !(yf.data = ck_cpu_scratch(be, 5, ck_tensor_numel(y) * sizeof(float))))
+        return -1;
     if (ck_cpu_conv3x3_forward(be, &xf, w, b, &yf, relu, algo))
         return -1;
-    if (y->dtype == CK_BF16) {
-        const float *src = yf.data;
-        uint16_t *dst = y->data;
-#pragma omp parallel for num_threads(be->threads) if (ny > CK_CPU_PAR_MIN) schedule(static)
-        for (long i = 0; i < ny; i++)
-            dst[i] = ck_f32_to_bf16(src[i]);
-    }
-    return 0;
+    return y->dtype == CK_BF16 ? be->ops->copy(be, y, &yf) : 0;
 }
 
 int ck_cpu_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,

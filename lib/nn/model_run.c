@@ -50,14 +50,16 @@ const char *ck_model_feature_layer(const ck_model *m)
 const ck_tensor *ck_model_probs(const ck_model *m) { return m->probs; }
 
 /* Give t the shape [n, per-sample shape of l]. */
-static int shape_as_layer(ck_tensor *t, const layer *l, int n)
+/* t as layer l's output for n samples, in dtype dt (the frozen ping
+ * buffers hold f32 or bf16 layer by layer, see act_bf16). */
+static int shape_as_layer(ck_tensor *t, const layer *l, int n, ck_dtype dt)
 {
     if (l->spatial) {
         int s[4] = {n, l->h, l->w, l->c};
-        return ck_tensor_reshape(t, 4, s);
+        return ck_tensor_retype(t, dt, 4, s);
     }
     int s[2] = {n, l->c};
-    return ck_tensor_reshape(t, 2, s);
+    return ck_tensor_retype(t, dt, 2, s);
 }
 
 static int shape_like(ck_tensor *t, const ck_tensor *ref)
@@ -145,14 +147,8 @@ static int run_layer(ck_model *m, int i, const ck_tensor *in, int training, uint
     ck_backend *be = m->be;
     const int n = ck_tensor_dim(in, 0);
     ck_tensor *y = l->frozen ? m->ping[i % 2] : l->y;
-    if (y && l->frozen) {
-        /* The ping buffers hold f32 or bf16 layer by layer (act_bf16). */
-        int s4[4] = {n, l->h, l->w, l->c}, s2[2] = {n, l->c};
-        if (ck_tensor_retype(y, l->act_bf16 ? CK_BF16 : CK_F32, l->spatial ? 4 : 2, l->spatial ? s4 : s2))
-            return -1;
-    } else if (y && shape_as_layer(y, l, n)) {
+    if (y && shape_as_layer(y, l, n, l->act_bf16 ? CK_BF16 : l->frozen ? CK_F32 : ck_tensor_dtype(y)))
         return -1;
-    }
     int rc = 0;
     switch (l->type) {
     case L_CONV: {
