@@ -1,6 +1,6 @@
 /* bench-conv — one 3×3 convolution, fp32 (im2col + GEMM) vs Winograd, per
  * shape: the measurements behind CK_CONV_AUTO's rule on the CPU
- * (lib/nn/cpu_conv.c, docs/performance.md).
+ * (lib/cpu/cpu_conv.c, docs/performance.md).
  *
  *   bench-conv [--threads N] [--repeats N] [--batch N] [--gemm K] [SIZE:CI:CO ...]
  *
@@ -23,7 +23,7 @@
 #include "ck/ops.h"
 #include "ck/rng.h"
 
-#include "../../lib/nn/conv_winograd.h"
+#include "conv_winograd.h"
 
 static double now(void)
 {

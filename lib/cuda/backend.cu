@@ -196,32 +196,10 @@ static const ck_backend_ops cuda_ops = {
     cu_download,
     cu_sync,
     cu_destroy,
-    ck_cuda_fill,
-    ck_cuda_copy,
-    ck_cuda_conv3x3_forward,
-    ck_cuda_conv3x3_backward_data,
-    ck_cuda_conv3x3_backward_filter,
-    ck_cuda_relu_forward,
-    ck_cuda_relu_backward,
-    ck_cuda_maxpool2_forward,
-    ck_cuda_maxpool2_backward,
-    ck_cuda_avgpool_global_forward,
-    ck_cuda_avgpool_global_backward,
-    ck_cuda_dense_forward,
-    ck_cuda_dense_backward,
-    ck_cuda_dropout_forward,
-    ck_cuda_dropout_backward,
-    ck_cuda_batchnorm_forward,
-    ck_cuda_batchnorm_backward,
-    ck_cuda_softmax_forward,
-    ck_cuda_softmax_xent,
-    ck_cuda_preprocess_caffe,
-    ck_cuda_sgd_update,
-    ck_cuda_adam_update,
-    ck_cuda_rmsprop_update,
-    ck_cuda_scale,
-    ck_cuda_axpy,
-    ck_cuda_sum_squares,
+    NULL, /* forget: nothing is derived from tensor contents */
+#define CK_CUDA_OP_ENTRY(op, params) ck_cuda_##op,
+    CK_BACKEND_OPS(CK_CUDA_OP_ENTRY)
+#undef CK_CUDA_OP_ENTRY
 };
 
 /* Creates handles and descriptors; -1 with an error (the caller frees). */

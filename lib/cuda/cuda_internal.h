@@ -166,54 +166,12 @@ int ck_cu_colsum(ck_backend *be, const float *x, size_t rows, int cols, float *o
 /* y[r·cols + c] += b[c], then ReLU when relu (in place). */
 int ck_cu_bias_act(ck_backend *be, float *y, const float *b, size_t rows, int cols, int relu);
 
-/* The operation table's entries, one file per family. */
-int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
-                            const ck_tensor *b, ck_tensor *y, int relu, ck_conv_algo algo);
-int ck_cuda_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx);
-int ck_cuda_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
-                                    ck_tensor *dw, ck_tensor *db, float beta);
+/* The operation table's entries (ops_list.h), one file per family:
+ * conv.cu, dense.cu, kernels.cu, layers.cu, loss.cu, update.cu. */
+#define CK_CUDA_OP_DECL(op, params) int ck_cuda_##op params;
+CK_BACKEND_OPS(CK_CUDA_OP_DECL)
+#undef CK_CUDA_OP_DECL
 void ck_cuda_conv_cache_free(ck_cuda *c);
-
-int ck_cuda_fill(ck_backend *be, ck_tensor *t, float value);
-int ck_cuda_copy(ck_backend *be, ck_tensor *dst, const ck_tensor *src);
-int ck_cuda_relu_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);
-int ck_cuda_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy, ck_tensor *dx);
-int ck_cuda_maxpool2_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);
-int ck_cuda_maxpool2_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y,
-                              const ck_tensor *dy, ck_tensor *dx);
-int ck_cuda_avgpool_global_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);
-int ck_cuda_avgpool_global_backward(ck_backend *be, const ck_tensor *dy, ck_tensor *dx);
-int ck_cuda_dense_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
-                          const ck_tensor *b, ck_tensor *y);
-int ck_cuda_dense_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
-                           const ck_tensor *dy, ck_tensor *dx, ck_tensor *dw, ck_tensor *db, float beta);
-int ck_cuda_dropout_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y, ck_tensor *mask,
-                            float rate, uint64_t seed, uint32_t step);
-int ck_cuda_dropout_backward(ck_backend *be, const ck_tensor *dy, const ck_tensor *mask,
-                             ck_tensor *dx, float rate);
-int ck_cuda_batchnorm_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *gamma,
-                              const ck_tensor *beta_, ck_tensor *running_mean, ck_tensor *running_var,
-                              ck_tensor *save_mean, ck_tensor *save_invstd, ck_tensor *y,
-                              int training, float momentum, float eps);
-int ck_cuda_batchnorm_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
-                               const ck_tensor *gamma, const ck_tensor *save_mean,
-                               const ck_tensor *save_invstd, ck_tensor *dx, ck_tensor *dgamma,
-                               ck_tensor *dbeta, float beta);
-int ck_cuda_softmax_forward(ck_backend *be, const ck_tensor *logits, ck_tensor *probs);
-int ck_cuda_softmax_xent(ck_backend *be, const ck_tensor *logits, const ck_tensor *labels,
-                         const ck_tensor *class_weights, float smoothing, ck_tensor *probs,
-                         ck_tensor *dlogits, float *loss, int *correct);
-int ck_cuda_preprocess_caffe(ck_backend *be, const ck_tensor *rgb, const float mean_bgr[3], ck_tensor *out);
-int ck_cuda_sgd_update(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_tensor *velocity,
-                       float lr, float momentum, int nesterov, float weight_decay);
-int ck_cuda_adam_update(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_tensor *m,
-                        ck_tensor *v, float lr, float beta1, float beta2, float eps,
-                        float weight_decay, int decoupled, long t);
-int ck_cuda_rmsprop_update(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_tensor *sq,
-                           float lr, float rho, float eps, float weight_decay);
-int ck_cuda_scale(ck_backend *be, ck_tensor *t, float a);
-int ck_cuda_axpy(ck_backend *be, float a, const ck_tensor *x, ck_tensor *y);
-int ck_cuda_sum_squares(ck_backend *be, const ck_tensor *t, double *out);
 
 /* Device pointer and stream of a CUDA backend (for NCCL in lib/cuda/nccl.cu). */
 static inline cudaStream_t ck_cu_stream(ck_backend *be) { return ck_cu(be)->stream; }

@@ -1,5 +1,5 @@
 /* Dropout and batch normalisation ([N,C], the head's optional BN).
- * Both follow the CPU twin (lib/nn/cpu_layers.c) formula for formula:
+ * Both follow the CPU twin (lib/cpu/cpu_layers.c) formula for formula:
  * dropout masks come from the same Philox call so they match bit for bit,
  * and batch statistics are accumulated in double, one thread per channel,
  * over rows in order. */

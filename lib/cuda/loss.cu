@@ -1,6 +1,6 @@
 /* Softmax and softmax cross-entropy (torch.nn.CrossEntropyLoss with class
  * weights and label smoothing, mean reduction), mirroring the CPU twin
- * (lib/nn/cpu_loss.c): per-row log-softmax in double, the same formulas,
+ * (lib/cpu/cpu_loss.c): per-row log-softmax in double, the same formulas,
  * and the batch sums done on the host in row order so the loss does not
  * depend on scheduling. With w_c the class weights (1 when absent), ε the
  * smoothing and C the classes:

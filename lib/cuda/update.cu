@@ -1,5 +1,5 @@
 /* Optimizer updates with torch.optim semantics, element-wise, the same
- * float expressions as the CPU twin (lib/nn/cpu_update.c). nvcc may fuse
+ * float expressions as the CPU twin (lib/cpu/cpu_update.c). nvcc may fuse
  * a·b + c into one FMA where gcc does not, so results can differ from the
  * CPU in the last bit; the comparison tests allow for that. */
 #include "cuda_internal.h"

@@ -1,6 +1,8 @@
-/* backend_impl.h — what a backend implements (private to lib/nn and lib/cuda).
+/* backend_impl.h — what a backend implements (private to lib/nn, lib/cpu
+ * and lib/cuda).
  *
- * A backend fills a ck_backend_ops table. The public functions in ops.c
+ * A backend fills a ck_backend_ops table (memory entries, then one entry
+ * per operation of ops_list.h). The public functions in ops.c
  * validate shapes and dtypes and then call these entries, so an
  * implementation may assume its arguments are consistent. Every entry
  * returns 0, or -1 after ck_error(). Naming follows llm.c: the CPU kernel of
@@ -11,6 +13,7 @@
 
 #include "ck/backend.h"
 #include "ck/ops.h"
+#include "ops_list.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,57 +50,14 @@ typedef struct ck_backend_ops {
     int (*sync)(ck_backend *be);
     void (*destroy)(ck_backend *be); /* frees backend-private state */
 
-    int (*fill)(ck_backend *be, ck_tensor *t, float value);
-    int (*copy)(ck_backend *be, ck_tensor *dst, const ck_tensor *src);
+    /* Drop whatever the backend derived from t's contents (e.g. the CPU's
+     * cached Winograd weights) before t goes; NULL when it keeps nothing. */
+    void (*forget)(ck_backend *be, const ck_tensor *t);
 
-    /* layers */
-    int (*conv3x3_forward)(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
-                           const ck_tensor *b, ck_tensor *y, int relu, ck_conv_algo algo);
-    int (*conv3x3_backward_data)(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx);
-    int (*conv3x3_backward_filter)(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
-                                   ck_tensor *dw, ck_tensor *db, float beta);
-    int (*relu_forward)(ck_backend *be, const ck_tensor *x, ck_tensor *y);
-    int (*relu_backward)(ck_backend *be, const ck_tensor *y, const ck_tensor *dy, ck_tensor *dx);
-    int (*maxpool2_forward)(ck_backend *be, const ck_tensor *x, ck_tensor *y);
-    int (*maxpool2_backward)(ck_backend *be, const ck_tensor *x, const ck_tensor *y,
-                             const ck_tensor *dy, ck_tensor *dx);
-    int (*avgpool_global_forward)(ck_backend *be, const ck_tensor *x, ck_tensor *y);
-    int (*avgpool_global_backward)(ck_backend *be, const ck_tensor *dy, ck_tensor *dx);
-    int (*dense_forward)(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
-                         const ck_tensor *b, ck_tensor *y);
-    int (*dense_backward)(ck_backend *be, const ck_tensor *x, const ck_tensor *w,
-                          const ck_tensor *dy, ck_tensor *dx, ck_tensor *dw, ck_tensor *db, float beta);
-    int (*dropout_forward)(ck_backend *be, const ck_tensor *x, ck_tensor *y, ck_tensor *mask,
-                           float rate, uint64_t seed, uint32_t step);
-    int (*dropout_backward)(ck_backend *be, const ck_tensor *dy, const ck_tensor *mask,
-                            ck_tensor *dx, float rate);
-    int (*batchnorm_forward)(ck_backend *be, const ck_tensor *x, const ck_tensor *gamma,
-                             const ck_tensor *beta_, ck_tensor *running_mean, ck_tensor *running_var,
-                             ck_tensor *save_mean, ck_tensor *save_invstd, ck_tensor *y,
-                             int training, float momentum, float eps);
-    int (*batchnorm_backward)(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
-                              const ck_tensor *gamma, const ck_tensor *save_mean,
-                              const ck_tensor *save_invstd, ck_tensor *dx, ck_tensor *dgamma,
-                              ck_tensor *dbeta, float beta);
-    int (*softmax_forward)(ck_backend *be, const ck_tensor *logits, ck_tensor *probs);
-    int (*softmax_xent)(ck_backend *be, const ck_tensor *logits, const ck_tensor *labels,
-                        const ck_tensor *class_weights, float smoothing, ck_tensor *probs,
-                        ck_tensor *dlogits, float *loss, int *correct);
-    int (*preprocess_caffe)(ck_backend *be, const ck_tensor *rgb, const float mean_bgr[3], ck_tensor *out);
-
-    /* optimizers */
-    int (*sgd_update)(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_tensor *velocity,
-                      float lr, float momentum, int nesterov, float weight_decay);
-    int (*adam_update)(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_tensor *m,
-                       ck_tensor *v, float lr, float beta1, float beta2, float eps,
-                       float weight_decay, int decoupled, long t);
-    int (*rmsprop_update)(ck_backend *be, ck_tensor *param, const ck_tensor *grad, ck_tensor *sq,
-                          float lr, float rho, float eps, float weight_decay);
-
-    /* utilities */
-    int (*scale)(ck_backend *be, ck_tensor *t, float a);
-    int (*axpy)(ck_backend *be, float a, const ck_tensor *x, ck_tensor *y);
-    int (*sum_squares)(ck_backend *be, const ck_tensor *t, double *out);
+    /* the operations, in the order of ops_list.h */
+#define CK_OP_ENTRY(op, params) int(*op) params;
+    CK_BACKEND_OPS(CK_OP_ENTRY)
+#undef CK_OP_ENTRY
 } ck_backend_ops;
 
 struct ck_backend {

@@ -1,5 +1,5 @@
 /* Tensors: shape bookkeeping here, memory through the backend's table. */
-#include "cpu_internal.h"
+#include "backend_impl.h"
 
 #include "ck/error.h"
 
@@ -87,8 +87,8 @@ void ck_tensor_free(ck_tensor *t)
 {
     if (!t)
         return;
-    if (t->be->is_cpu)
-        ck_cpu_forget(t->be, t); /* drop what the backend cached for it */
+    if (t->be->ops->forget)
+        t->be->ops->forget(t->be, t);
     t->be->ops->free(t->be, t->data);
     free(t);
 }

@@ -17,6 +17,7 @@
 #include "ck/image.h"
 #include "ck/labels.h"
 #include "ck/model.h"
+#include "ck/augment.h"
 #include "ck/submission.h"
 #include "ck/synth.h"
 

@@ -4,6 +4,7 @@
 
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/augment.h"
 #include "ck/submission.h"
 
 #include <stdlib.h>

@@ -22,9 +22,9 @@
 #include "ck/ops.h"
 #include "ck/rng.h"
 
-#include "../../lib/nn/conv_bf16.h"
-#include "../../lib/nn/conv_winograd.h"
-#include "../../lib/nn/cpu_internal.h"
+#include "conv_bf16.h"
+#include "conv_winograd.h"
+#include "cpu_internal.h"
 
 typedef struct shape {
     int n, h, w, ci, co, relu;

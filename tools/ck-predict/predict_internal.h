@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "ck/augment.h"
 #include "ck/submission.h"
 
 /* The rows of the submission, in output order. */

@@ -111,6 +111,35 @@ int ck_aug_apply_rgb(const ck_aug_spec *s, const uint8_t *src, int in_w, int in_
  * "erase":null|[x,y,w,h]}. */
 char *ck_aug_params_json(const ck_aug_params *p);
 
+/* ---- test-time augmentation views ----------------------------------- */
+
+/* Views are cheap, deterministic transforms of the resized input; the
+ * prediction is the mean of the probabilities over all views (and over all
+ * models of an ensemble, each (model, view) pair weighing the same):
+ *   CK_VIEW_ORIGINAL   the image as is (always included)
+ *   CK_VIEW_FLIP       mirrored left-right
+ *   CK_VIEW_SHIFT_DOWN moved by (+d, +d) pixels (right and down),
+ *   CK_VIEW_SHIFT_UP   moved by (-d, -d), d = max(1, size / 16); the edge
+ *                      row/column is repeated into the uncovered border.
+ * A spec lists view groups separated by commas: "none" (original only),
+ * "flip" (+ mirror: 2 views), "shift" (+ both shifts: 3 views),
+ * "flip,shift" (4 views). */
+typedef enum ck_view {
+    CK_VIEW_ORIGINAL = 0,
+    CK_VIEW_FLIP = 1,
+    CK_VIEW_SHIFT_DOWN = 2,
+    CK_VIEW_SHIFT_UP = 3
+} ck_view;
+#define CK_MAX_VIEWS 4
+
+/* Parse a spec into views[] (CK_MAX_VIEWS entries, original first);
+ * returns the number of views or -1 with an error for an unknown word. */
+int ck_tta_parse(const char *spec, ck_view *views);
+const char *ck_view_name(ck_view v);
+/* Apply a view to n packed RGB images of size×size (src and dst must not
+ * overlap). */
+void ck_tta_apply(ck_view v, const unsigned char *src, unsigned char *dst, int n, int size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -171,7 +171,7 @@ static void cpu_destroy(ck_backend *be)
     free(be);
 }
 
-static int cpu_fill(ck_backend *be, ck_tensor *t, float value)
+int ck_cpu_fill(ck_backend *be, ck_tensor *t, float value)
 {
     size_t n = ck_tensor_numel(t);
     if (value == 0.0f) {
@@ -201,7 +201,7 @@ static float load_float(ck_dtype d, const void *p, size_t i)
     }
 }
 
-static int cpu_copy(ck_backend *be, ck_tensor *dst, const ck_tensor *src)
+int ck_cpu_copy(ck_backend *be, ck_tensor *dst, const ck_tensor *src)
 {
     size_t n = ck_tensor_numel(src);
     if (dst->dtype == src->dtype) {
@@ -236,32 +236,10 @@ static const ck_backend_ops cpu_ops = {
     .download = cpu_download,
     .sync = cpu_sync,
     .destroy = cpu_destroy,
-    .fill = cpu_fill,
-    .copy = cpu_copy,
-    .conv3x3_forward = ck_cpu_conv3x3_forward,
-    .conv3x3_backward_data = ck_cpu_conv3x3_backward_data,
-    .conv3x3_backward_filter = ck_cpu_conv3x3_backward_filter,
-    .relu_forward = ck_cpu_relu_forward,
-    .relu_backward = ck_cpu_relu_backward,
-    .maxpool2_forward = ck_cpu_maxpool2_forward,
-    .maxpool2_backward = ck_cpu_maxpool2_backward,
-    .avgpool_global_forward = ck_cpu_avgpool_global_forward,
-    .avgpool_global_backward = ck_cpu_avgpool_global_backward,
-    .dense_forward = ck_cpu_dense_forward,
-    .dense_backward = ck_cpu_dense_backward,
-    .dropout_forward = ck_cpu_dropout_forward,
-    .dropout_backward = ck_cpu_dropout_backward,
-    .batchnorm_forward = ck_cpu_batchnorm_forward,
-    .batchnorm_backward = ck_cpu_batchnorm_backward,
-    .softmax_forward = ck_cpu_softmax_forward,
-    .softmax_xent = ck_cpu_softmax_xent,
-    .preprocess_caffe = ck_cpu_preprocess_caffe,
-    .sgd_update = ck_cpu_sgd_update,
-    .adam_update = ck_cpu_adam_update,
-    .rmsprop_update = ck_cpu_rmsprop_update,
-    .scale = ck_cpu_scale,
-    .axpy = ck_cpu_axpy,
-    .sum_squares = ck_cpu_sum_squares,
+    .forget = ck_cpu_forget,
+#define CK_CPU_OP_ENTRY(op, params) .op = ck_cpu_##op,
+    CK_BACKEND_OPS(CK_CPU_OP_ENTRY)
+#undef CK_CPU_OP_ENTRY
 };
 
 /* Denormal floats cost a microcode assist per operation (~100 cycles).

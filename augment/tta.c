@@ -1,5 +1,5 @@
-/* Test-time augmentation views (see ck/submission.h). */
-#include "ck/submission.h"
+/* Test-time augmentation views (see ck/augment.h). */
+#include "ck/augment.h"
 
 #include "ck/error.h"
 
