@@ -147,7 +147,9 @@ static void read_random_marks(ck_weights *w, hid_t f)
     }
 }
 
-int ck_weights_load_h5(ck_weights *w)
+/* The file through the access property list fapl: the default one reads
+ * w->path, a core-driver one with a file image reads memory. */
+static int load_h5(ck_weights *w, hid_t fapl)
 {
     char h5msg[256];
     h5_quiet q;
@@ -159,7 +161,7 @@ int ck_weights_load_h5(ck_weights *w)
     hid_t root = -1;
     char **layers = NULL;
     int nlayers = 0;
-    hid_t f = H5Fopen(w->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t f = fapl < 0 ? -1 : H5Fopen(w->path, H5F_ACC_RDONLY, fapl);
     if (f < 0) {
         ck_error("weights", "%s: cannot open as HDF5 (%s; truncated or corrupt file?)", w->path,
                  h5_error_text(h5msg, sizeof h5msg));
@@ -194,5 +196,26 @@ out:
     if (f >= 0)
         H5Fclose(f);
     h5_quiet_end(&q);
+    return rc;
+}
+
+int ck_weights_load_h5(ck_weights *w)
+{
+    return load_h5(w, H5P_DEFAULT);
+}
+
+int ck_weights_load_h5_image(ck_weights *w, const void *data, size_t size)
+{
+    /* Core driver without backing store: the image is copied into HDF5's
+     * own buffer and nothing is written back. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && (H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 ||
+                      H5Pset_file_image(fapl, (void *)data, size) < 0)) {
+        H5Pclose(fapl);
+        fapl = -1;
+    }
+    int rc = load_h5(w, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     return rc;
 }
