@@ -96,6 +96,14 @@ static void checkpoint_seed(const char *name, int pool_avg, int batchnorm, int h
                                .state_json = "{\"epoch\":1,\"best_val_loss\":0.5,\"history\":[]}"};
     if (!m || ck_checkpoint_save(seed_path("checkpoint", name), m, NULL, &meta) != 0)
         die("checkpoint");
+    /* Its metadata alone, the other kind of input of fuzz-checkpoint. */
+    ck_st_file *f = ck_st_open(seed_path("checkpoint", name));
+    char meta_name[256];
+    snprintf(meta_name, sizeof meta_name, "%s.meta.json", name);
+    if (!f || !ck_st_metadata(f, "ck"))
+        die("checkpoint metadata");
+    put_text("checkpoint", meta_name, ck_st_metadata(f, "ck"));
+    ck_st_close(f);
     ck_model_free(m);
     ck_labels_free(l);
     ck_backend_free(be);
