@@ -6,6 +6,7 @@
 #include "ck/fs.h"
 #include "ck/labels.h"
 #include "ck/progress.h"
+#include "ck/rng.h"
 #include "ck/synth.h"
 #include "ck/table.h"
 
@@ -232,7 +233,16 @@ static int write_tables(const job *J, int nclasses)
 
 enum { OPT_LAYOUT = 256, OPT_FORCE, OPT_PROGRESS, OPT_VERSION };
 
-int main(int argc, char **argv)
+/* The command line. */
+typedef struct synth_args {
+    const char *dir;
+    long classes, ntrain, ntest, size, jobs;
+    unsigned long long seed;
+    int folders, force, progress;
+} synth_args;
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, synth_args *a)
 {
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'},
@@ -251,8 +261,9 @@ int main(int argc, char **argv)
     };
     const char *dir = NULL;
     long classes = 20, ntrain = 2000, ntest = 400, size = 32, jobs = 0;
-    unsigned long long seed = 1;
+    unsigned long long seed = CK_DEFAULT_SEED;
     int folders = 0, force = 0, progress = 0, c;
+    ck_cli_name(argv, prog);
     while ((c = getopt_long(argc, argv, "o:c:n:t:S:s:j:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': dir = optarg; break;
@@ -291,8 +302,8 @@ int main(int argc, char **argv)
         case OPT_FORCE: force = 1; break;
         case OPT_PROGRESS: progress = 1; break;
         case 'h': usage(stdout); return 0;
-        case OPT_VERSION: puts("ck-synth (ck) 0.1.0"); return 0;
-        default: return ck_cli_usage_error(prog, "invalid option");
+        case OPT_VERSION: return ck_cli_version(prog);
+        default: return ck_cli_try_help(prog);
         }
     }
     if (optind < argc)
@@ -301,14 +312,18 @@ int main(int argc, char **argv)
         return ck_cli_usage_error(prog, "missing --output");
     if (ntrain + ntest == 0)
         return ck_cli_usage_error(prog, "nothing to generate (--train and --test are 0)");
-    if (!force && dir_is_empty_or_missing(dir) != 1) {
-        fprintf(stderr, "ck-synth: %s: exists and is not empty (use --force to write into it)\n", dir);
-        return 1;
-    }
-    if (VIPS_INIT(argv[0]) != 0) {
-        fprintf(stderr, "ck-synth: cannot start libvips: %s", vips_error_buffer());
-        return 1;
-    }
+    *a = (synth_args){.dir = dir, .classes = classes, .ntrain = ntrain, .ntest = ntest, .size = size,
+                      .jobs = jobs, .seed = seed, .folders = folders, .force = force, .progress = progress};
+    return -1;
+}
+
+/* The images (on `jobs` threads), then the tables. */
+static int generate(const synth_args *a)
+{
+    const char *dir = a->dir;
+    long classes = a->classes, ntrain = a->ntrain, ntest = a->ntest, size = a->size, jobs = a->jobs;
+    unsigned long long seed = a->seed;
+    int folders = a->folders, progress = a->progress;
     /* Each worker encodes whole images; libvips' own pool would only add
      * hand-offs for 32x32 pictures. */
     vips_concurrency_set(1);
@@ -377,4 +392,21 @@ done:
     free(names);
     free(th);
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    synth_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (!a.force && dir_is_empty_or_missing(a.dir) != 1) {
+        fprintf(stderr, "ck-synth: %s: exists and is not empty (use --force to write into it)\n", a.dir);
+        return 1;
+    }
+    if (VIPS_INIT(argv[0]) != 0) {
+        fprintf(stderr, "ck-synth: cannot start libvips: %s", vips_error_buffer());
+        return 1;
+    }
+    return generate(&a);
 }

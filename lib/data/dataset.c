@@ -115,6 +115,23 @@ ck_dataset *ck_dataset_from_manifest(const ck_manifest *m, const char *images_di
     return ds;
 }
 
+ck_dataset *ck_dataset_from_paths(const char *const *paths, int n)
+{
+    ck_dataset *ds = n >= 0 ? dataset_alloc(n) : NULL;
+    for (int i = 0; ds && i < n; i++) {
+        ds->path[i] = strdup(paths[i]);
+        ds->where[i] = strdup(paths[i]);
+        ds->cls[i] = -1;
+        ds->id[i] = i;
+        if (!ds->path[i] || !ds->where[i]) {
+            ck_error("dataset", "out of memory");
+            ck_dataset_free(ds);
+            return NULL;
+        }
+    }
+    return ds;
+}
+
 ck_dataset *ck_dataset_subset(const ck_dataset *src, const int *idx, int n)
 {
     if (n <= 0) {

@@ -22,6 +22,7 @@ typedef struct slot {
     uint8_t *rgb;
     int32_t *labels;
     int *rows;
+    uint8_t *bad; /* per image: unreadable (keep_going) */
     int batch;   /* batch id held, -1 when free */
     int n;
     int done;
@@ -100,14 +101,18 @@ static void *worker(void *arg)
         int augment = l->augment;
         pthread_mutex_unlock(&l->lock);
 
-        int rc = load_one(l, row, copy, augment, s->rgb + (size_t)j * l->img_bytes);
+        uint8_t *dst = s->rgb + (size_t)j * l->img_bytes;
+        int rc = load_one(l, row, copy, augment, dst);
+        if (rc != 0 && l->cfg.keep_going)
+            memset(dst, 0, l->img_bytes);
 
         pthread_mutex_lock(&l->lock);
         l->busy--;
         if (gen == l->gen) {
             s->labels[j] = ck_dataset_class(l->ds, row);
             s->rows[j] = row;
-            if (rc != 0)
+            s->bad[j] = rc != 0;
+            if (rc != 0 && !l->cfg.keep_going)
                 s->failed = 1;
             if (++s->done == s->n)
                 pthread_cond_broadcast(&l->ready_cv);
@@ -149,7 +154,8 @@ ck_loader *ck_loader_new(const ck_dataset *ds, const ck_loader_config *cfg)
         s->rgb = malloc(l->img_bytes * (size_t)cfg->batch);
         s->labels = malloc(sizeof *s->labels * (size_t)cfg->batch);
         s->rows = malloc(sizeof *s->rows * (size_t)cfg->batch);
-        if (!s->rgb || !s->labels || !s->rows)
+        s->bad = malloc((size_t)cfg->batch);
+        if (!s->rgb || !s->labels || !s->rows || !s->bad)
             goto oom;
     }
     l->threads = calloc((size_t)l->nthreads, sizeof *l->threads);
@@ -186,6 +192,7 @@ void ck_loader_free(ck_loader *l)
             free(l->slots[i].rgb);
             free(l->slots[i].labels);
             free(l->slots[i].rows);
+            free(l->slots[i].bad);
         }
     free(l->slots);
     free(l->threads);
@@ -254,6 +261,7 @@ const ck_batch *ck_loader_next(ck_loader *l)
     s->view.rgb = s->rgb;
     s->view.labels = s->labels;
     s->view.rows = s->rows;
+    s->view.failed = s->bad;
     pthread_mutex_unlock(&l->lock);
     return &s->view;
 }

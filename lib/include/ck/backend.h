@@ -49,6 +49,9 @@ typedef struct ck_tensor ck_tensor;
  * error ("ck was built without CUDA", "no CUDA device") on failure. */
 ck_backend *ck_backend_new(const char *device, int threads);
 void ck_backend_free(ck_backend *be);
+/* The i-th compute backend built in ("cpu", then e.g. "cuda"), NULL past
+ * the last: what --version lists. */
+const char *ck_backend_kind(int i);
 /* Short description, e.g. "cpu (OpenBLAS, 2 threads)". */
 const char *ck_backend_name(const ck_backend *be);
 int ck_backend_is_cpu(const ck_backend *be);

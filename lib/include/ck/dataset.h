@@ -41,6 +41,10 @@ ck_dataset *ck_dataset_from_manifest(const ck_manifest *m, const char *images_di
 /* Rows idx[0..n) of ds (same item ids, so augmentation streams and cache
  * entries stay those of the full dataset). */
 ck_dataset *ck_dataset_subset(const ck_dataset *ds, const int *idx, int n);
+/* Unlabelled images (class -1, item id = position), e.g. test images to
+ * predict; paths are copied, not checked (the loader reports what it
+ * cannot read). */
+ck_dataset *ck_dataset_from_paths(const char *const *paths, int n);
 void ck_dataset_free(ck_dataset *ds);
 
 int ck_dataset_count(const ck_dataset *ds);
@@ -65,6 +69,9 @@ typedef struct ck_loader_config {
     int depth;                /* batches in the ring (0 = threads + 2) */
     const ck_aug_spec *aug;   /* NULL = no augmentation (borrowed) */
     uint64_t seed;            /* augmentation seed */
+    int keep_going;           /* 1: an image that cannot be read is zeroed and
+                               * flagged in ck_batch.failed (its error left in
+                               * the buffer) instead of ending the pass */
 } ck_loader_config;
 
 typedef struct ck_batch {
@@ -73,6 +80,7 @@ typedef struct ck_batch {
     const uint8_t *rgb;    /* [n, size, size, 3] */
     const int32_t *labels; /* [n] class indices */
     const int *rows;       /* [n] dataset rows (positions in ds) */
+    const uint8_t *failed; /* [n] 1: unreadable, zero pixels (keep_going) */
 } ck_batch;
 
 ck_loader *ck_loader_new(const ck_dataset *ds, const ck_loader_config *cfg);
