@@ -40,9 +40,10 @@ install(TARGETS ck ck_static
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/include/ck DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.h")
 
-# ck.pc finds the prefix from its own place (${pcfiledir}), so the tree can
-# be installed anywhere (cmake --install --prefix DIR).
-set(CK_PC_UP "..")
+# ck.pc finds the prefix from its own place (${pcfiledir}: up from
+# LIBDIR/pkgconfig), so the tree can be installed anywhere
+# (cmake --install --prefix DIR).
+set(CK_PC_UP "../..")
 string(REGEX MATCHALL "/" slashes "${CMAKE_INSTALL_LIBDIR}")
 foreach(s IN LISTS slashes)
   string(APPEND CK_PC_UP "/..")
