@@ -68,8 +68,9 @@ typedef struct args {
 } args;
 
 /* One option; returns -1 to go on, else the exit status. */
-static int parse_option(args *a, int c)
+static int parse_option(void *ctx, int c)
 {
+    args *a = ctx;
     long v;
     switch (c) {
     case 't': a->truth = optarg; break;
@@ -107,10 +108,7 @@ static int parse_option(args *a, int c)
 static int parse_args(int argc, char **argv, args *a)
 {
     *a = (args){.eps = 1e-15, .tol = 1e-3, .top = 5, .max_reports = 50};
-    int c, rc = -1;
-    ck_cli_name(argv, prog);
-    while (rc < 0 && (c = getopt_long(argc, argv, "t:l:sc:h", longopts, NULL)) != -1)
-        rc = parse_option(a, c);
+    int rc = ck_cli_options(argc, argv, prog, "t:l:sc:h", longopts, parse_option, a);
     if (rc >= 0)
         return rc;
     if (optind != argc - 1)

@@ -170,8 +170,9 @@ typedef struct args {
 } args;
 
 /* One option; returns -1 to go on, else the exit status. */
-static int parse_option(args *a, int c)
+static int parse_option(void *ctx, int c)
 {
+    args *a = ctx;
     long v;
     switch (c) {
     case 'm':
@@ -262,10 +263,7 @@ static int parse_args(int argc, char **argv, args *a)
     ck_predict_options_init(&a->o);
     a->o.views = a->views;
     a->o.warn = warn;
-    int c, rc = -1;
-    ck_cli_name(argv, prog);
-    while (rc < 0 && (c = getopt_long(argc, argv, "m:i:o:w:f:b:j:h", longopts, NULL)) != -1)
-        rc = parse_option(a, c);
+    int rc = ck_cli_options(argc, argv, prog, "m:i:o:w:f:b:j:h", longopts, parse_option, a);
     if (rc >= 0)
         return rc;
     if (a->merge) {

@@ -138,8 +138,9 @@ typedef struct args {
 } args;
 
 /* One option; returns -1 to go on, else the exit status. */
-static int parse_option(args *a, int c)
+static int parse_option(void *ctx, int c)
 {
+    args *a = ctx;
     switch (c) {
     case 'm': a->manifest = optarg; break;
     case 'o': a->outdir = optarg; break;
@@ -174,10 +175,7 @@ static int parse_option(args *a, int c)
 static int parse_args(int argc, char **argv, args *a)
 {
     *a = (args){.val = 0.2, .seed = CK_DEFAULT_SEED};
-    int c, rc = -1;
-    ck_cli_name(argv, prog);
-    while (rc < 0 && (c = getopt_long(argc, argv, "m:o:v:k:s:l:qh", longopts, NULL)) != -1)
-        rc = parse_option(a, c);
+    int rc = ck_cli_options(argc, argv, prog, "m:o:v:k:s:l:qh", longopts, parse_option, a);
     if (rc >= 0)
         return rc;
     if (optind < argc)

@@ -15,6 +15,16 @@ void ck_cli_name(char **argv, const char *prog)
     argv[0] = (char *)prog;
 }
 
+int ck_cli_options(int argc, char **argv, const char *prog, const char *shortopts,
+                   const struct option *longopts, int (*take)(void *ctx, int c), void *ctx)
+{
+    int c, rc = -1;
+    ck_cli_name(argv, prog);
+    while (rc < 0 && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+        rc = take(ctx, c);
+    return rc;
+}
+
 int ck_cli_version(const char *prog)
 {
     printf("%s (ck) %s\n", prog, ck_version());

@@ -6,11 +6,18 @@
 #ifndef CK_CLI_H
 #define CK_CLI_H
 
+#include <getopt.h>
+
 #include "ck/error.h" /* CK_PRINTF */
 
 /* getopt names the program in its messages ("unrecognized option") after
  * argv[0], which is the path the tool was run by: make it PROG. */
 void ck_cli_name(char **argv, const char *prog);
+/* getopt_long over argv (after ck_cli_name), handing each option to
+ * take(ctx, c) until it returns an exit status (>= 0: --help, --version,
+ * a usage error). Returns that status, or -1 when every option was taken. */
+int ck_cli_options(int argc, char **argv, const char *prog, const char *shortopts,
+                   const struct option *longopts, int (*take)(void *ctx, int c), void *ctx);
 /* --version: "PROG (ck) VERSION" on stdout. Returns 0. */
 int ck_cli_version(const char *prog);
 
