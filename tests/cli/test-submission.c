@@ -6,6 +6,7 @@
 #include "ck/fs.h"
 #include "ck/augment.h"
 #include "ck/submission.h"
+#include "ck/table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,33 +41,33 @@ static int file_is(const char *name, const char *want)
 static void test_table(void)
 {
     put("t.csv", "\xEF\xBB\xBFid,\"a,b\",c\r\nx.png,\"say \"\"hi\"\"\",3\r\n\r\ny.png,,\n");
-    ck_subtable *t = ck_subtable_read(path("t.csv"), 0);
+    ck_table *t = ck_table_read(path("t.csv"), 0, CK_TABLE_LENIENT);
     CHECK(t != NULL);
-    CHECK(ck_subtable_rows(t) == 4);
-    CHECK(ck_subtable_sep(t) == ',');
-    CHECK(strcmp(ck_subtable_cell(t, 0, 0), "id") == 0);
-    CHECK(strcmp(ck_subtable_cell(t, 0, 1), "a,b") == 0);
-    CHECK(strcmp(ck_subtable_cell(t, 1, 1), "say \"hi\"") == 0);
-    CHECK(ck_subtable_cols(t, 2) == 0 && ck_subtable_line(t, 2) == 3);
-    CHECK(ck_subtable_cols(t, 3) == 3 && ck_subtable_line(t, 3) == 4);
-    CHECK(strcmp(ck_subtable_cell(t, 3, 2), "") == 0);
-    CHECK(ck_subtable_has_header(t) == 1);
-    ck_subtable_free(t);
+    CHECK(ck_table_rows(t) == 4);
+    CHECK(ck_table_sep(t) == ',');
+    CHECK(strcmp(ck_table_cell(t, 0, 0), "id") == 0);
+    CHECK(strcmp(ck_table_cell(t, 0, 1), "a,b") == 0);
+    CHECK(strcmp(ck_table_cell(t, 1, 1), "say \"hi\"") == 0);
+    CHECK(ck_table_cols(t, 2) == 0 && ck_table_line(t, 2) == 3);
+    CHECK(ck_table_cols(t, 3) == 3 && ck_table_line(t, 3) == 4);
+    CHECK(strcmp(ck_table_cell(t, 3, 2), "") == 0);
+    CHECK(ck_table_has_header(t) == 1);
+    ck_table_free(t);
 
     put("h.tsv", "test_1.png\t0.5\t0.5\ntest_2.png\t0.25\t0.75\n");
-    t = ck_subtable_read(path("h.tsv"), 0);
-    CHECK(t && ck_subtable_sep(t) == '\t' && ck_subtable_has_header(t) == 0);
-    ck_subtable_free(t);
+    t = ck_table_read(path("h.tsv"), 0, CK_TABLE_LENIENT);
+    CHECK(t && ck_table_sep(t) == '\t' && ck_table_has_header(t) == 0);
+    ck_table_free(t);
     put("k.csv", "id,label\n1,3\n");
-    t = ck_subtable_read(path("k.csv"), 0);
-    CHECK(t && ck_subtable_has_header(t) == 1);
-    ck_subtable_free(t);
+    t = ck_table_read(path("k.csv"), 0, CK_TABLE_LENIENT);
+    CHECK(t && ck_table_has_header(t) == 1);
+    ck_table_free(t);
 
     put("q.csv", "a,\"open\n");
-    CHECK(ck_subtable_read(path("q.csv"), 0) == NULL);
-    CHECK(strstr(ck_error_buffer(), "q.csv:1: unterminated") != NULL);
+    CHECK(ck_table_read(path("q.csv"), 0, CK_TABLE_LENIENT) == NULL);
+    CHECK(strstr(ck_error_buffer(), "q.csv:1: malformed quoted field (no closing quote)") != NULL);
     ck_error_clear();
-    CHECK(ck_subtable_read(path("nope.csv"), 0) == NULL);
+    CHECK(ck_table_read(path("nope.csv"), 0, CK_TABLE_LENIENT) == NULL);
     CHECK(strstr(ck_error_buffer(), "nope.csv") != NULL);
     ck_error_clear();
 
@@ -359,7 +360,7 @@ int main(void)
     test_check();
     test_probs();
     ck_submission_free(NULL);
-    ck_subtable_free(NULL);
+    ck_table_free(NULL);
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (!check_failures && system(cmd) != 0)
