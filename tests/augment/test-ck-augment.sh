@@ -70,6 +70,14 @@ check "manifest lists good files only" test "$(cat bad.txt)" = "$(printf 'train_
 check "no temporaries left" bash -c '! ls bad | grep -q tmp'
 rm in/empty.png in/trunc.png in/text.png
 
+# The list of outputs is a one-column table: a name with a comma is quoted
+# so that it reads back as one file.
+mkdir -p odd && cp in/train_00000.png "odd/a,b.png"
+check "odd name run" bash -c 'ck-augment -q -o oddout "odd/a,b.png" > odd.txt'
+check "odd name quoted" test "$(cat odd.txt)" = '"a,b_aug00.png"'
+check "odd name reads back" ck-augment -q -m odd.txt --images oddout -o odd2 > /dev/null
+check "odd name written" test -f "odd2/a,b_aug00_aug00.png"
+
 # Manifest in -> manifest out: TSV with header keeps its header and labels.
 printf 'file_name\tlabel_id\ntrain_00000.png\t3\ntrain_00001.png\t7\n' > m.tsv
 check "tsv run" ck-augment -q -m m.tsv --images in -n 2 --include-original --flip h -o tsv > out.tsv

@@ -154,6 +154,16 @@ static void test_write(void)
     r = ck_submission_read(path("p.csv"), 0, NULL);
     CHECK(r && ck_submission_nclass(r) == 3 && ck_submission_nrows(r) == 5);
     ck_submission_free(r);
+    /* Names the reader would trim are quoted, so they read back as written. */
+    ck_submission *sp = ck_submission_new(1, 2, CK_SUB_PROBS);
+    CHECK(sp && ck_submission_set_name(sp, 0, " lead.png") == 0);
+    ck_submission_format_init(&f);
+    CHECK(sp && ck_submission_write(sp, path("sp.csv"), &f) == 0);
+    CHECK(file_is("sp.csv", "\" lead.png\",0,0\n"));
+    r = ck_submission_read(path("sp.csv"), 2, NULL);
+    CHECK(r && strcmp(ck_submission_name(r, 0), " lead.png") == 0);
+    ck_submission_free(r);
+    ck_submission_free(sp);
     /* Errors name the file and line. */
     put("bad.csv", "a.png,0.5,0.5\nb.png,0.5,x\n");
     CHECK(ck_submission_read(path("bad.csv"), 2, NULL) == NULL);
@@ -283,6 +293,17 @@ static void test_check(void)
     expect_check("hdr.csv", "file_name,a,b,c\nt_1.png,0.5,0.5,0\nt_2.png,0.2,0.3,0.5\nt_3.png,1,0,0\n", 1, hdr);
     const char *empty[] = {"empty.csv:2: empty line", NULL};
     expect_check("empty.csv", "t_1.png,0.5,0.5,0\n\nt_2.png,0.2,0.3,0.5\nt_3.png,1,0,0\n", 1, empty);
+    /* Blank lines of spaces count as empty lines; CRLF, a byte-order mark
+     * and a ragged row are reported with their lines. */
+    const char *blank[] = {"blank.csv:2: empty line", "blank.csv:3: 5 columns, expected 4", "blank.csv:4: empty line",
+                           NULL};
+    expect_check("blank.csv", "\xEF\xBB\xBFt_1.png,0.5,0.5,0\r\n   \r\nt_2.png,0.2,0.3,0.5,7\r\n\r\nt_3.png,1,0,0", 3,
+                 blank);
+    /* A quoted field over two lines: later rows keep their own lines. */
+    const char *multi[] = {"multi.csv:4: 'x\ny' is not in the sample submission",
+                           "multi.csv:6: duplicate row 't_3.png' (also at line 3)", NULL};
+    expect_check("multi.csv", "t_1.png,0.5,0.5,0\n\"t_2.png\",0.2,0.3,0.5\nt_3.png,1,0,0\n\"x\ny\",1,0,0\nt_3.png,1,0,0\n",
+                 2, multi);
     const char *tabs[] = {"tabs.tsv:1: fields are separated by tabs; the sample uses commas", NULL};
     expect_check("tabs.tsv", "t_1.png\t0.5\t0.5\t0\nt_2.png\t0.2\t0.3\t0.5\nt_3.png\t1\t0\t0\n", 1, tabs);
 

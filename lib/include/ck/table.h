@@ -8,7 +8,9 @@
  *   sample_submit.csv  test_0.png,0.05,0.05,...      (no header, >2 columns)
  *   DIR/<class>/<image>                              (ck_manifest_from_folders)
  *
- * Parsing (libcsv):
+ * Parsing (libcsv, ck_table_read below: the one reader of every CSV/TSV
+ * file, manifests, label lists and submissions alike):
+ *  - input: a file, "-" (stdin) or a FIFO; folders and devices are refused;
  *  - separator: tab if the first non-blank line contains a tab, else comma;
  *  - UTF-8 BOM, CRLF, quoted fields, blank lines and a missing final newline
  *    are accepted; surrounding spaces of unquoted fields are trimmed;
