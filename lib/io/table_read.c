@@ -166,13 +166,7 @@ static char *read_text(const char *path, const char *shown, size_t *len)
                  S_ISDIR(st.st_mode) ? "it is a folder" : "a device or socket");
         return NULL;
     }
-    char *buf = ck_read_file(path, len);
-    if (buf && memchr(buf, '\0', *len)) {
-        ck_error("table", "%s: binary file (NUL byte), expected CSV/TSV text", shown);
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return ck_read_file(path, len);
 }
 
 static int parse(parse_ctx *c, const char *p, const char *end)
@@ -221,36 +215,53 @@ static int parse(parse_ctx *c, const char *p, const char *end)
     return c->failed ? -1 : 0;
 }
 
-ck_table *ck_table_read(const char *path, char sep, int flags)
+ck_table *ck_table_parse(const char *text, size_t len, const char *name, char sep, int flags)
 {
-    if (!path || (sep && sep != ',' && sep != '\t')) {
-        ck_error("table", "%s: the separator must be a comma or a tab", path ? path : "(null)");
+    if (!name || (!text && len)) {
+        ck_error("table", "no text to parse");
         return NULL;
     }
-    const char *shown = strcmp(path, "-") == 0 ? "(stdin)" : path;
+    if (sep && sep != ',' && sep != '\t') {
+        ck_error("table", "%s: the separator must be a comma or a tab", name);
+        return NULL;
+    }
+    if (!text)
+        text = "";
+    if (len && memchr(text, '\0', len)) {
+        ck_error("table", "%s: binary file (NUL byte), expected CSV/TSV text", name);
+        return NULL;
+    }
     ck_table *t = calloc(1, sizeof *t);
-    if (!t || !(t->path = strdup(shown))) {
+    if (!t || !(t->path = strdup(name))) {
         free(t);
         ck_error("table", "out of memory");
         return NULL;
     }
-    size_t len;
-    char *buf = read_text(path, shown, &len);
-    if (!buf) {
-        ck_table_free(t);
-        return NULL;
-    }
-    const char *p = buf, *end = buf + len;
+    const char *p = text, *end = text + len;
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
     t->sep = sep ? sep : detect_sep(p, end);
     parse_ctx c = {.t = t, .lenient = flags & CK_TABLE_LENIENT};
-    int rc = parse(&c, p, end);
-    free(buf);
-    if (rc < 0) {
+    if (parse(&c, p, end) < 0) {
         ck_table_free(t);
         return NULL;
     }
+    return t;
+}
+
+ck_table *ck_table_read(const char *path, char sep, int flags)
+{
+    if (!path) {
+        ck_error("table", "no table path");
+        return NULL;
+    }
+    const char *shown = strcmp(path, "-") == 0 ? "(stdin)" : path;
+    size_t len;
+    char *buf = read_text(path, shown, &len);
+    if (!buf)
+        return NULL;
+    ck_table *t = ck_table_parse(buf, len, shown, sep, flags);
+    free(buf);
     return t;
 }
 

@@ -397,6 +397,17 @@ static void test_lenient(void)
     CHECK(ck_table_read(put("open2.csv", "a,b\n\"c,\nd\n", -1), 0, CK_TABLE_LENIENT) == NULL &&
           strstr(ck_error_buffer(), "open2.csv:2: malformed quoted field (no closing quote)"));
     ck_error_clear();
+    /* In memory: the same parser; the text need not end in a NUL. */
+    const char mem[] = {'x', ',', '1', '\n', '"', 'y', '"', ',', '2'};
+    t = ck_table_parse(mem, sizeof mem, "mem.csv", 0, 0);
+    CHECK(t && ck_table_rows(t) == 2 && strcmp(ck_table_cell(t, 1, 1), "2") == 0 && ck_table_line(t, 1) == 2);
+    CHECK(t && strcmp(ck_table_path(t), "mem.csv") == 0);
+    ck_table_free(t);
+    t = ck_table_parse(NULL, 0, "nothing", 0, CK_TABLE_LENIENT);
+    CHECK(t && ck_table_rows(t) == 0);
+    ck_table_free(t);
+    CHECK(ck_table_parse("a\"b", 3, "bad.csv", 0, 0) == NULL && strstr(ck_error_buffer(), "bad.csv:1: malformed"));
+    ck_error_clear();
     ck_table_free(NULL);
     CHECK(ck_table_rows(NULL) == 0 && ck_table_path(NULL) == NULL);
 }

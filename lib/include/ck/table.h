@@ -38,6 +38,7 @@
 #ifndef CK_TABLE_H
 #define CK_TABLE_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -63,6 +64,9 @@ typedef struct ck_table ck_table;
  * Errors: unreadable file, NUL byte, bad quoting ("file:line: malformed
  * quoted field"). */
 ck_table *ck_table_read(const char *path, char sep, int flags);
+/* The same on text in memory (len bytes, need not be NUL-terminated); name
+ * stands for the file in messages. */
+ck_table *ck_table_parse(const char *text, size_t len, const char *name, char sep, int flags);
 void ck_table_free(ck_table *t);
 int ck_table_rows(const ck_table *t);
 /* Fields of a row (0 for a blank line). */
