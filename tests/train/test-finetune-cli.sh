@@ -111,7 +111,7 @@ check "[ \$? -eq 0 ] && grep -q '14,714,688' sum.txt"
 cat sum.txt | tail -5
 
 # --- SIGINT: exit 130, resumable, no temporaries -----------------------------
-# The test hook raises SIGINT after optimizer step 7: 72 training images in
+# The test hook raises SIGINT after optimizer step 7: 77 training images in
 # batches of 16 are 5 steps an epoch, so mid-way through epoch 2.
 CK_FAULT_SIGINT_STEP=7 ck-finetune $COMMON --epochs 3 --cache none --progress -o int.ckpt 2> int.log
 rc=$?
