@@ -6,11 +6,17 @@ rotation + translation, horizontal flip, RandomErasing, PIL encode).
   peer_torchvision.py --list FILES.txt --images DIR --out DIR [--size 32]
                       [--format png|jpg] [--procs N]
   peer_torchvision.py --make-jpegs DIR --from DIR --count N [--side 256]
+
+Prints "loop_seconds S": the wall time from the first worker's first image
+to the last worker's last image, that is without Python's start-up (the
+interpreter, import torch/torchvision in each worker, the pool), which the
+time of the whole command includes.
 """
 import argparse
 import multiprocessing as mp
 import os
 import sys
+import time
 
 
 def work(args_and_chunk):
@@ -31,6 +37,7 @@ def work(args_and_chunk):
         T.ToPILImage(),
     ])
     ext = "jpg" if args.format == "jpg" else "png"
+    start = time.time()  # wall clock, comparable across the workers
     for name in names:
         with Image.open(os.path.join(args.images, name)) as im:
             out = pipe(im.convert("RGB"))
@@ -40,7 +47,7 @@ def work(args_and_chunk):
             out.save(path, quality=args.quality)
         else:
             out.save(path)
-    return len(names)
+    return start, time.time()
 
 
 def make_jpegs(args):
@@ -76,11 +83,12 @@ def main():
         names = [line.strip() for line in f if line.strip()]
     os.makedirs(args.out, exist_ok=True)
     if args.procs <= 1:
-        work((args, names, 0))
+        spans = [work((args, names, 0))]
     else:
         chunks = [(args, names[k::args.procs], k) for k in range(args.procs)]
         with mp.Pool(args.procs) as pool:
-            pool.map(work, chunks)
+            spans = pool.map(work, chunks)
+    print(f"loop_seconds\t{max(e for _, e in spans) - min(s for s, _ in spans):.4f}")
 
 
 if __name__ == "__main__":
