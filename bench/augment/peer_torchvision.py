@@ -9,8 +9,9 @@ rotation + translation, horizontal flip, RandomErasing, PIL encode).
 
 Prints "loop_seconds S": the wall time from the first worker's first image
 to the last worker's last image, that is without Python's start-up (the
-interpreter, import torch/torchvision in each worker, the pool), which the
-time of the whole command includes.
+interpreter, import torch/torchvision in each worker), which the time of the
+whole command includes. The workers wait for each other after their imports,
+so that their loops run side by side, not beside another's import.
 """
 import argparse
 import multiprocessing as mp
@@ -19,8 +20,7 @@ import sys
 import time
 
 
-def work(args_and_chunk):
-    args, names, worker = args_and_chunk
+def work(args, names, worker, barrier=None):
     import torch
     from PIL import Image
     from torchvision import transforms as T
@@ -37,6 +37,8 @@ def work(args_and_chunk):
         T.ToPILImage(),
     ])
     ext = "jpg" if args.format == "jpg" else "png"
+    if barrier is not None:
+        barrier.wait(timeout=600)
     start = time.time()  # wall clock, comparable across the workers
     for name in names:
         with Image.open(os.path.join(args.images, name)) as im:
@@ -48,6 +50,10 @@ def work(args_and_chunk):
         else:
             out.save(path)
     return start, time.time()
+
+
+def run_worker(args, names, worker, barrier, results):
+    results.put(work(args, names, worker, barrier))
 
 
 def make_jpegs(args):
@@ -83,11 +89,18 @@ def main():
         names = [line.strip() for line in f if line.strip()]
     os.makedirs(args.out, exist_ok=True)
     if args.procs <= 1:
-        spans = [work((args, names, 0))]
+        spans = [work(args, names, 0)]
     else:
-        chunks = [(args, names[k::args.procs], k) for k in range(args.procs)]
-        with mp.Pool(args.procs) as pool:
-            spans = pool.map(work, chunks)
+        barrier, results = mp.Barrier(args.procs), mp.Queue()
+        procs = [mp.Process(target=run_worker, args=(args, names[k::args.procs], k, barrier, results))
+                 for k in range(args.procs)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        if any(p.exitcode != 0 for p in procs):
+            sys.exit("peer_torchvision.py: a worker failed")
+        spans = [results.get() for _ in procs]
     print(f"loop_seconds\t{max(e for _, e in spans) - min(s for s, _ in spans):.4f}")
 
 
