@@ -6,17 +6,17 @@ fail=0
 check() { # check "what" command...
     if ! "${@:2}"; then echo "FAIL: $1" >&2; fail=1; fi
 }
-command -v perl >/dev/null || { echo "perl not found: skipping" >&2; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/ck-augment-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T"
 
-# Input images: binary PPMs drawn by perl, converted to PNG by the tool
-# itself (identity spec, -o - filter mode).
+# Input images: text PPMs drawn by awk, converted to PNG by the tool itself
+# (identity spec, -o - filter mode).
 ppm() { # ppm NAME W H SEED
-    perl -e 'my ($w,$h,$s)=@ARGV; print "P6\n$w $h\n255\n";
-             for my $y (0..$h-1) { for my $x (0..$w-1) {
-               print pack("C3", ($x*9+$s*31)%256, ($y*7+$s*17)%256, ($x*$y+$s*5)%256) } }' "$2" "$3" "$4" > "$1"
+    awk -v w="$2" -v h="$3" -v s="$4" 'BEGIN {
+        printf "P3\n%d %d\n255\n", w, h
+        for (y = 0; y < h; y++) for (x = 0; x < w; x++)
+            printf "%d %d %d\n", (x*9+s*31)%256, (y*7+s*17)%256, (x*y+s*5)%256 }' > "$1"
 }
 mkdir -p in ppm
 for i in 0 1 2 3 4 5; do ppm ppm/train_0000$i.ppm 24 20 $i; done

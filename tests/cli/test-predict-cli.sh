@@ -14,7 +14,7 @@ expect() {
 has() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }
 
 fixtures="$CK_BIN/../tests/test-predict"
-[ -x "$fixtures" ] || { echo "test-predict not built: skipped"; exit 77; }
+[ -x "$fixtures" ] || { echo "FAIL: $fixtures not built (a missing tool is a failure)" >&2; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/ck-predict-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 "$fixtures" --fixtures "$T" || { echo "cannot make fixtures"; exit 1; }
