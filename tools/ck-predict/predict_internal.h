@@ -3,8 +3,6 @@
 #ifndef CK_PREDICT_INTERNAL_H
 #define CK_PREDICT_INTERNAL_H
 
-#include "ck/submission.h" /* the sample's reader */
-
 /* The rows of the submission, in output order. */
 typedef struct pred_rows {
     int n;
