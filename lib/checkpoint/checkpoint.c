@@ -221,6 +221,22 @@ static int add_tensor(ck_st_writer *w, const char *name, const ck_tensor *t, con
     return ck_st_writer_add_copy(w, name, CK_ST_F32, nd, shape, data);
 }
 
+/* The host buffer that tensors are copied through, grown to n floats (its
+ * contents are not kept); NULL with an error (buf freed) when out of memory. */
+static float *staging(float *buf, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return buf;
+    free(buf);
+    *cap = n;
+    buf = malloc(n * sizeof *buf);
+    if (!buf) {
+        *cap = 0;
+        ck_error("checkpoint", "out of memory");
+    }
+    return buf;
+}
+
 int ck_checkpoint_save(const char *path, ck_model *m, const ck_optim *opt, const ck_checkpoint_meta *meta)
 {
     if (!meta || !meta->labels) {
@@ -245,15 +261,8 @@ int ck_checkpoint_save(const char *path, ck_model *m, const ck_optim *opt, const
             continue;
         const ck_tensor *t = ck_model_param(m, i);
         size_t n = ck_tensor_numel(t);
-        if (n > cap) {
-            free(buf);
-            cap = n;
-            buf = malloc(cap * sizeof *buf);
-            if (!buf) {
-                ck_error("checkpoint", "out of memory");
-                goto done;
-            }
-        }
+        if (!(buf = staging(buf, &cap, n)))
+            goto done;
         const char *name = ck_model_param_name(m, i);
         if (ck_model_param_get(m, name, buf, n) != 0 || add_tensor(w, name, t, buf) != 0)
             goto done;
@@ -263,15 +272,8 @@ int ck_checkpoint_save(const char *path, ck_model *m, const ck_optim *opt, const
             const char *name = ck_optim_state_name(opt, i);
             const ck_tensor *t = ck_optim_state((ck_optim *)opt, i);
             size_t n = ck_tensor_numel(t);
-            if (n > cap) {
-                free(buf);
-                cap = n;
-                buf = malloc(cap * sizeof *buf);
-                if (!buf) {
-                    ck_error("checkpoint", "out of memory");
-                    goto done;
-                }
-            }
+            if (!(buf = staging(buf, &cap, n)))
+                goto done;
             char key[512];
             snprintf(key, sizeof key, "optim/%s", name);
             if (ck_optim_state_get(opt, name, buf, n) != 0 || add_tensor(w, key, t, buf) != 0)

@@ -4,6 +4,7 @@
  * and every corruption path. Datasets other than block1_conv1 are left
  * unwritten (HDF5 reads them as zeros), which keeps the test files tiny. */
 #include "check.h"
+#include "load_fails.h"
 #include "ck/error.h"
 #include "ck/rng.h"
 #include "ck/sha256.h"
@@ -223,20 +224,6 @@ static void test_top(void)
     }
     ck_weights_free(w);
     unlink("top.h5");
-}
-
-/* Loading must fail with an error naming the file and `part`. */
-static void fails(const char *path, const char *part)
-{
-    ck_error_clear();
-    ck_weights *w = ck_weights_load(path);
-    CHECK(w == NULL);
-    const char *e = ck_error_buffer();
-    if (!strstr(e, path) || (part && !strstr(e, part))) {
-        fprintf(stderr, "%s: error \"%s\" lacks \"%s\"\n", path, e, part ? part : "");
-        CHECK(0);
-    }
-    ck_weights_free(w);
 }
 
 static void write_bytes(const char *path, const void *data, size_t n)
