@@ -29,6 +29,9 @@ if(CK_WITH_IO)
   add_library(ck_libcsv INTERFACE IMPORTED)
   set_target_properties(ck_libcsv PROPERTIES
     INTERFACE_LINK_LIBRARIES "${CSV_LIB}" INTERFACE_INCLUDE_DIRECTORIES "${CSV_INC}")
+  # SHA-256 of weight files: libcrypto uses the CPU's SHA instructions
+  # (docs/performance.md); it is already there wherever OpenSSL is.
+  pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto)
   find_package(HDF5 REQUIRED COMPONENTS C)
   add_library(ck_hdf5 INTERFACE IMPORTED)
   set_target_properties(ck_hdf5 PROPERTIES

@@ -13,8 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +69,6 @@ typedef struct job {
     uint64_t seed;
     const int *train_cls, *test_cls;
     char (*names)[64];
-    atomic_int next;
-    atomic_int failed;
     ck_progress *bar;
 } job;
 
@@ -130,32 +126,41 @@ static int write_png(const char *path, const uint8_t *rgb, int size)
     return 0;
 }
 
-static void *worker(void *arg)
+/* Every image, an OpenMP loop over items: item k's pixels depend only on
+ * (seed, k), so the bytes do not depend on -j. 0, or -1 after the first
+ * failure (the remaining items are skipped). */
+static int draw_all(const job *J, int jobs)
 {
-    job *J = arg;
-    uint8_t *rgb = malloc((size_t)J->size * (size_t)J->size * 3);
-    if (!rgb) {
-        ck_error("ck-synth", "out of memory");
-        atomic_store(&J->failed, 1);
-        return NULL;
-    }
-    int total = J->ntrain + J->ntest;
-    for (;;) {
-        int k = atomic_fetch_add(&J->next, 1);
-        if (k >= total || atomic_load(&J->failed))
-            break;
-        int cls = k < J->ntrain ? J->train_cls[k] : J->test_cls[k - J->ntrain];
-        uint64_t item = k < J->ntrain ? (uint64_t)k : TEST_ITEM0 + (uint64_t)(k - J->ntrain);
-        char path[4096];
-        image_path(J, k, path, sizeof path);
-        if (ck_synth_draw(cls, J->seed, item, J->size, rgb) < 0 || write_png(path, rgb, J->size) < 0) {
-            atomic_store(&J->failed, 1);
-            break;
+    int total = J->ntrain + J->ntest, failed = 0;
+#pragma omp parallel num_threads(jobs)
+    {
+        uint8_t *rgb = malloc((size_t)J->size * (size_t)J->size * 3);
+        if (!rgb) {
+            ck_error("ck-synth", "out of memory");
+#pragma omp atomic write
+            failed = 1;
         }
-        ck_progress_add(J->bar, 1);
+#pragma omp for schedule(dynamic)
+        for (int k = 0; k < total; k++) {
+            int stop;
+#pragma omp atomic read
+            stop = failed;
+            if (stop)
+                continue;
+            int cls = k < J->ntrain ? J->train_cls[k] : J->test_cls[k - J->ntrain];
+            uint64_t item = k < J->ntrain ? (uint64_t)k : TEST_ITEM0 + (uint64_t)(k - J->ntrain);
+            char path[4096];
+            image_path(J, k, path, sizeof path);
+            if (ck_synth_draw(cls, J->seed, item, J->size, rgb) < 0 || write_png(path, rgb, J->size) < 0) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            ck_progress_add(J->bar, 1);
+        }
+        free(rgb);
     }
-    free(rgb);
-    return NULL;
+    return failed ? -1 : 0;
 }
 
 static int dir_is_empty_or_missing(const char *dir)
@@ -337,7 +342,6 @@ static int generate(const synth_args *a)
     int *train_cls = malloc((size_t)(ntrain ? ntrain : 1) * sizeof *train_cls);
     int *test_cls = malloc((size_t)(ntest ? ntest : 1) * sizeof *test_cls);
     char (*names)[64] = calloc((size_t)classes, sizeof *names);
-    pthread_t *th = calloc((size_t)jobs, sizeof *th);
     job J = {.dir = dir, .size = (int)size, .ntrain = (int)ntrain, .ntest = (int)ntest,
              .folders = folders, .seed = seed, .train_cls = train_cls, .test_cls = test_cls,
              .names = names};
@@ -345,7 +349,7 @@ static int generate(const synth_args *a)
     J.width = 5;
     for (long p = 100000; p < most && J.width < 9; p *= 10)
         J.width++;
-    if (!train_cls || !test_cls || !names || !th) {
+    if (!train_cls || !test_cls || !names) {
         ck_error("ck-synth", "out of memory");
         goto done;
     }
@@ -369,19 +373,10 @@ static int generate(const synth_args *a)
     }
 
     J.bar = ck_progress_new(stderr, "ck-synth", ntrain + ntest, progress ? 1 : 0);
-    atomic_init(&J.next, 0);
-    atomic_init(&J.failed, 0);
-    int started = 0;
-    for (; started < jobs; started++)
-        if (pthread_create(&th[started], NULL, worker, &J) != 0)
-            break;
-    if (started == 0)
-        worker(&J);
-    for (int k = 0; k < started; k++)
-        pthread_join(th[k], NULL);
+    int drawn = draw_all(&J, (int)jobs);
     ck_progress_finish(J.bar, NULL);
     ck_progress_free(J.bar);
-    if (atomic_load(&J.failed) || write_tables(&J, (int)classes) < 0)
+    if (drawn < 0 || write_tables(&J, (int)classes) < 0)
         goto done;
     rc = 0;
 done:
@@ -390,7 +385,6 @@ done:
     free(train_cls);
     free(test_cls);
     free(names);
-    free(th);
     return rc;
 }
 

@@ -160,7 +160,6 @@ int ck_dataset_count(const ck_dataset *ds) { return ds ? ds->n : 0; }
 const char *ck_dataset_path(const ck_dataset *ds, int i) { return ds->path[i]; }
 int ck_dataset_class(const ck_dataset *ds, int i) { return ds->cls[i]; }
 int ck_dataset_item_id(const ck_dataset *ds, int i) { return ds->id[i]; }
-const char *ck_dataset_where(const ck_dataset *ds, int i) { return ds->where[i]; }
 
 void ck_dataset_class_counts(const ck_dataset *ds, int ncls, int *counts)
 {

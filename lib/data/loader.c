@@ -10,7 +10,6 @@
 #include "ck/augment.h"
 #include "ck/error.h"
 #include "ck/image.h"
-#include "ck/progress.h"
 #include "ck/rng.h"
 
 #include <pthread.h>
@@ -53,7 +52,6 @@ struct ck_loader {
     int busy;       /* workers decoding right now */
     int quit;
     int failed;
-    double wait_s;
 };
 
 static int load_one(ck_loader *l, int row, uint64_t copy, int augment, uint8_t *dst)
@@ -229,7 +227,6 @@ int ck_loader_start(ck_loader *l, const int *order, int n, int augment, uint64_t
     l->consumed = 0;
     l->released = 0;
     l->failed = 0;
-    l->wait_s = 0;
     for (int i = 0; i < l->depth; i++)
         l->slots[i].batch = -1;
     pthread_cond_broadcast(&l->work_cv);
@@ -246,10 +243,8 @@ const ck_batch *ck_loader_next(ck_loader *l)
     }
     int b = l->consumed;
     slot *s = &l->slots[b % l->depth];
-    double t0 = ck_time_now();
     while (!(s->batch == b && s->done == s->n))
         pthread_cond_wait(&l->ready_cv, &l->lock);
-    l->wait_s += ck_time_now() - t0;
     if (s->failed) {
         l->failed = 1;
         pthread_mutex_unlock(&l->lock);
@@ -279,9 +274,4 @@ void ck_loader_release(ck_loader *l, const ck_batch *b)
 int ck_loader_failed(const ck_loader *l)
 {
     return l->failed;
-}
-
-double ck_loader_wait_seconds(const ck_loader *l)
-{
-    return l->wait_s;
 }

@@ -24,20 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ck/dtype.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum ck_dtype {
-    CK_F32 = 0,
-    CK_BF16 = 1, /* storage for frozen layers / feature caches */
-    CK_F16 = 2,
-    CK_I32 = 3,  /* class labels */
-    CK_U8 = 4    /* raw RGB pixels, dropout masks */
-} ck_dtype;
-
-size_t ck_dtype_size(ck_dtype t);
-const char *ck_dtype_name(ck_dtype t);
 
 typedef struct ck_backend ck_backend;
 typedef struct ck_tensor ck_tensor;

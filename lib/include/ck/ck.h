@@ -7,6 +7,7 @@
 #include "ck/backend.h"
 #include "ck/checkpoint.h"
 #include "ck/dataset.h"
+#include "ck/dtype.h"
 #include "ck/error.h"
 #include "ck/fs.h"
 #include "ck/image.h"

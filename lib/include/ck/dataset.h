@@ -52,8 +52,6 @@ const char *ck_dataset_path(const ck_dataset *ds, int i);
 int ck_dataset_class(const ck_dataset *ds, int i);
 /* Stable id of row i: its row in the original manifest. */
 int ck_dataset_item_id(const ck_dataset *ds, int i);
-/* "manifest:line" (or the path) for messages; valid while ds lives. */
-const char *ck_dataset_where(const ck_dataset *ds, int i);
 /* Per-class row counts (ncls entries). */
 void ck_dataset_class_counts(const ck_dataset *ds, int ncls, int *counts);
 
@@ -96,9 +94,6 @@ int ck_loader_start(ck_loader *l, const int *order, int n, int augment, uint64_t
 const ck_batch *ck_loader_next(ck_loader *l);
 void ck_loader_release(ck_loader *l, const ck_batch *b);
 int ck_loader_failed(const ck_loader *l);
-/* Seconds the caller spent blocked in ck_loader_next since the last start
- * (how much the loader, not the network, limited the pass). */
-double ck_loader_wait_seconds(const ck_loader *l);
 void ck_loader_free(ck_loader *l);
 
 /* ---- frozen-feature cache ----------------------------------------------- */
@@ -122,8 +117,6 @@ ck_fcache *ck_fcache_new(ck_cache_kind kind, const char *path, long slots, size_
 /* Store / fetch `count` consecutive slots starting at `slot`. */
 int ck_fcache_put(ck_fcache *c, long slot, int count, const float *src);
 int ck_fcache_get(ck_fcache *c, long slot, int count, float *dst);
-/* 1 once the slot was stored. */
-int ck_fcache_has(const ck_fcache *c, long slot);
 /* Bytes used (memory or file). */
 size_t ck_fcache_bytes(const ck_fcache *c);
 void ck_fcache_free(ck_fcache *c);
