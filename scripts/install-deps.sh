@@ -5,7 +5,7 @@
 # python3-h5py; --fuzz adds clang, libFuzzer's runtime and clang's OpenMP
 # for the -DCK_FUZZ=ON build, docs/fuzzing.md)
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libvips-dev libpng-dev libopenblas-dev libcsv-dev libhdf5-dev curl ca-certificates)
+pkgs=(build-essential cmake pkg-config libvips-dev libpng-dev libopenblas-dev libcsv-dev libhdf5-dev libssl-dev curl ca-certificates)
 for arg in "$@"; do
   case "$arg" in
     --python) pkgs+=(python3-torch python3-torchvision python3-h5py python3-pil python3-numpy) ;;
