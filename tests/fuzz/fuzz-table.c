@@ -1,7 +1,8 @@
-/* Fuzz the table reader (lib/io/table.c) and the readers on top of it: the
- * manifest (ck_manifest_read), the class list (ck_labels_read) and the
- * mapping of a manifest's labels to classes; every accessor is read and the
- * manifest is written back out. */
+/* Fuzz the table reader (lib/io/table.c: ck_table_parse in strict and
+ * lenient mode, each separator) and the readers on top of it: the manifest
+ * (ck_manifest_read), the class list (ck_labels_read) and the mapping of a
+ * manifest's labels to classes; every accessor is read and the manifest is
+ * written back out. */
 #include "fuzz.h"
 #include "ck/error.h"
 #include "ck/labels.h"
@@ -24,15 +25,32 @@ static void use_manifest(const ck_manifest *m)
             if (!ck_manifest_field(m, i, c))
                 fuzz_fail("table", "a field inside the table is NULL");
     }
-    for (int c = 0; c < cols; c++)
-        (void)ck_manifest_column_name(m, c);
     (void)ck_manifest_file_column(m);
     (void)ck_manifest_label_column(m);
     ck_manifest_write(m, fuzz_null_stream());
 }
 
+static void use_tables(const uint8_t *data, size_t size)
+{
+    static const char seps[] = {0, ',', '\t'};
+    for (int flags = 0; flags <= CK_TABLE_LENIENT; flags += CK_TABLE_LENIENT)
+        for (size_t k = 0; k < sizeof seps; k++) {
+            ck_table *t = ck_table_parse((const char *)data, size, "fuzz.csv", seps[k], flags);
+            for (int r = 0; r < ck_table_rows(t); r++) {
+                for (int c = 0; c < ck_table_cols(t, r); c++)
+                    (void)strlen(ck_table_cell(t, r, c));
+                if (*ck_table_cell(t, r, ck_table_cols(t, r)) || ck_table_line(t, r) < 1)
+                    fuzz_fail("table", "a cell past the row's end is not empty, or a row has no line");
+            }
+            (void)ck_table_has_header(t);
+            ck_table_free(t);
+            ck_error_clear();
+        }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    use_tables(data, size);
     const char *path = fuzz_file(0, data, size);
     ck_manifest *m = ck_manifest_read(path);
     if (m) {
