@@ -2,7 +2,7 @@
 # Run the libFuzzer targets of a -DCK_FUZZ=ON build, each for a bounded time,
 # starting from its seed corpus; exit 1 on any finding (crash, leak,
 # sanitizer report, timeout, out-of-memory). See docs/fuzzing.md.
-# Usage: tests/fuzz/run.sh BUILD_DIR SECONDS [TARGET...]   (TARGET: table, json, ...)
+# Usage: tests/fuzz/run.sh BUILD_DIR SECONDS [TARGET...]   (TARGET: table, json, ...; default all but h5)
 # New inputs go to a scratch corpus (not the repository); findings are
 # written to $CK_FUZZ_OUT (default BUILD_DIR/fuzz-findings) as crash-*,
 # leak-*, timeout-*, oom-*.
@@ -12,9 +12,16 @@ build=${1:?usage: run.sh BUILD_DIR SECONDS [TARGET...]}
 secs=${2:?usage: run.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 targets=("$@")
+# Without TARGETs: every target but h5. libhdf5 1.10.8 itself crashes on
+# some corrupt files (a wild memcpy in its attribute decoder; reproducer in
+# tests/fuzz/libhdf5-crashes/, docs/fuzzing.md), so a timed fuzz-h5 run
+# fails on libhdf5's bugs, not ck's. Name it to run it.
 if [ ${#targets[@]} -eq 0 ]; then
   targets=()
-  for d in "$here"/corpus/*/; do targets+=("$(basename "$d")"); done
+  for d in "$here"/corpus/*/; do
+    t=$(basename "$d")
+    [ "$t" = h5 ] || targets+=("$t")
+  done
 fi
 out=${CK_FUZZ_OUT:-$build/fuzz-findings}
 mkdir -p "$out"
