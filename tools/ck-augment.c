@@ -4,6 +4,7 @@
 #include "common/cli.h"
 
 #include "ck/error.h"
+#include "ck/fs.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -325,6 +326,9 @@ int main(int argc, char **argv)
                 rc = ck_cli_usage_error(prog, "'-' (stdin) as an input needs -o -");
     } else
         rc = 0;
+    if (!rc && (ck_cli_input(prog, job.manifest, "--manifest") || ck_cli_input(prog, job.images, "--images") ||
+                (!filter && !job.dry_run && ck_cli_output(prog, job.outdir, "--output", CK_OUT_FOLDER | CK_OUT_MKDIR))))
+        rc = 2;
     if (rc) {
         ck_aug_spec_free(job.spec);
         return rc;
@@ -350,6 +354,10 @@ int main(int argc, char **argv)
         ck_cli_print_errors(prog);
         aug_job_free(&job);
         return 1;
+    }
+    if (!job.dry_run && aug_check_outputs(&job)) {
+        aug_job_free(&job);
+        return ck_cli_usage_from_errors(prog);
     }
     if (job.dry_run) {
         int failed = aug_dry_run(&job);

@@ -3,6 +3,7 @@
  * probabilities averaged over an ensemble of models and TTA views. */
 #include "ck-predict/predict_internal.h"
 #include "common/cli.h"
+#include "ck/fs.h"
 
 #include "ck/checkpoint.h"
 #include "ck/error.h"
@@ -30,7 +31,7 @@ static void usage(FILE *f)
           "                         column; '.png' etc. is appended when an id has no file)\n"
           "                         and, unless told otherwise, its separator and header;\n"
           "                         without it, every image of DIR in natural order\n"
-          "  -o, --output FILE      submission to write (atomically)\n"
+          "  -o, --output FILE      submission to write (atomically; '-': stdout)\n"
           "  -w, --weights FILE     base weights file, when not where training recorded it\n"
           "\n"
           "Format:\n"
@@ -258,6 +259,11 @@ int main(int argc, char **argv)
             return ck_cli_usage_error(prog, "--merge needs the shard files as arguments");
         if (nmodels || images || out)
             return ck_cli_usage_error(prog, "--merge takes only OUT and the shard files");
+        for (int k = optind; k < argc; k++)
+            if (ck_cli_input(prog, argv[k], "SHARD"))
+                return 2;
+        if (ck_cli_output(prog, merge, "--merge", CK_OUT_SYNC | CK_OUT_STDOUT))
+            return 2;
         if (ck_submission_merge(merge, (const char *const *)argv + optind, argc - optind))
             return ck_cli_fail(NULL);
         return 0;
@@ -272,6 +278,12 @@ int main(int argc, char **argv)
         return ck_cli_usage_error(prog, "no output: give -o OUT.csv");
     if (fmt.label_names && fmt.kind != CK_SUB_LABEL)
         return ck_cli_usage_error(prog, "--label-names goes with --format label");
+    int bad = ck_cli_input(prog, images, "--images") || ck_cli_input(prog, order, "--order") ||
+              ck_cli_input(prog, o.weights, "--weights");
+    for (int m = 0; m < nmodels && !bad; m++)
+        bad = ck_cli_input(prog, models[m], "-m");
+    if (bad || ck_cli_output(prog, out, "-o", CK_OUT_SYNC | CK_OUT_STDOUT))
+        return 2;
 
     if (ck_image_init(argv[0]))
         return ck_cli_fail(NULL);

@@ -170,6 +170,9 @@ int main(int argc, char **argv)
         return ck_cli_usage_error(prog, "missing --output");
     if (have_val && folds)
         return ck_cli_usage_error(prog, "--val and --folds are exclusive");
+    if (ck_cli_input(prog, manifest, "--manifest") || ck_cli_input(prog, labels_path, "--labels") ||
+        ck_cli_output(prog, outdir, "--output", CK_OUT_FOLDER | CK_OUT_MKDIR))
+        return 2;
     if (is_dir(manifest) && (file_col || label_col))
         return ck_cli_usage_error(prog, "--file-column/--label-column do not apply to a folder");
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -92,6 +93,8 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static int aug_run_locked(aug_job *job, unsigned char *ok);
+
 /* Output folders are made up front, in one thread. */
 static int make_folders(const aug_job *job)
 {
@@ -120,7 +123,36 @@ static int make_folders(const aug_job *job)
     return 0;
 }
 
+int aug_check_outputs(const aug_job *job)
+{
+    const char *opt = job->manifest ? "--manifest" : "FILE";
+    for (int i = 0; i < job->n; i++)
+        if (ck_io_input_add(job->src[i], opt))
+            return -1;
+    int per = aug_outputs_per_image(job);
+    for (int i = 0; i < job->n; i++)
+        for (int k = 0; k < per; k++) {
+            char *path = ck_path_join(job->outdir, aug_out_name(job, i, k));
+            int rc = path ? ck_output_check(path, "--output", CK_OUT_MKDIR) : -1;
+            free(path);
+            if (rc)
+                return -1;
+        }
+    return 0;
+}
+
 int aug_run(aug_job *job, unsigned char *ok)
+{
+    /* One run per output folder at a time: two would interleave copies. */
+    int lock = ck_mkdir_p(job->outdir) ? -1 : ck_dir_lock(job->outdir);
+    if (lock < 0)
+        return -1;
+    int rc = aug_run_locked(job, ok);
+    close(lock);
+    return rc;
+}
+
+static int aug_run_locked(aug_job *job, unsigned char *ok)
 {
     if (make_folders(job))
         return -1;
