@@ -151,22 +151,21 @@ void ck_io_inputs_clear(void)
     pthread_mutex_unlock(&io_lock);
 }
 
-/* The registered input that `path` (already resolved) would overwrite. An
+/* The registered input that `path` (already resolved; st: its stat, NULL
+ * when it does not exist) would overwrite. An
  * error naming both options when there is one: -1; else 0. Inputs that
  * existed are found by device and inode (sorted, bsearch: ck-augment checks
  * every image); those that did not, by real path. */
-static int refuse_input(const char *path, const char *shown, const char *option)
+static int refuse_input(const char *path, const struct stat *st, const char *shown, const char *option)
 {
-    struct stat st;
-    int have = stat(path, &st) == 0;
     pthread_mutex_lock(&io_lock);
     if (io_sorted != io_n) {
         qsort(io_in, io_n, sizeof *io_in, id_cmp);
         io_sorted = io_n;
     }
     const io_input *hit = NULL;
-    if (have && io_n) {
-        io_input key = {.dev = st.st_dev, .ino = st.st_ino, .have_id = 1};
+    if (st && io_n) {
+        io_input key = {.dev = st->st_dev, .ino = st->st_ino, .have_id = 1};
         hit = bsearch(&key, io_in, io_n, sizeof *io_in, id_cmp);
     }
     char *real = NULL;
@@ -313,44 +312,38 @@ static int create_unnamed(const char *real)
 #endif
 }
 
+static char *check_target(const char *path, const char *opt, unsigned flags, int *kind);
+
 ck_atomic_file *ck_atomic_open(const char *path, unsigned flags)
 {
-    if (ck_output_check(path, NULL, flags & ~CK_OUT_MKDIR))
+    int kind;
+    char *real = check_target(path, "output", flags, &kind);
+    if (!real)
         return NULL;
     ck_atomic_file *f = calloc(1, sizeof *f);
     if (!f || !(f->path = strdup(path))) {
         free(f);
+        free(real);
         ck_error("fs", "out of memory");
         return NULL;
     }
-    f->fd = -1;
+    f->real = real;
+    f->kind = kind;
     f->flags = flags;
-    if (!strcmp(path, "-")) {
+    if (kind == KIND_STDOUT) {
         fflush(stdout); /* what the tool printed comes first */
-        f->kind = KIND_STDOUT;
         f->fd = STDOUT_FILENO;
+    } else if (kind == KIND_DIRECT) {
+        /* A device or FIFO: write into it; there is nothing to replace. */
+        f->fd = open(real, O_WRONLY | O_CLOEXEC);
     } else {
-        f->real = resolve_links(path);
-        struct stat st;
-        if (!f->real) {
-            ck_error("fs", "out of memory");
-            goto fail;
-        }
-        if (stat(f->real, &st) == 0 && !S_ISREG(st.st_mode)) {
-            /* A device or FIFO (ck_output_check refused the other kinds):
-             * write into it; there is nothing to replace. */
-            f->kind = KIND_DIRECT;
-            f->fd = open(f->real, O_WRONLY | O_CLOEXEC);
-        } else {
-            f->kind = KIND_TEMP;
-            f->fd = flags & CK_OUT_NAMED ? -1 : create_unnamed(f->real);
-            if (f->fd < 0)
-                f->fd = create_named(f);
-        }
-        if (f->fd < 0) {
-            ck_error_system(errno, "fs", "cannot write %s", path);
-            goto fail;
-        }
+        f->fd = flags & CK_OUT_NAMED ? -1 : create_unnamed(real);
+        if (f->fd < 0)
+            f->fd = create_named(f);
+    }
+    if (f->fd < 0) {
+        ck_error_system(errno, "fs", "cannot write %s", path);
+        goto fail;
     }
     cookie_io_functions_t io = {.write = cookie_write};
     f->fp = fopencookie(f, "w", io);
@@ -481,44 +474,61 @@ int ck_atomic_write(const char *path, const void *data, size_t n)
     return ck_atomic_commit(f);
 }
 
+/* The checks of an output path itself, shared by ck_output_check and
+ * ck_atomic_open. Returns the target with links resolved ("-" for stdout),
+ * malloc'd, and its kind (KIND_TEMP: absent or regular; KIND_DIRECT: a
+ * device or FIFO); NULL + error when refused. */
+static char *check_target(const char *path, const char *opt, unsigned flags, int *kind)
+{
+    *kind = KIND_TEMP;
+    if (!*path) {
+        ck_error("fs", "%s: empty path", opt);
+        return NULL;
+    }
+    if (!strcmp(path, "-")) {
+        *kind = KIND_STDOUT;
+        if (flags & CK_OUT_STDOUT)
+            return strdup("-");
+        ck_error("fs", "%s: '-' (standard output) is not possible for this output; give a file name", opt);
+        return NULL;
+    }
+    char *real = resolve_links(path);
+    if (!real) {
+        ck_error("fs", "out of memory");
+        return NULL;
+    }
+    struct stat st;
+    int have = stat(real, &st) == 0;
+    if (have && S_ISDIR(st.st_mode))
+        ck_error("fs", "%s %s is a folder, not a file", opt, path);
+    else if (have && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode))
+        ck_error("fs", "%s %s is not a regular file, a character device or a FIFO", opt, path);
+    else if (!refuse_input(real, have ? &st : NULL, path, opt)) {
+        *kind = have && !S_ISREG(st.st_mode) ? KIND_DIRECT : KIND_TEMP;
+        return real;
+    }
+    free(real);
+    return NULL;
+}
+
 int ck_output_check(const char *path, const char *option, unsigned flags)
 {
     const char *opt = option ? option : "output";
     if (!path)
         return 0;
-    if (!*path) {
-        ck_error("fs", "%s: empty path", opt);
-        return -1;
-    }
-    if (!strcmp(path, "-")) {
-        if (flags & CK_OUT_STDOUT)
-            return 0;
-        ck_error("fs", "%s: '-' (standard output) is not possible for this output; give a file name", opt);
-        return -1;
-    }
-    char *real = resolve_links(path);
+    int kind = KIND_TEMP;
+    char *real = flags & CK_OUT_FOLDER ? (*path ? resolve_links(path) : NULL) : check_target(path, opt, flags, &kind);
     if (!real) {
-        ck_error("fs", "out of memory");
+        if (flags & CK_OUT_FOLDER)
+            ck_error("fs", "%s: %s", opt, *path ? "out of memory" : "empty path");
         return -1;
+    }
+    if (kind != KIND_TEMP) {
+        free(real);
+        return 0;
     }
     int rc = -1;
     struct stat st;
-    if (!(flags & CK_OUT_FOLDER) && stat(real, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            ck_error("fs", "%s %s is a folder, not a file", opt, path);
-            goto out;
-        }
-        if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
-            ck_error("fs", "%s %s is not a regular file, a character device or a FIFO", opt, path);
-            goto out;
-        }
-        if (!S_ISREG(st.st_mode)) {
-            rc = refuse_input(real, path, opt);
-            goto out;
-        }
-    }
-    if (!(flags & CK_OUT_FOLDER) && refuse_input(real, path, opt))
-        goto out;
     char *dir = flags & CK_OUT_FOLDER ? strdup(real) : dir_of(real);
     if (!dir) {
         ck_error("fs", "out of memory");

@@ -112,6 +112,14 @@ check "stale one gone" test ! -e c.csv.tmp.a1b2c3
 check "fresh one kept (another run may be writing it)" test -e c.csv.tmp.d4e5f6
 rm -f c.csv.tmp.d4e5f6
 
+# ck-finetune removes what a killed run left while writing its checkpoints.
+echo stale > x.ckpt.tmp.0a1b2c
+echo stale > x.last.ckpt.tmp.0a1b2c
+touch -d '2 hours ago' x.ckpt.tmp.0a1b2c x.last.ckpt.tmp.0a1b2c
+ck-finetune --weights w.h5 --train d/train_master.tsv --images d/train -o x.ckpt >out 2>err
+says "removed 2 stale temporary files of x.ckpt"
+check "checkpoint temporaries gone" test ! -e x.ckpt.tmp.0a1b2c -a ! -e x.last.ckpt.tmp.0a1b2c
+
 # --- one ck-augment per output folder -------------------------------------------
 mkdir -p aug
 exec 9>aug/.ck-lock
