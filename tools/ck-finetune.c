@@ -120,7 +120,13 @@ int main(int argc, char **argv)
         }
         switch (c) {
         case OPT_SUMMARY: summary = 1; break;
-        case OPT_RESUME: resume = optarg; break;
+        case OPT_RESUME:
+            if (!*optarg) {
+                rc = usage_error("%s", "--resume: empty path");
+                goto out;
+            }
+            resume = optarg;
+            break;
         case OPT_PROGRESS: cli.progress = 1; break;
         case 'q': cli.progress = -1; break;
         case 'h':

@@ -4,6 +4,7 @@
 #include "ck/dataset.h"
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -458,6 +459,21 @@ int ck_train_lr_config(const ck_train_options *o, ck_lr_config *cfg)
  * training and is meant to be overwritten by the next checkpoint. */
 static int check_paths(const ck_train_options *o)
 {
+    if (o->nccl_id_file && !*o->nccl_id_file) {
+        ck_error("options", "--nccl-id-file: empty path");
+        return -1;
+    }
+    /* Option values go into the checkpoint's JSON metadata. */
+    for (int i = 0; i < ck_train_option_count(); i++) {
+        char *v = ck_train_options_get(o, ck_train_option_name(i));
+        int bad = v && !ck_utf8_valid(v, strlen(v));
+        free(v);
+        if (bad) {
+            ck_error("options", "--%s: the value is not valid UTF-8 (checkpoints store it as UTF-8 text)",
+                     ck_train_option_name(i));
+            return -1;
+        }
+    }
     if (ck_io_input_add(o->weights, "--weights") || ck_io_input_add(o->train, "--train") ||
         ck_io_input_add(o->images, "--images") || ck_io_input_add(o->labels, "--labels") ||
         ck_io_input_add(o->val_manifest, "--val-manifest"))

@@ -41,7 +41,10 @@ status 2 ck-predict -m '' -i d/test -o p.csv
 status 2 ck-finetune --weights w.h5 --train d/train_master.tsv -o ''
 status 2 ck-finetune --weights '' --train d/train_master.tsv -o x.ckpt
 status 2 ck-finetune --weights w.h5 --train d/train_master.tsv --log '' -o x.ckpt
+status 2 ck-finetune --weights w.h5 --train d/train_master.tsv --nccl-id-file '' -o x.ckpt
+status 2 ck-finetune --resume ''
 status 2 ck-weights random -o ''
+status 2 ck-weights info ''
 check "nothing written for ''" test ! -e train -a ! -e train.tsv -a ! -e x.ckpt
 
 # --- outputs onto inputs: exit 2 naming both options, input untouched ---------
@@ -142,5 +145,9 @@ check "fault: no temporary" test -z "$(ls -a | grep '\.tmp\.')"
 printf 'label_id\tlabel_name\n0\tzero\n1\tun\xe9\n2\ttwo\n' > latin1.tsv
 status 1 ck-finetune --weights w.h5 --train d/train_master.tsv --images d/train --labels latin1.tsv -o u.ckpt
 says "latin1.tsv:3: class name is not valid UTF-8"
+cp d/train_master.tsv "$(printf 'caf\xe9.tsv')"
+status 2 ck-finetune --weights w.h5 --train "$(printf 'caf\xe9.tsv')" --images d/train -o u.ckpt
+says "--train: the value is not valid UTF-8"
+check "no checkpoint" test ! -e u.ckpt
 
 exit $fail
