@@ -188,7 +188,7 @@ static int refuse_input(const char *path, const struct stat *st, const char *sho
 enum { KIND_TEMP, KIND_DIRECT, KIND_STDOUT };
 
 struct ck_atomic_file {
-    char *path; /* as given, for messages */
+    char *path; /* as given, for messages ("standard output" for -) */
     char *real; /* target, symlinks resolved */
     char *tmp;  /* named temporary (NULL: unnamed or direct) */
     int fd;
@@ -297,10 +297,13 @@ static int create_named(ck_atomic_file *f)
 static int create_unnamed(const char *real)
 {
 #ifdef O_TMPFILE
-    static int have_proc = -1;
-    if (have_proc < 0)
-        have_proc = access("/proc/self/fd", X_OK) == 0;
-    if (!have_proc)
+    static int have_proc = -1; /* linkat() needs /proc/self/fd */
+    int proc = __atomic_load_n(&have_proc, __ATOMIC_RELAXED);
+    if (proc < 0) {
+        proc = access("/proc/self/fd", X_OK) == 0;
+        __atomic_store_n(&have_proc, proc, __ATOMIC_RELAXED);
+    }
+    if (!proc)
         return -1;
     char *dir = dir_of(real);
     int fd = dir ? open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666) : -1;
@@ -321,7 +324,7 @@ ck_atomic_file *ck_atomic_open(const char *path, unsigned flags)
     if (!real)
         return NULL;
     ck_atomic_file *f = calloc(1, sizeof *f);
-    if (!f || !(f->path = strdup(path))) {
+    if (!f || !(f->path = strdup(kind == KIND_STDOUT ? "standard output" : path))) {
         free(f);
         free(real);
         ck_error("fs", "out of memory");
@@ -424,8 +427,9 @@ int ck_atomic_commit(ck_atomic_file *f)
     /* A writer that wrote by name (HDF5) passed no write through here. */
     if (!err && f->flags & CK_OUT_NAMED)
         err = fault_check();
-    if (!err && (f->flags & CK_OUT_SYNC || f->kind == KIND_DIRECT) && fsync(f->fd) != 0 && errno != EINVAL &&
-        errno != EROFS && !(f->kind != KIND_TEMP && errno == ENOTSUP))
+    /* Devices, pipes and terminals may not sync: that is no failure. */
+    if (!err && f->flags & CK_OUT_SYNC && fsync(f->fd) != 0 && errno != EINVAL &&
+        (f->kind == KIND_TEMP || (errno != EROFS && errno != ENOTSUP)))
         err = errno;
     if (!err && f->kind == KIND_TEMP) {
         if (!f->tmp) {

@@ -252,10 +252,11 @@ int aug_filter(aug_job *job, const char *input)
     int rc = -1;
     if (out && render_one(job, 0, 0, rgb, w, h, out, ow, oh) == 0 &&
         (enc = ck_image_encode_rgb(out, ow, oh, f, job->quality, &n))) {
-        if (fwrite(enc, 1, n, stdout) == n && fflush(stdout) == 0)
-            rc = 0;
+        ck_atomic_file *o = ck_atomic_open("-", CK_OUT_STDOUT);
+        if (o && ck_atomic_put(o, enc, n) == 0)
+            rc = ck_atomic_commit(o);
         else
-            ck_error_system(errno, "ck-augment", "cannot write the image to stdout");
+            ck_atomic_abort(o);
     }
     free(enc);
     free(out);
