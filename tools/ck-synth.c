@@ -109,7 +109,8 @@ static void *worker(void *arg)
         uint64_t item = k < J->ntrain ? (uint64_t)k : TEST_ITEM0 + (uint64_t)(k - J->ntrain);
         char path[4096];
         image_path(J, k, path, sizeof path);
-        if (ck_synth_draw(cls, J->seed, item, J->size, rgb) < 0 || ck_image_save_rgb(path, rgb, J->size, J->size, 0) < 0) {
+        if (ck_synth_draw(cls, J->seed, item, J->size, rgb) < 0 ||
+            ck_image_save_rgb(path, rgb, J->size, J->size, 0) < 0) {
             atomic_store(&J->failed, 1);
             break;
         }
