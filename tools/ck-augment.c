@@ -5,6 +5,7 @@
 
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/text.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -141,8 +142,10 @@ static int print_manifest(const aug_job *job, const unsigned char *ok)
     int labelled = job->in && ck_manifest_label_index(job->in) >= 0;
     if (!labelled) {
         for (int i = 0; i < job->n; i++)
-            for (int k = 0; ok[i] && k < per; k++)
-                printf("%s\n", aug_out_name(job, i, k));
+            for (int k = 0; ok[i] && k < per; k++) {
+                ck_text_put_field(stdout, aug_out_name(job, i, k), ',');
+                putchar('\n');
+            }
         return fflush(stdout) == 0 ? 0 : -1;
     }
     ck_manifest *m = ck_manifest_new();

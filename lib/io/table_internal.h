@@ -3,7 +3,7 @@
 #define CK_IO_TABLE_INTERNAL_H
 
 #include "ck/table.h"
-#include "strmap.h"
+#include "ck/strmap.h"
 
 struct ck_manifest {
     char *path;        /* for messages */
@@ -19,6 +19,9 @@ struct ck_manifest {
     char *label_name;
     ck_strmap files;   /* file name -> row, for duplicates and _find */
 };
+
+/* The known file and label column names (lower case, NULL-terminated). */
+extern const char *const ck__known_columns[];
 
 /* Parse a delimited text file into rows (no column roles, no duplicate
  * check). known: NULL-terminated lower-case header names that mark the
