@@ -7,42 +7,67 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The backends built in, in the order "auto" prefers them last to first
+ * (the CPU is the fallback). A new backend adds its row here. */
+static ck_backend *cpu_open(int index, int threads)
+{
+    (void)index;
+    return ck_cpu_backend_new(threads);
+}
+static const struct backend_kind {
+    const char *name;
+    ck_backend *(*open)(int index, int threads);
+    int (*count)(void); /* usable devices; NULL: always one */
+} kinds[] = {
+    {"cpu", cpu_open, NULL},
+#ifdef CK_HAVE_CUDA
+    {"cuda", ck_cuda_backend_new, ck_cuda_device_count},
+#endif
+};
+#define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
+
+const char *ck_backend_kind(int i)
+{
+    return i >= 0 && i < NKINDS ? kinds[i].name : NULL;
+}
+
+/* "auto": the last kind with a device that opens. */
+static ck_backend *open_auto(int threads)
+{
+    for (int i = NKINDS - 1; i > 0; i--)
+        if (kinds[i].count() > 0) {
+            ck_backend *be = kinds[i].open(0, threads);
+            if (be)
+                return be;
+            /* A device that cannot be opened is not fatal for "auto". */
+            ck_error_clear();
+        }
+    return kinds[0].open(0, threads);
+}
+
 ck_backend *ck_backend_new(const char *device, int threads)
 {
     if (!device || !*device)
         device = "auto";
-    if (strcmp(device, "cpu") == 0)
-        return ck_cpu_backend_new(threads);
-    if (strcmp(device, "auto") == 0) {
-#ifdef CK_HAVE_CUDA
-        if (ck_cuda_device_count() > 0) {
-            ck_backend *be = ck_cuda_backend_new(0, threads);
-            if (be)
-                return be;
-            /* A GPU that cannot be opened is not fatal for "auto". */
-            ck_error_clear();
+    if (strcmp(device, "auto") == 0)
+        return open_auto(threads);
+    size_t len = strcspn(device, ":");
+    int index = 0;
+    if (device[len] == ':') {
+        char *end;
+        long v = strtol(device + len + 1, &end, 10);
+        if (end == device + len + 1 || *end || v < 0 || v > 1024) {
+            ck_error("backend", "bad device '%s' (expected NAME or NAME:N, e.g. cuda:1)", device);
+            return NULL;
         }
-#endif
-        return ck_cpu_backend_new(threads);
+        index = (int)v;
     }
-    if (strncmp(device, "cuda", 4) == 0 && (device[4] == '\0' || device[4] == ':')) {
-        int index = 0;
-        if (device[4] == ':') {
-            char *end;
-            long v = strtol(device + 5, &end, 10);
-            if (end == device + 5 || *end || v < 0 || v > 1024) {
-                ck_error("backend", "bad device '%s' (expected cuda or cuda:N)", device);
-                return NULL;
-            }
-            index = (int)v;
-        }
-#ifdef CK_HAVE_CUDA
-        return ck_cuda_backend_new(index, threads);
-#else
-        (void)index;
+    for (int i = 0; i < NKINDS; i++)
+        if (strlen(kinds[i].name) == len && strncmp(device, kinds[i].name, len) == 0)
+            return kinds[i].open(index, threads);
+    if (strncmp(device, "cuda", len) == 0 && len == 4) {
         ck_error("backend", "ck was built without CUDA support (device '%s')", device);
         return NULL;
-#endif
     }
     ck_error("backend", "unknown device '%s' (expected cpu, cuda, cuda:N or auto)", device);
     return NULL;
@@ -84,30 +109,6 @@ int ck_cuda_available(void)
 #else
     return 0;
 #endif
-}
-
-size_t ck_dtype_size(ck_dtype t)
-{
-    switch (t) {
-    case CK_F32: return 4;
-    case CK_BF16: return 2;
-    case CK_F16: return 2;
-    case CK_I32: return 4;
-    case CK_U8: return 1;
-    }
-    return 0;
-}
-
-const char *ck_dtype_name(ck_dtype t)
-{
-    switch (t) {
-    case CK_F32: return "f32";
-    case CK_BF16: return "bf16";
-    case CK_F16: return "f16";
-    case CK_I32: return "i32";
-    case CK_U8: return "u8";
-    }
-    return "?";
 }
 
 const char *ck_conv_algo_name(ck_conv_algo a)

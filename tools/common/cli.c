@@ -8,8 +8,29 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ck/backend.h"
 #include "ck/fs.h"
+#include "ck/version.h"
+
+void ck_cli_name(char **argv, const char *prog)
+{
+    argv[0] = (char *)prog;
+}
+
+int ck_cli_options(int argc, char **argv, const char *prog, const char *shortopts,
+                   const struct option *longopts, int (*take)(void *ctx, int c), void *ctx)
+{
+    int c, rc = -1;
+    ck_cli_name(argv, prog);
+    while (rc < 0 && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+        rc = take(ctx, c);
+    return rc;
+}
+
+int ck_cli_version(const char *prog)
+{
+    printf("%s (ck) %s\n", prog, ck_version());
+    return 0;
+}
 
 int ck_cli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -100,14 +121,4 @@ int ck_cli_parse_ull(const char *s, int base, unsigned long long *out)
         return -1;
     *out = v;
     return 0;
-}
-
-void ck_cli_blas_setup(char **argv)
-{
-    const char *core = ck_cpu_blas_better_core();
-    if (!core || setenv("OPENBLAS_CORETYPE", core, 1))
-        return;
-    execv("/proc/self/exe", argv);
-    /* Not fatal: the slower kernels still compute the same results. */
-    unsetenv("OPENBLAS_CORETYPE");
 }

@@ -24,20 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ck/dtype.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum ck_dtype {
-    CK_F32 = 0,
-    CK_BF16 = 1, /* storage for frozen layers / feature caches */
-    CK_F16 = 2,
-    CK_I32 = 3,  /* class labels */
-    CK_U8 = 4    /* raw RGB pixels, dropout masks */
-} ck_dtype;
-
-size_t ck_dtype_size(ck_dtype t);
-const char *ck_dtype_name(ck_dtype t);
 
 typedef struct ck_backend ck_backend;
 typedef struct ck_tensor ck_tensor;
@@ -49,6 +40,9 @@ typedef struct ck_tensor ck_tensor;
  * error ("ck was built without CUDA", "no CUDA device") on failure. */
 ck_backend *ck_backend_new(const char *device, int threads);
 void ck_backend_free(ck_backend *be);
+/* The i-th compute backend built in ("cpu", then e.g. "cuda"), NULL past
+ * the last: what --version lists. */
+const char *ck_backend_kind(int i);
 /* Short description, e.g. "cpu (OpenBLAS, 2 threads)". */
 const char *ck_backend_name(const ck_backend *be);
 int ck_backend_is_cpu(const ck_backend *be);
