@@ -305,8 +305,9 @@ static int check_inputs(const aug_job *job, int nfiles, char **files, int filter
                 rc = ck_cli_usage_error(prog, "'-' (stdin) as an input needs -o -");
     } else
         rc = 0;
+    int write_dir = !filter && !job->dry_run;
     if (!rc && (ck_cli_input(prog, job->manifest, "--manifest") || ck_cli_input(prog, job->images, "--images") ||
-                (!filter && !job->dry_run && ck_cli_output(prog, job->outdir, "--output", CK_OUT_FOLDER | CK_OUT_MKDIR))))
+                (write_dir && ck_cli_output(prog, job->outdir, "--output", CK_OUT_FOLDER | CK_OUT_MKDIR))))
         rc = 2;
     return rc;
 }
