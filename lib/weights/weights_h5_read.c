@@ -4,9 +4,14 @@
 #include "h5_util.h"
 #include "ck/error.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 /* 0 kernel, 1 bias, -1 unknown: "block1_conv1_W_1:0", "kernel:0",
  * "block1_conv1/bias:0", "dense_1_b:0" ... */
@@ -199,8 +204,49 @@ out:
     return rc;
 }
 
+/* libhdf5 1.10 crashes on some corrupt files (tests/fuzz/libhdf5-crashes/),
+ * and nothing in its API validates a file without decoding it. So a child
+ * process reads the file first; only when that child survives does this
+ * process read it. 0 survived (or could not be started: then the reading
+ * below is no worse than before), -1 crashed or hung (error set). */
+#define H5_PROBE_SECONDS 300
+
+static int probe_h5(ck_weights *w)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return 0;
+    if (pid == 0)
+        _exit(load_h5(w, H5P_DEFAULT) == 0 ? 0 : 1);
+    int status = 0;
+    struct timespec tick = {0, 2000000};
+    for (long waited_ms = 0;; waited_ms += 2) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR)
+            return 0;
+        if (waited_ms >= H5_PROBE_SECONDS * 1000L) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            ck_error("weights", "%s: reading it as HDF5 did not finish in %d s (corrupt file?)",
+                     w->path, H5_PROBE_SECONDS);
+            return -1;
+        }
+        nanosleep(&tick, NULL);
+    }
+    if (WIFSIGNALED(status)) {
+        ck_error("weights", "%s: corrupt HDF5 file (libhdf5 crashed reading it: %s)", w->path,
+                 strsignal(WTERMSIG(status)));
+        return -1;
+    }
+    return 0;
+}
+
 int ck_weights_load_h5(ck_weights *w)
 {
+    if (probe_h5(w) != 0)
+        return -1;
     return load_h5(w, H5P_DEFAULT);
 }
 
