@@ -3,6 +3,7 @@
 #include "ck-augment/aug_tool.h"
 #include "common/cli.h"
 
+#include "ck/backend.h"
 #include "ck/error.h"
 
 #include <getopt.h>
@@ -61,6 +62,8 @@ static void usage(void)
 "  -j, --threads N        worker threads, each doing whole images\n"
 "                         (default: number of CPUs); output bytes do not\n"
 "                         depend on N\n"
+"      --max-pixels N     refuse images whose header claims more pixels\n"
+"                         (default 100000000, or CK_MAX_PIXELS)\n"
 "      --dry-run          write nothing; print each copy's sampled\n"
 "                         parameters as one JSON object per line\n"
 "      --progress         show the progress bar even when stderr is not a\n"
@@ -101,7 +104,7 @@ static int add_token(char **spec, const char *key, const char *value)
 enum {
     OPT_IMAGES = 256, OPT_INCLUDE_ORIGINAL, OPT_BY_CLASS, OPT_FORMAT, OPT_QUALITY,
     OPT_CROP, OPT_ROTATE, OPT_FLIP, OPT_SHIFT, OPT_ERASE, OPT_ERASE_FILL, OPT_FILL,
-    OPT_SIZE, OPT_SEED, OPT_DRY_RUN, OPT_PROGRESS, OPT_VERSION
+    OPT_SIZE, OPT_SEED, OPT_DRY_RUN, OPT_PROGRESS, OPT_VERSION, OPT_MAX_PIXELS
 };
 
 static const struct option long_options[] = {
@@ -129,6 +132,7 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {NULL, 0, NULL, 0},
 };
 
@@ -234,11 +238,16 @@ static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
             break;
         }
         case 'j':
-            if (ck_cli_parse_long(optarg, 1, 1024, &v)) {
-                rc = ck_cli_usage_error(prog, "invalid number of threads '%s'", optarg);
+            if (ck_cli_parse_threads(optarg, 1, &job->threads)) {
+                rc = ck_cli_count_error(prog, "--threads", optarg, 1, ck_thread_limit());
                 goto out;
             }
-            job->threads = (int)v;
+            break;
+        case OPT_MAX_PIXELS:
+            if (ck_cli_max_pixels(prog, optarg)) {
+                rc = 2;
+                goto out;
+            }
             break;
         case OPT_DRY_RUN: job->dry_run = 1; break;
         case OPT_PROGRESS: job->progress = 1; break;

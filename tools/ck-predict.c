@@ -4,6 +4,7 @@
 #include "ck-predict/predict_internal.h"
 #include "common/cli.h"
 
+#include "ck/backend.h"
 #include "ck/checkpoint.h"
 #include "ck/error.h"
 #include "ck/image.h"
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #define MAX_MODELS 64
+#define MAX_BATCH 4096 /* images in flight twice over, plus activations */
 
 static void usage(FILE *f)
 {
@@ -53,6 +55,8 @@ static void usage(FILE *f)
           "  -j, --threads N        compute threads (default: all cores)\n"
           "      --loaders N        image decoding threads (default 1; on a GPU all cores\n"
           "                         but one, up to 16)\n"
+          "      --max-pixels N     refuse images whose header claims more pixels\n"
+          "                         (default 100000000, or CK_MAX_PIXELS)\n"
           "      --device DEV       cpu, cuda, cuda:N or auto (default)\n"
           "      --conv-algo A      frozen convolutions: auto, fp32, winograd or bf16\n"
           "                         (default: what the checkpoint recorded, usually auto:\n"
@@ -70,16 +74,6 @@ static void usage(FILE *f)
 }
 
 static const char prog[] = "ck-predict";
-
-/* Counts (batch, threads, loaders): lo..1000000. */
-static int parse_count(const char *s, long lo, int *out)
-{
-    long v;
-    if (ck_cli_parse_long(s, lo, 1000000, &v))
-        return -1;
-    *out = (int)v;
-    return 0;
-}
 
 static int parse_sep(const char *s, char *out)
 {
@@ -137,7 +131,8 @@ static int check_missing(const pred_rows *r, const char *images, int shard, int 
 }
 
 enum { OPT_ORDER = 256, OPT_LABEL_NAMES, OPT_HEADER, OPT_NO_HEADER, OPT_SEP, OPT_PRECISION, OPT_CLIP, OPT_TTA,
-       OPT_LOADERS, OPT_DEVICE, OPT_CONV_ALGO, OPT_SHARD, OPT_MERGE, OPT_ALLOW_MISSING, OPT_PROGRESS };
+       OPT_LOADERS, OPT_DEVICE, OPT_CONV_ALGO, OPT_SHARD, OPT_MERGE, OPT_ALLOW_MISSING, OPT_PROGRESS,
+       OPT_MAX_PIXELS };
 
 int main(int argc, char **argv)
 {
@@ -165,6 +160,7 @@ int main(int argc, char **argv)
         {"merge", required_argument, 0, OPT_MERGE},
         {"allow-missing", no_argument, 0, OPT_ALLOW_MISSING},
         {"progress", no_argument, 0, OPT_PROGRESS},
+        {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -220,16 +216,21 @@ int main(int argc, char **argv)
             }
             break;
         case 'b':
-            if (parse_count(optarg, 1, &o.batch))
-                return ck_cli_usage_error(prog, "invalid --batch '%s'", optarg);
+            if (ck_cli_parse_long(optarg, 1, MAX_BATCH, &v))
+                return ck_cli_count_error(prog, "--batch", optarg, 1, MAX_BATCH);
+            o.batch = (int)v;
             break;
         case 'j':
-            if (parse_count(optarg, 0, &o.threads))
-                return ck_cli_usage_error(prog, "invalid --threads '%s'", optarg);
+            if (ck_cli_parse_threads(optarg, 0, &o.threads))
+                return ck_cli_count_error(prog, "--threads", optarg, 0, ck_thread_limit());
             break;
         case OPT_LOADERS:
-            if (parse_count(optarg, 1, &o.loaders))
-                return ck_cli_usage_error(prog, "invalid --loaders '%s'", optarg);
+            if (ck_cli_parse_threads(optarg, 1, &o.loaders))
+                return ck_cli_count_error(prog, "--loaders", optarg, 1, ck_thread_limit());
+            break;
+        case OPT_MAX_PIXELS:
+            if (ck_cli_max_pixels(prog, optarg))
+                return 2;
             break;
         case OPT_DEVICE: o.device = optarg; break;
         case OPT_CONV_ALGO:
@@ -288,6 +289,13 @@ int main(int argc, char **argv)
         rc = order ? rows_from_order(&rows, order, images) : rows_from_folder(&rows, images);
     if (!rc)
         rc = check_missing(&rows, images, o.shard, o.nshards, o.allow_missing);
+    /* A probability sample wider than 2 columns names the class count. */
+    if (!rc && order && fmt.kind == CK_SUB_PROBS && rows.sample_ncols > 2 &&
+        rows.sample_ncols != 1 + ck_checkpoint_num_classes(ckpts[0])) {
+        ck_error("ck-predict", "%s has %d probability columns but %s has %d classes", order, rows.sample_ncols - 1,
+                 models[0], ck_checkpoint_num_classes(ckpts[0]));
+        rc = 1;
+    }
     ck_submission *s = NULL;
     const char **names = NULL;
     if (!rc) {

@@ -7,10 +7,23 @@
 #include <string.h>
 #include <unistd.h>
 
+int ck_thread_limit(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    return n > 1024 ? 4096 : (int)(4 * n);
+}
+
 ck_backend *ck_backend_new(const char *device, int threads)
 {
     if (!device || !*device)
         device = "auto";
+    /* The OpenMP runtime gives each thread a stack: 100000 overflow it. */
+    if (threads < 0 || threads > ck_thread_limit()) {
+        ck_error("backend", "%d threads: the limit is %d (4 per core)", threads, ck_thread_limit());
+        return NULL;
+    }
     if (strcmp(device, "cpu") == 0)
         return ck_cpu_backend_new(threads);
     if (strcmp(device, "auto") == 0) {

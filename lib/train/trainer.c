@@ -2,6 +2,7 @@
  * curves, early stopping, interruption and resume. */
 #include "trainer_internal.h"
 #include "ck/error.h"
+#include "ck/image.h"
 #include "ck/progress.h"
 #include "ck/rng.h"
 
@@ -411,6 +412,8 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         ck_error("train", "no output checkpoint (-o FILE)");
         return -1;
     }
+    if (o->max_pixels > 0 && ck_image_set_max_pixels((uint64_t)o->max_pixels) != 0)
+        return -1;
     trainer t;
     memset(&t, 0, sizeof t);
     t.o = o;

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -130,6 +131,14 @@ int rows_from_folder(pred_rows *r, const char *images)
     while (names && (e = readdir(d))) {
         if (e->d_name[0] == '.' || !is_image_name(e->d_name))
             continue;
+        /* A FIFO would block the loader forever; a folder is no image. */
+        char *p = ck_path_join(images, e->d_name);
+        int regular = p && is_file(p);
+        free(p);
+        if (!regular) {
+            fprintf(stderr, "ck-predict: warning: skipping %s/%s: not a regular file\n", images, e->d_name);
+            continue;
+        }
         if (n == cap) {
             char **nn = realloc(names, (size_t)(cap *= 2) * sizeof *names);
             if (!nn) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ck/backend.h"
+#include "ck/image.h"
 
 int ck_cli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -76,6 +77,30 @@ int ck_cli_parse_ull(const char *s, int base, unsigned long long *out)
     if (errno || end == s || *end || s[0] == '-')
         return -1;
     *out = v;
+    return 0;
+}
+
+int ck_cli_parse_threads(const char *s, long lo, int *out)
+{
+    long v;
+    if (ck_cli_parse_long(s, lo, ck_thread_limit(), &v))
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int ck_cli_count_error(const char *prog, const char *opt, const char *s, long lo, long hi)
+{
+    return ck_cli_usage_error(prog, "%s: '%s' is not a number from %ld to %ld", opt, s, lo, hi);
+}
+
+int ck_cli_max_pixels(const char *prog, const char *s)
+{
+    uint64_t n;
+    if (ck_image_parse_pixels(s, &n) || ck_image_set_max_pixels(n)) {
+        ck_error_clear();
+        return ck_cli_count_error(prog, "--max-pixels", s, 1, (long)CK_IMAGE_MAX_PIXELS_CAP);
+    }
     return 0;
 }
 

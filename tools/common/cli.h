@@ -32,6 +32,16 @@ int ck_cli_parse_double(const char *s, double *out);
  * a leading '-' is refused rather than wrapped around. */
 int ck_cli_parse_ull(const char *s, int base, unsigned long long *out);
 
+/* A thread count (compute or image-loading) in [lo, ck_thread_limit()]:
+ * more only costs memory and stacks (100000 crashed the OpenMP runtime). */
+int ck_cli_parse_threads(const char *s, long lo, int *out);
+/* Usage error for a count option out of [lo, hi] ("--threads: '100000' is
+ * not a number from 1 to 8"). Returns 2. */
+int ck_cli_count_error(const char *prog, const char *opt, const char *s, long lo, long hi);
+/* --max-pixels N: parse and set the image header limit (ck/image.h).
+ * 0, or the usage-error status 2 after the message. */
+int ck_cli_max_pixels(const char *prog, const char *s);
+
 /* First thing in main() of the tools that compute: when OpenBLAS loaded
  * kernels weaker than the CPU allows (ck_cpu_blas_better_core), set
  * OPENBLAS_CORETYPE and execute the program again, so that the library

@@ -48,6 +48,9 @@ typedef struct ck_tensor ck_tensor;
  * usable, else CPU). threads: CPU threads (0 = all cores). NULL with an
  * error ("ck was built without CUDA", "no CUDA device") on failure. */
 ck_backend *ck_backend_new(const char *device, int threads);
+/* The most threads (compute or image-loading) that options may ask for:
+ * 4 per online core. More only costs memory and stacks; 100000 crashed. */
+int ck_thread_limit(void);
 void ck_backend_free(ck_backend *be);
 /* Short description, e.g. "cpu (OpenBLAS, 2 threads)". */
 const char *ck_backend_name(const ck_backend *be);
