@@ -137,3 +137,31 @@ int ck_strbuf_cell(ck_strbuf *b, const char *cell, char sep)
     }
     return ck_strbuf_add(b, "\"", 1);
 }
+
+int ck_text_is_decimal(const char *s)
+{
+    while (*s == ' ')
+        s++;
+    if (*s == '+' || *s == '-')
+        s++;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        digits++;
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (*s < '0' || *s > '9')
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    while (*s == ' ')
+        s++;
+    return *s == '\0';
+}
