@@ -6,6 +6,7 @@
 #include "ck/backend.h"
 #include "ck/error.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -137,35 +138,35 @@ static const struct option long_options[] = {
 };
 
 /* Print the output manifest: input style kept; a plain list of names when
- * the input had no labels (FILE arguments or an unlabelled table). */
+ * the input had no labels (FILE arguments or an unlabelled table), quoted
+ * like the manifest writer quotes (a name with a newline stays one row). */
 static int print_manifest(const aug_job *job, const unsigned char *ok)
 {
     int per = aug_outputs_per_image(job);
     int labelled = job->in && ck_manifest_label_index(job->in) >= 0;
-    if (!labelled) {
-        for (int i = 0; i < job->n; i++)
-            for (int k = 0; ok[i] && k < per; k++)
-                printf("%s\n", aug_out_name(job, i, k));
-        return fflush(stdout) == 0 ? 0 : -1;
-    }
     ck_manifest *m = ck_manifest_new();
-    if (!m || ck_manifest_set_style(m, ck_manifest_sep(job->in), ck_manifest_has_header(job->in),
-                                    ck_manifest_file_column(job->in),
-                                    ck_manifest_label_column(job->in))) {
+    if (!m || (labelled && ck_manifest_set_style(m, ck_manifest_sep(job->in), ck_manifest_has_header(job->in),
+                                                 ck_manifest_file_column(job->in),
+                                                 ck_manifest_label_column(job->in))) ||
+        (!labelled && ck_manifest_set_style(m, '\t', 0, NULL, NULL))) {
         ck_manifest_free(m);
+        ck_error("ck-augment", "out of memory");
         return -1;
     }
     for (int i = 0; i < job->n; i++)
         for (int k = 0; ok[i] && k < per; k++)
-            if (ck_manifest_add(m, aug_out_name(job, i, k), job->label[i])) {
+            if (ck_manifest_add(m, aug_out_name(job, i, k), labelled ? job->label[i] : NULL)) {
                 ck_manifest_free(m);
                 return -1;
             }
+    errno = 0;
     int rc = ck_manifest_write(m, stdout);
     ck_manifest_free(m);
-    if (fflush(stdout))
-        rc = -1;
-    return rc;
+    if (fflush(stdout) || ferror(stdout) || rc) {
+        ck_error_system(errno ? errno : EIO, "ck-augment", "cannot write the list of outputs to standard output");
+        return -1;
+    }
+    return 0;
 }
 
 /* Options into *job and the spec text (malloc'd) into *spec_out.
@@ -367,6 +368,8 @@ int main(int argc, char **argv)
         return failed ? 1 : 0;
     }
     unsigned char *ok = calloc((size_t)job.n + 1, 1);
+    if (!ok)
+        ck_error("ck-augment", "out of memory");
     int failed = ok ? aug_run(&job, ok) : -1;
     if (failed >= 0 && print_manifest(&job, ok))
         failed = failed ? failed : -1;

@@ -14,6 +14,7 @@
 
 #include <vips/vips.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -266,6 +267,54 @@ static int raster_loader(const char *loader)
     return 0;
 }
 
+/* Netpbm (P1..P6): libvips' loader accepts a header of height 0 or
+ * garbage and pads short pixel data without complaint, so the header is
+ * read here and the pixel data counted. 0 complete, -1 error set. */
+static int pnm_check(const unsigned char *b, size_t len, const char *name)
+{
+    if (len < 2 || b[0] != 'P' || b[1] < '1' || b[1] > '6') {
+        ck_error("image", "%s: not a PBM/PGM/PPM image (P1 to P6)", name);
+        return -1;
+    }
+    int kind = b[1] - '0', nval = kind == 1 || kind == 4 ? 2 : 3;
+    uint64_t v[3] = {0, 0, 1};
+    size_t pos = 2;
+    for (int i = 0; i < nval; i++) {
+        while (pos < len && (isspace(b[pos]) || b[pos] == '#'))
+            if (b[pos++] == '#')
+                while (pos < len && b[pos] != '\n')
+                    pos++;
+        if (pos >= len || !isdigit(b[pos]))
+            goto corrupt;
+        v[i] = 0;
+        for (; pos < len && isdigit(b[pos]); pos++)
+            if ((v[i] = v[i] * 10 + (uint64_t)(b[pos] - '0')) > ((uint64_t)1 << 32))
+                goto corrupt;
+    }
+    if (v[2] == 0 || v[2] > 65535 || check_pixels(name, v[0], v[1]))
+        return v[2] == 0 || v[2] > 65535 ? (ck_error("image", "%s: bad PNM maximum value", name), -1) : -1;
+    uint64_t bands = kind == 3 || kind == 6 ? 3 : 1, samples = v[0] * v[1] * bands;
+    if (kind >= 4) {
+        uint64_t need = kind == 4 ? (v[0] + 7) / 8 * v[1] : samples * (v[2] > 255 ? 2 : 1);
+        if (pos >= len || len - pos - 1 < need)
+            goto truncated;
+        return 0;
+    }
+    uint64_t got = 0; /* P1 digits may touch; P2, P3 numbers are separated */
+    for (; pos < len && got < samples; pos++)
+        if (isdigit(b[pos]) && (kind == 1 || pos == 0 || !isdigit(b[pos - 1])))
+            got++;
+    if (got < samples)
+        goto truncated;
+    return 0;
+corrupt:
+    ck_error("image", "%s: truncated or corrupt image (bad PNM header)", name);
+    return -1;
+truncated:
+    ck_error("image", "%s: truncated or corrupt image (pixel data ends early)", name);
+    return -1;
+}
+
 /* Lazy libvips image for a buffer (pixels are decoded later, on demand).
  * fail_on=truncated turns libvips' "truncated" warnings into errors so that
  * half-downloaded files are reported instead of padded with grey. */
@@ -289,21 +338,32 @@ static VipsImage *open_buffer(const void *data, size_t len, const char *name, in
                                   "access", VIPS_ACCESS_SEQUENTIAL, NULL);
         break;
     default: {
-        const char *loader = vips_foreign_find_load_buffer(data, len);
+        /* Through a memory source: some raster loaders (PPM) have no
+         * buffer variant, and the buffer probe would pick ImageMagick. */
+        VipsSource *src = vips_source_new_from_memory(data, len);
+        const char *loader = src ? vips_foreign_find_load_source(src) : NULL;
         if (!loader) {
             vips_error_clear();
+            if (src)
+                g_object_unref(src);
             ck_error("image", "%s: not an image (unknown file format)", name);
             return NULL;
         }
         /* find_load gives the class name; the nickname is the stable one. */
         const char *nick = vips_nickname_find(g_type_from_name(loader));
         if (!nick || !raster_loader(nick)) {
+            g_object_unref(src);
             ck_error("image", "%s: %.*s files are not read (only raster images: PNG, JPEG, WebP, TIFF, GIF, "
                      "PPM)", name, nick ? (int)strcspn(nick, "_") : (int)strlen(loader), nick ? nick : loader);
             return NULL;
         }
-        img = vips_image_new_from_buffer(data, len, "", "fail_on", VIPS_FAIL_ON_TRUNCATED,
-                                         "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+        if (!strncmp(nick, "ppmload", 7) && pnm_check(data, len, name)) {
+            g_object_unref(src);
+            return NULL;
+        }
+        img = vips_image_new_from_source(src, "", "fail_on", VIPS_FAIL_ON_TRUNCATED, "access",
+                                         VIPS_ACCESS_SEQUENTIAL, NULL);
+        g_object_unref(src);
         rc = img ? 0 : -1;
         break;
     }

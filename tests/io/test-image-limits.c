@@ -129,6 +129,41 @@ static void test_not_raster(void)
     free(p);
 }
 
+/* Netpbm goes through libvips' PPM loader, which takes garbage headers and
+ * short pixel data: checked before it runs. */
+static void test_pnm(void)
+{
+    static const char p3[] = "P3\n# comment\n2 2\n255\n1 2 3 4 5 6\n7 8 9 10 11 12\n";
+    char *p = put("ok3.ppm", p3, sizeof p3 - 1);
+    int w = 0, h = 0;
+    uint8_t *rgb = ck_image_load_rgb(p, 0, 0, &w, &h);
+    CHECK(rgb && w == 2 && h == 2 && rgb[0] == 1 && rgb[11] == 12);
+    free(rgb);
+    free(p);
+    unsigned char p6[11 + 12] = "P6\n2 2\n255\n";
+    memset(p6 + 11, 7, 12);
+    p = put("ok6.ppm", p6, sizeof p6);
+    rgb = ck_image_load_rgb(p, 0, 0, &w, &h);
+    CHECK(rgb && w == 2 && h == 2 && rgb[11] == 7);
+    free(rgb);
+    free(p);
+    p = put("short6.ppm", p6, sizeof p6 - 1);
+    refused(p, "pixel data ends early");
+    free(p);
+    p = put("short3.ppm", p3, sizeof p3 - 4);
+    refused(p, "pixel data ends early");
+    free(p);
+    p = put("garbage.ppm", "P3 not really\n", 14);
+    refused(p, "bad PNM header");
+    free(p);
+    p = put("zero.ppm", "P6\n5 0\n255\n", 11);
+    refused(p, "corrupt");
+    free(p);
+    p = put("huge.ppm", "P6\n70000 70000\n255\n\0", 20);
+    refused(p, "megapixels");
+    free(p);
+}
+
 static void on_alarm(int sig)
 {
     (void)sig;
@@ -167,6 +202,7 @@ int main(void)
     }
     test_bombs();
     test_not_raster();
+    test_pnm();
     test_not_regular();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -30,19 +30,25 @@ int ck_cli_try_help(const char *prog)
 
 int ck_cli_fail(const char *prog)
 {
-    if (prog)
-        fprintf(stderr, "%s: ", prog);
+    if (prog) {
+        ck_cli_print_errors(prog);
+        return 1;
+    }
     fputs(ck_error_buffer(), stderr);
     return 1;
 }
 
+/* Messages the tool raised itself already start with "PROG: ": not twice. */
 void ck_cli_print_errors(const char *prog)
 {
     char *msg = ck_error_take();
+    size_t n = strlen(prog);
     if (msg && *msg) {
         char *save = NULL;
-        for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-            fprintf(stderr, "%s: %s\n", prog, line);
+        for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            int named = !strncmp(line, prog, n) && line[n] == ':' && line[n + 1] == ' ';
+            fprintf(stderr, "%s%s%s\n", named ? "" : prog, named ? "" : ": ", line);
+        }
     }
     free(msg);
 }

@@ -14,10 +14,12 @@ int ck_cli_usage_error(const char *prog, const char *fmt, ...) CK_PRINTF(2, 3);
  * was wrong. Returns 2. */
 int ck_cli_try_help(const char *prog);
 
-/* Print ck_error_buffer() to stderr, prefixed by "PROG: " unless prog is
- * NULL (the buffer's lines already name their domain). Returns 1. */
+/* Print ck_error_buffer() to stderr, each line prefixed by "PROG: " unless
+ * prog is NULL (the buffer's lines already name their domain) or the line
+ * already starts with it. Returns 1. */
 int ck_cli_fail(const char *prog);
-/* Print and clear the error buffer, one "PROG: <line>\n" per message.
+/* Print and clear the error buffer, one "PROG: <line>\n" per message
+ * ("PROG: " not repeated when the line starts with it).
  * Not locked: callers with threads serialize it themselves. */
 void ck_cli_print_errors(const char *prog);
 
