@@ -176,9 +176,9 @@ static int check_pixels(const char *name, uint64_t w, uint64_t h)
         return -1;
     }
     if (w > limit || h > limit || w * h > limit) {
-        ck_error("image", "%s: %llux%llu is %.0f megapixels, over the limit of %.0f (raise it with --max-pixels "
-                 "or CK_MAX_PIXELS)", name, (unsigned long long)w, (unsigned long long)h, (double)w * (double)h / 1e6,
-                 (double)limit / 1e6);
+        ck_error("image", "%s: %llux%llu is %.0f pixels, over the limit of %llu (raise it with --max-pixels or "
+                 "CK_MAX_PIXELS)", name, (unsigned long long)w, (unsigned long long)h, (double)w * (double)h,
+                 (unsigned long long)limit);
         return -1;
     }
     return 0;
@@ -224,8 +224,8 @@ static void *read_whole(const char *path, size_t *len)
     uint64_t max_bytes = ck_image_max_pixels() * 16 + ((uint64_t)16 << 20);
     if ((uint64_t)st.st_size > max_bytes) {
         close(fd);
-        ck_error("image", "%s: %lld bytes, larger than any image within the pixel limit of %.0f megapixels", path,
-                 (long long)st.st_size, (double)ck_image_max_pixels() / 1e6);
+        ck_error("image", "%s: %lld bytes, larger than any image within the pixel limit of %llu", path,
+                 (long long)st.st_size, (unsigned long long)ck_image_max_pixels());
         return NULL;
     }
     size_t n = (size_t)st.st_size, got = 0;

@@ -16,7 +16,7 @@
  * what torchvision's Resize does on PIL images; results match PIL to ±1.
  *
  * Errors name the file: "x.png: 0-byte file", "x.png: not an image (...)",
- * "x.png: not a regular file", "x.png: 65000x65000 is 4225 megapixels, ...",
+ * "x.png: not a regular file", "x.png: 65000x65000 is 4225000000 pixels, over the limit ...",
  * "x.png: truncated or corrupt image (...)", "x.png: No such file...".
  * All functions are thread-safe once ck_image_init() has been called (it is
  * also called implicitly on first use).
