@@ -232,7 +232,11 @@ int main(int argc, char **argv)
             if (ck_cli_max_pixels(prog, optarg))
                 return 2;
             break;
-        case OPT_DEVICE: o.device = optarg; break;
+        case OPT_DEVICE:
+            if (!ck_device_name_valid(optarg))
+                return ck_cli_usage_error(prog, "--device must be cpu, cuda, cuda:N or auto, not '%s'", optarg);
+            o.device = optarg;
+            break;
         case OPT_CONV_ALGO:
             if (ck_conv_algo_parse(optarg, &algo) != 0) {
                 ck_error_clear();

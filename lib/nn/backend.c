@@ -15,6 +15,17 @@ int ck_thread_limit(void)
     return n > 1024 ? 4096 : (int)(4 * n);
 }
 
+int ck_device_name_valid(const char *device)
+{
+    if (!device || !*device || !strcmp(device, "cpu") || !strcmp(device, "auto") || !strcmp(device, "cuda"))
+        return 1;
+    if (strncmp(device, "cuda:", 5) != 0)
+        return 0;
+    char *end;
+    long v = strtol(device + 5, &end, 10);
+    return end != device + 5 && !*end && v >= 0 && v <= 1024 && device[5] >= '0' && device[5] <= '9';
+}
+
 ck_backend *ck_backend_new(const char *device, int threads)
 {
     if (!device || !*device)

@@ -458,6 +458,29 @@ int ck_train_lr_config(const ck_train_options *o, ck_lr_config *cfg)
     return 0;
 }
 
+/* --gpus: "all", or a comma list of GPU numbers or device names. */
+static int gpus_valid(const char *s)
+{
+    if (!strcmp(s, "all"))
+        return 1;
+    char tok[32];
+    for (const char *p = s;; p++) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof tok)
+            return 0;
+        memcpy(tok, p, n);
+        tok[n] = '\0';
+        char *end;
+        long v = strtol(tok, &end, 10);
+        int number = end != tok && !*end && tok[0] >= '0' && tok[0] <= '9' && v <= 1024;
+        if (!number && !(strcmp(tok, "auto") && ck_device_name_valid(tok)))
+            return 0;
+        p += n;
+        if (!*p)
+            return 1;
+    }
+}
+
 int ck_train_options_check(const ck_train_options *o)
 {
     ck_vgg16_config mc;
@@ -520,6 +543,14 @@ int ck_train_options_check(const ck_train_options *o)
     if (o->threads > ck_thread_limit() || o->loader_threads > ck_thread_limit()) {
         ck_error("options", "--%s %d: the limit is %d (4 per core)", o->threads > ck_thread_limit() ? "threads" :
                  "loader-threads", o->threads > ck_thread_limit() ? o->threads : o->loader_threads, ck_thread_limit());
+        return -1;
+    }
+    if (o->gpus && *o->gpus && !gpus_valid(o->gpus)) {
+        ck_error("options", "--gpus: '%s' is not 'all' or a list like 0,1 (or cpu,cpu)", o->gpus);
+        return -1;
+    }
+    if (!ck_device_name_valid(o->device)) {
+        ck_error("options", "--device: '%s' is not cpu, cuda, cuda:N or auto", o->device);
         return -1;
     }
     if (o->max_pixels < 0 || (unsigned long long)o->max_pixels > CK_IMAGE_MAX_PIXELS_CAP) {

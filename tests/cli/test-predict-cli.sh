@@ -138,6 +138,8 @@ has "$err" "--threads: '100000' is not a number from 0 to"
 expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --loaders 100000
 has "$err" "--loaders"
 expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --batch 1000000
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --device bogus
+has "$err" "--device must be"
 expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --max-pixels 0
 expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --max-pixels 1e9
 [ -e "$T/x.csv" ] && fail "usage error: output written"

@@ -136,6 +136,10 @@ ck-finetune $COMMON --momentum -5 -o x.ckpt 2> err.txt
 check "[ \$? -eq 2 ] && grep -q -- '--momentum: -5 is not in' err.txt"
 ck-finetune $COMMON --aug bogus -o x.ckpt 2> err.txt
 check "[ \$? -eq 2 ] && grep -q 'bogus' err.txt"
+ck-finetune $COMMON --device bogus -o x.ckpt 2> err.txt
+check "[ \$? -eq 2 ] && grep -q -- \"--device: 'bogus'\" err.txt"
+ck-finetune $COMMON --gpus 0,,1 -o x.ckpt 2> err.txt
+check "[ \$? -eq 2 ] && grep -q -- \"--gpus: '0,,1'\" err.txt"
 ck-finetune $COMMON --max-pixels -3 -o x.ckpt 2> err.txt
 check "[ \$? -eq 2 ] && grep -q -- '--max-pixels' err.txt"
 check "[ ! -e x.ckpt ]"

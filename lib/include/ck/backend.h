@@ -51,6 +51,9 @@ ck_backend *ck_backend_new(const char *device, int threads);
 /* The most threads (compute or image-loading) that options may ask for:
  * 4 per online core. More only costs memory and stacks; 100000 crashed. */
 int ck_thread_limit(void);
+/* Whether ck_backend_new() would understand the device name (cpu, auto,
+ * cuda, cuda:N; NULL and "" mean auto), for option checks before any work. */
+int ck_device_name_valid(const char *device);
 void ck_backend_free(ck_backend *be);
 /* Short description, e.g. "cpu (OpenBLAS, 2 threads)". */
 const char *ck_backend_name(const ck_backend *be);
