@@ -175,7 +175,7 @@ static int check_pixels(const char *name, uint64_t w, uint64_t h)
                  (unsigned long long)h);
         return -1;
     }
-    if (w > limit || h > limit || w * h > limit) {
+    if (w > limit / h) { /* w·h > limit without overflow */
         ck_error("image", "%s: %llux%llu is %.0f pixels, over the limit of %llu (raise it with --max-pixels or "
                  "CK_MAX_PIXELS)", name, (unsigned long long)w, (unsigned long long)h, (double)w * (double)h,
                  (unsigned long long)limit);

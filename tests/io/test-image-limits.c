@@ -162,6 +162,12 @@ static void test_pnm(void)
     p = put("huge.ppm", "P6\n70000 70000\n255\n\0", 20);
     refused(p, "pixels, over the limit");
     free(p);
+    /* 2^32 x 2^32 wraps a 64-bit product to 0: still over the largest limit. */
+    CHECK(ck_image_set_max_pixels(CK_IMAGE_MAX_PIXELS_CAP) == 0);
+    p = put("wrap.ppm", "P6\n4294967296 4294967296\n255\n\0", 30);
+    refused(p, "pixels, over the limit");
+    free(p);
+    CHECK(ck_image_set_max_pixels(CK_IMAGE_DEFAULT_MAX_PIXELS) == 0);
 }
 
 static void on_alarm(int sig)
