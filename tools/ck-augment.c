@@ -5,6 +5,7 @@
 
 #include "ck/backend.h"
 #include "ck/error.h"
+#include "ck/text.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -138,34 +139,43 @@ static const struct option long_options[] = {
 };
 
 /* Print the output manifest: input style kept; a plain list of names when
- * the input had no labels (FILE arguments or an unlabelled table), quoted
- * like the manifest writer quotes (a name with a newline stays one row). */
+ * the input had no labels (FILE arguments or an unlabelled table). */
+static int stdout_failed(void)
+{
+    ck_error_system(errno ? errno : EIO, "ck-augment", "cannot write the list of outputs to standard output");
+    return -1;
+}
+
 static int print_manifest(const aug_job *job, const unsigned char *ok)
 {
     int per = aug_outputs_per_image(job);
     int labelled = job->in && ck_manifest_label_index(job->in) >= 0;
+    errno = 0;
+    if (!labelled) {
+        for (int i = 0; i < job->n; i++)
+            for (int k = 0; ok[i] && k < per; k++) {
+                ck_text_put_field(stdout, aug_out_name(job, i, k), ',');
+                putchar('\n');
+            }
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : stdout_failed();
+    }
     ck_manifest *m = ck_manifest_new();
-    if (!m || (labelled && ck_manifest_set_style(m, ck_manifest_sep(job->in), ck_manifest_has_header(job->in),
-                                                 ck_manifest_file_column(job->in),
-                                                 ck_manifest_label_column(job->in))) ||
-        (!labelled && ck_manifest_set_style(m, '\t', 0, NULL, NULL))) {
+    if (!m || ck_manifest_set_style(m, ck_manifest_sep(job->in), ck_manifest_has_header(job->in),
+                                    ck_manifest_file_column(job->in),
+                                    ck_manifest_label_column(job->in))) {
         ck_manifest_free(m);
-        ck_error("ck-augment", "out of memory");
         return -1;
     }
     for (int i = 0; i < job->n; i++)
         for (int k = 0; ok[i] && k < per; k++)
-            if (ck_manifest_add(m, aug_out_name(job, i, k), labelled ? job->label[i] : NULL)) {
+            if (ck_manifest_add(m, aug_out_name(job, i, k), job->label[i])) {
                 ck_manifest_free(m);
                 return -1;
             }
-    errno = 0;
     int rc = ck_manifest_write(m, stdout);
     ck_manifest_free(m);
-    if (fflush(stdout) || ferror(stdout) || rc) {
-        ck_error_system(errno ? errno : EIO, "ck-augment", "cannot write the list of outputs to standard output");
-        return -1;
-    }
+    if (fflush(stdout) || ferror(stdout) || rc)
+        return stdout_failed();
     return 0;
 }
 

@@ -6,15 +6,21 @@ rotation + translation, horizontal flip, RandomErasing, PIL encode).
   peer_torchvision.py --list FILES.txt --images DIR --out DIR [--size 32]
                       [--format png|jpg] [--procs N]
   peer_torchvision.py --make-jpegs DIR --from DIR --count N [--side 256]
+
+Prints "loop_seconds S": the wall time from the first worker's first image
+to the last worker's last image, that is without Python's start-up (the
+interpreter, import torch/torchvision in each worker), which the time of the
+whole command includes. The workers wait for each other after their imports,
+so that their loops run side by side, not beside another's import.
 """
 import argparse
 import multiprocessing as mp
 import os
 import sys
+import time
 
 
-def work(args_and_chunk):
-    args, names, worker = args_and_chunk
+def work(args, names, worker, barrier=None):
     import torch
     from PIL import Image
     from torchvision import transforms as T
@@ -31,6 +37,9 @@ def work(args_and_chunk):
         T.ToPILImage(),
     ])
     ext = "jpg" if args.format == "jpg" else "png"
+    if barrier is not None:
+        barrier.wait(timeout=600)
+    start = time.time()  # wall clock, comparable across the workers
     for name in names:
         with Image.open(os.path.join(args.images, name)) as im:
             out = pipe(im.convert("RGB"))
@@ -40,7 +49,11 @@ def work(args_and_chunk):
             out.save(path, quality=args.quality)
         else:
             out.save(path)
-    return len(names)
+    return start, time.time()
+
+
+def run_worker(args, names, worker, barrier, results):
+    results.put(work(args, names, worker, barrier))
 
 
 def make_jpegs(args):
@@ -76,11 +89,19 @@ def main():
         names = [line.strip() for line in f if line.strip()]
     os.makedirs(args.out, exist_ok=True)
     if args.procs <= 1:
-        work((args, names, 0))
+        spans = [work(args, names, 0)]
     else:
-        chunks = [(args, names[k::args.procs], k) for k in range(args.procs)]
-        with mp.Pool(args.procs) as pool:
-            pool.map(work, chunks)
+        barrier, results = mp.Barrier(args.procs), mp.Queue()
+        procs = [mp.Process(target=run_worker, args=(args, names[k::args.procs], k, barrier, results))
+                 for k in range(args.procs)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        if any(p.exitcode != 0 for p in procs):
+            sys.exit("peer_torchvision.py: a worker failed")
+        spans = [results.get() for _ in procs]
+    print(f"loop_seconds\t{max(e for _, e in spans) - min(s for s, _ in spans):.4f}")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,12 @@
 #   crop+resize (area 0.8-1), rotate ±15, horizontal flip, shift ±10%,
 #   random erasing p=0.5; one output per input.
 # (a) 32×32 PNGs (CIFAR) -> PNG, (b) generated 256×256 JPEGs -> 224 JPEG q90,
-# each on 1 and 2 threads (peer: 1 and 2 processes), whole commands timed
-# (process start-up included), median of REPEAT runs.
+# each on 1 and 2 threads (peer: 1 and 2 processes), median of REPEAT runs.
+# Two wall-clock ratios: whole commands timed (process start-up included:
+# for the peer, Python and import torch/torchvision in each worker), and
+# "no start-up" for both: the peer's processing loop alone (its
+# loop_seconds: first image to last image) against ck's command less the
+# same command on one image (ck's start-up).
 #
 #   bench/augment/run.sh [BUILD_DIR]
 # Environment: DATA (folder of 32×32 PNGs, default the shared CIFAR-20
@@ -44,20 +48,28 @@ timed() {
 run_case() {
     local name=$1 list=$2 images=$3 n=$4 ckargs=$5 peerargs=$6
     for t in 1 2; do
-        : > "$WORK/ck.t"; : > "$WORK/peer.t"
+        : > "$WORK/ck.t"; : > "$WORK/ck1.t"; : > "$WORK/peer.t"; : > "$WORK/peer.loop"
+        head -n 1 "$list" > "$WORK/one.txt"
         for r in $(seq "$REPEAT"); do
-            rm -rf "$WORK/out"
-            timed "$WORK/ck.t" "$CK" -q -j "$t" -m "$list" --images "$images" -o "$WORK/out" \
-                --aug crop=0.8:1,rotate=15,flip=h,shift=0.1,erase=0.5 $ckargs > /dev/null
+            for l in "$list" "$WORK/one.txt"; do
+                rm -rf "$WORK/out"
+                timed "$WORK/$([ "$l" = "$list" ] && echo ck || echo ck1).t" "$CK" -q -j "$t" -m "$l" \
+                    --images "$images" -o "$WORK/out" --aug crop=0.8:1,rotate=15,flip=h,shift=0.1,erase=0.5 \
+                    $ckargs > /dev/null
+            done
             rm -rf "$WORK/out"
             timed "$WORK/peer.t" "$PYTHON" "$HERE/peer_torchvision.py" --list "$list" \
-                --images "$images" --out "$WORK/out" --procs "$t" $peerargs
+                --images "$images" --out "$WORK/out" --procs "$t" $peerargs > "$WORK/peer.out"
+            awk -F'\t' '$1 == "loop_seconds" {print $2}' "$WORK/peer.out" >> "$WORK/peer.loop"
         done
         local ckw=$(cut -d' ' -f1 "$WORK/ck.t" | median) ckc=$(cut -d' ' -f2 "$WORK/ck.t" | median)
         local pw=$(cut -d' ' -f1 "$WORK/peer.t" | median) pc=$(cut -d' ' -f2 "$WORK/peer.t" | median)
-        awk -v name="$name" -v t="$t" -v n="$n" -v ckw="$ckw" -v ckc="$ckc" -v pw="$pw" -v pc="$pc" 'BEGIN {
-            printf "%-28s %d thr | wall img/s: ck %7.0f  peer %7.0f  ratio %5.2f | img per CPU-s: ck %7.0f  peer %7.0f  ratio %5.2f\n",
-                name, t, n/ckw, n/pw, pw/ckw, n/ckc, n/pc, pc/ckc }'
+        local pl=$(median < "$WORK/peer.loop") ck1=$(cut -d' ' -f1 "$WORK/ck1.t" | median)
+        [ -n "$pl" ] || { echo "run.sh: the peer printed no loop_seconds" >&2; exit 1; }
+        awk -v name="$name" -v t="$t" -v n="$n" -v ckw="$ckw" -v ckc="$ckc" -v pw="$pw" -v pc="$pc" -v pl="$pl" \
+            -v ckl="$(awk -v a="$ckw" -v b="$ck1" 'BEGIN {print (a - b > 0.001) ? a - b : 0.001}')" 'BEGIN {
+            printf "%-28s %d thr | wall img/s: ck %7.0f  peer %7.0f  ratio %5.2f | no start-up: ck %7.0f  peer %7.0f  ratio %5.2f | img per CPU-s: ck %7.0f  peer %7.0f  ratio %5.2f\n",
+                name, t, n/ckw, n/pw, pw/ckw, n/ckl, n/pl, pl/ckl, n/ckc, n/pc, pc/ckc }'
     done
 }
 

@@ -12,10 +12,11 @@ rows of --train in ck's per-epoch order (see ck_order below); validation on
 
 Two ways to run the frozen base:
   --base once     compute the frozen features once (what ck's feature cache
-                  does; used for the parity run — only the numbers matter)
+                  does; the parity run, and the like-for-like speed run:
+                  run.sh's default)
   --base every    recompute the frozen base for every batch of every epoch
                   and for the validation set every epoch, as Keras'
-                  model.fit does with a frozen base (used for the speed run)
+                  model.fit does with a frozen base (run.sh with BASE=every)
 
 --time-epochs K stops after K epochs and prints the wall time extrapolated to
 --epochs (the data load + setup counted once, epochs ×(epochs/K)).

@@ -1,18 +1,22 @@
 #!/bin/bash
 # run.sh — wall time of the same 10-epoch fine-tuning run in ck-finetune
-# (frozen-feature cache: the VGG16 base runs once) and in PyTorch the way
-# Keras' model.fit runs a frozen base (recomputed every batch of every epoch,
-# validation too); prints both times and the ratio.
+# (frozen-feature cache: the VGG16 base runs once) and in PyTorch; prints
+# both times and the ratio.
 #
 #   bench/finetune/run.sh [BUILD_DIR]          (default: build)
 # Environment:
+#   BASE         how PyTorch runs the frozen base (peer_torch.py --base):
+#                once (default): computed once, as ck's cache does: the
+#                like-for-like comparison; every: recomputed for every batch
+#                of every epoch, validation too, as Keras' model.fit does
 #   DATA         CIFAR-20 folder (default /work/shared/data/cifar20): train/,
 #                train_master.tsv, label_master.tsv
 #   SIZE         --input-size (default 64)      EPOCHS (default 10)
 #   THREADS      compute threads of both (default 2)
 #   TORCH_EPOCHS time only this many PyTorch epochs and extrapolate to EPOCHS
-#                (default: all; the PyTorch run is long: about EPOCHS × 3 min
-#                at 64 on 2 idle cores). The output says when it extrapolates.
+#                (default: all; with BASE=every the PyTorch run is long: about
+#                EPOCHS × 3 min at 64 on 2 idle cores). The output says when
+#                it extrapolates.
 #   TORCH_PY     (default /usr/bin/python3)     WORK (scratch folder, default
 #                a temp folder, removed)
 # Both tools get the same weights file (ck-weights random --seed 1), the same
@@ -26,6 +30,8 @@ DATA=${DATA:-/work/shared/data/cifar20}
 SIZE=${SIZE:-64}
 EPOCHS=${EPOCHS:-10}
 THREADS=${THREADS:-2}
+BASE=${BASE:-once}
+case $BASE in once|every) ;; *) echo "run.sh: BASE must be once or every" >&2; exit 2;; esac
 TORCH_EPOCHS=${TORCH_EPOCHS:-$EPOCHS}
 TORCH_PY=${TORCH_PY:-/usr/bin/python3}
 for t in ck-finetune ck-split ck-weights; do
@@ -61,7 +67,7 @@ torch_env=(MALLOC_ARENA_MAX=1 GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.mallo
 env ${blas_env[@]+"${blas_env[@]}"} "${torch_env[@]}" "$TORCH_PY" "$here/peer_torch.py" --weights "$work/w.h5" \
     --train "$work/split/train.tsv" --val "$work/split/val.tsv" --images "$DATA/train" \
     --labels "$DATA/label_master.tsv" --input-size "$SIZE" --epochs "$EPOCHS" --seed 1 \
-    --threads "$THREADS" --base every --channels-last --time-epochs "$TORCH_EPOCHS" \
+    --threads "$THREADS" --base "$BASE" --channels-last --time-epochs "$TORCH_EPOCHS" \
     | tee "$work/torch.out" | sed 's/^/torch: /'
 torch_s=$(awk -F'\t' '$1=="total_seconds"{t=$2} $1=="extrapolated_seconds"{t=$2} END{print t}' "$work/torch.out")
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -69,5 +75,5 @@ echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 note=""
 [ "$TORCH_EPOCHS" -lt "$EPOCHS" ] && note=" (EXTRAPOLATED: $TORCH_EPOCHS of $EPOCHS epochs timed, ×$EPOCHS/$TORCH_EPOCHS)"
 printf 'ck-finetune  %d epochs at %d: %.1f s\n' "$EPOCHS" "$SIZE" "$ck_s"
-printf 'PyTorch      %d epochs at %d: %.1f s%s\n' "$EPOCHS" "$SIZE" "$torch_s" "$note"
+printf 'PyTorch      %d epochs at %d (base %s): %.1f s%s\n' "$EPOCHS" "$SIZE" "$BASE" "$torch_s" "$note"
 printf 'ratio PyTorch / ck: %.2fx\n' "$(echo "$torch_s / $ck_s" | bc -l)"

@@ -1,18 +1,17 @@
-/* Manifests: reading delimited tables with libcsv, column roles, writing.
- * The detection rules are documented in ck/table.h and docs/tables.md. */
+/* Manifests: column roles, building, writing (the text itself is read by
+ * table_read.c). The rules are documented in ck/table.h and docs/tables.md. */
 #include "table_internal.h"
 
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/text.h"
 
-#include <csv.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 static const char *const file_names[] = {
     "file_name", "file", "filename", "fname", "image", "image_name", "image_id",
@@ -21,7 +20,7 @@ static const char *const label_names[] = {
     "label_id", "label", "labels", "class", "class_id", "class_name", "category",
     "category_id", "target", "y", "label_name", NULL};
 /* Both lists: any of these in the first row makes it a header. */
-static const char *const known[] = {
+const char *const ck__known_columns[] = {
     "file_name", "file", "filename", "fname", "image", "image_name", "image_id",
     "img", "id", "path", "filepath", "file_path", "image_path",
     "label_id", "label", "labels", "class", "class_id", "class_name", "category",
@@ -142,200 +141,6 @@ int ck__manifest_index_files(ck_manifest *m)
     return 0;
 }
 
-/* ---- parsing ----------------------------------------------------------- */
-
-typedef struct parse_ctx {
-    ck_manifest *m;    /* created at the first complete row */
-    const char *path;
-    char **row;
-    int rown, rowcap;
-    int row_line;      /* line where the current row began */
-    int pending_line;  /* line being fed while no row is in progress */
-    int failed;
-} parse_ctx;
-
-static void free_row(parse_ctx *c)
-{
-    for (int j = 0; j < c->rown; j++)
-        free(c->row[j]);
-    c->rown = 0;
-}
-
-static void on_field(void *s, size_t len, void *data)
-{
-    parse_ctx *c = data;
-    if (c->failed)
-        return;
-    if (c->rown == 0)
-        c->row_line = c->pending_line;
-    if (c->rown == c->rowcap) {
-        int cap = c->rowcap ? c->rowcap * 2 : 8;
-        char **r = realloc(c->row, (size_t)cap * sizeof *r);
-        if (!r) {
-            c->failed = 1;
-            ck_error("table", "%s: out of memory", c->path);
-            return;
-        }
-        c->row = r;
-        c->rowcap = cap;
-    }
-    char *f = malloc(len + 1);
-    if (!f) {
-        c->failed = 1;
-        ck_error("table", "%s: out of memory", c->path);
-        return;
-    }
-    if (len)
-        memcpy(f, s, len);
-    f[len] = '\0';
-    c->row[c->rown++] = f;
-}
-
-static void on_row(int term, void *data)
-{
-    (void)term;
-    parse_ctx *c = data;
-    if (c->failed || c->rown == 0) {
-        free_row(c);
-        return;
-    }
-    if (!c->m) {
-        c->m = ck__manifest_alloc(c->path, c->rown);
-        if (!c->m) {
-            c->failed = 1;
-            free_row(c);
-            return;
-        }
-    }
-    if (c->rown != c->m->ncols) {
-        ck_error("table", "%s:%d: expected %d field%s, found %d", c->path, c->row_line,
-                 c->m->ncols, c->m->ncols == 1 ? "" : "s", c->rown);
-        c->failed = 1;
-    } else if (ck__manifest_push(c->m, (const char *const *)c->row, c->row_line) < 0) {
-        c->failed = 1;
-    }
-    free_row(c);
-}
-
-/* Why a custom space test: libcsv trims tabs by default, which would eat
- * empty tab-separated fields. */
-static int space_only(unsigned char ch) { return ch == ' '; }
-static int space_or_tab(unsigned char ch) { return ch == ' ' || ch == '\t'; }
-
-static int detect_header(const ck_manifest *m, const char *const *known, int numeric_col)
-{
-    for (int j = 0; j < m->ncols; j++)
-        if (ck__name_in(m->cells[j], known) >= 0)
-            return 1;
-    if (m->n < 2 || numeric_col >= m->ncols || ck_text_is_number(m->cells[numeric_col]))
-        return 0;
-    for (int i = 1; i < m->n; i++)
-        if (!ck_text_is_number(m->cells[(size_t)i * (size_t)m->ncols + (size_t)numeric_col]))
-            return 0;
-    return 1;
-}
-
-ck_manifest *ck__table_parse(const char *path, const char *const *known, int numeric_col)
-{
-    const char *shown = strcmp(path, "-") == 0 ? "(stdin)" : path;
-    struct stat st;
-    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        ck_error("table", "%s: is a folder, not a table", shown);
-        return NULL;
-    }
-    size_t len;
-    char *buf = ck_read_file(path, &len);
-    if (!buf)
-        return NULL;
-    const char *p = buf, *end = buf + len;
-    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-        p += 3;
-
-    /* Separator from the first non-blank line: tab if it has one. */
-    char sep = ',';
-    for (const char *q = p; q < end;) {
-        const char *nl = memchr(q, '\n', (size_t)(end - q));
-        const char *eol = nl ? nl : end;
-        const char *s = q;
-        while (s < eol && isspace((unsigned char)*s))
-            s++;
-        if (s < eol) {
-            if (memchr(q, '\t', (size_t)(eol - q)))
-                sep = '\t';
-            break;
-        }
-        q = eol + 1;
-    }
-
-    struct csv_parser cp;
-    if (csv_init(&cp, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-        free(buf);
-        ck_error("table", "out of memory");
-        return NULL;
-    }
-    csv_set_delim(&cp, (unsigned char)sep);
-    csv_set_space_func(&cp, sep == '\t' ? space_only : space_or_tab);
-
-    parse_ctx c = {.path = shown};
-    int line = 1, bad_line = 0;
-    /* Fed one line at a time so rows can be given line numbers. pstate 0 is
-     * libcsv's "row not begun": a row starts in the next line fed. */
-    while (p < end && !c.failed) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *stop = nl ? nl + 1 : end;
-        if (cp.pstate == 0)
-            c.pending_line = line;
-        if (csv_parse(&cp, p, (size_t)(stop - p), on_field, on_row, &c) != (size_t)(stop - p)) {
-            bad_line = line;
-            break;
-        }
-        p = stop;
-        line++;
-    }
-    if (!c.failed && !bad_line && csv_fini(&cp, on_field, on_row, &c) != 0)
-        bad_line = c.pending_line ? c.pending_line : line;
-    if (bad_line && !c.failed) {
-        if (csv_error(&cp) == CSV_ENOMEM)
-            ck_error("table", "%s: out of memory", shown);
-        else
-            ck_error("table", "%s:%d: malformed quoted field", shown, bad_line);
-        c.failed = 1;
-    }
-    csv_free(&cp);
-    free_row(&c);
-    free(c.row);
-    free(buf);
-    ck_manifest *m = c.m;
-    if (c.failed) {
-        ck_manifest_free(m);
-        return NULL;
-    }
-    if (!m) {
-        ck_error("table", "%s: empty table", shown);
-        return NULL;
-    }
-    m->sep = sep;
-    if (detect_header(m, known, numeric_col)) {
-        m->has_header = 1;
-        m->header = malloc((size_t)m->ncols * sizeof *m->header);
-        if (!m->header) {
-            ck_manifest_free(m);
-            ck_error("table", "out of memory");
-            return NULL;
-        }
-        memcpy(m->header, m->cells, (size_t)m->ncols * sizeof *m->header);
-        m->n--;
-        memmove(m->cells, m->cells + m->ncols, (size_t)m->n * (size_t)m->ncols * sizeof *m->cells);
-        memmove(m->lines, m->lines + 1, (size_t)m->n * sizeof *m->lines);
-        if (m->n == 0) {
-            ck_error("table", "%s: no rows after the header", shown);
-            ck_manifest_free(m);
-            return NULL;
-        }
-    }
-    return m;
-}
-
 int ck__pick_column(const ck_manifest *m, const char *want)
 {
     if (m->header)
@@ -402,7 +207,7 @@ static int set_names(ck_manifest *m)
 
 ck_manifest *ck_manifest_read_columns(const char *path, const char *file_col, const char *label_col)
 {
-    ck_manifest *m = ck__table_parse(path, known, 1);
+    ck_manifest *m = ck__table_parse(path, ck__known_columns, 1);
     if (!m)
         return NULL;
     if (auto_columns(m) < 0)
@@ -550,35 +355,6 @@ int ck_manifest_set_style(ck_manifest *m, char sep, int header, const char *file
 
 /* ---- writing ----------------------------------------------------------- */
 
-static int needs_quotes(const char *s, char sep)
-{
-    if (!*s)
-        return 0;
-    if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[strlen(s) - 1]))
-        return 1;
-    for (; *s; s++)
-        if (*s == sep || *s == '"' || *s == '\r' || *s == '\n')
-            return 1;
-    return 0;
-}
-
-static void put_field(FILE *out, const char *s, char sep)
-{
-    if (!s)
-        return;
-    if (!needs_quotes(s, sep)) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 /* Labels are written when the table has a label column and at least one
  * row has a label (a manifest built from file names only stays one column). */
 static int writes_labels(const ck_manifest *m)
@@ -599,18 +375,18 @@ int ck_manifest_write(const ck_manifest *m, FILE *out)
         return -1;
     int lab = writes_labels(m);
     if (m->has_header) {
-        put_field(out, m->file_name, m->sep);
+        ck_text_put_field(out, m->file_name, m->sep);
         if (lab) {
             fputc(m->sep, out);
-            put_field(out, m->label_name ? m->label_name : "label_id", m->sep);
+            ck_text_put_field(out, m->label_name ? m->label_name : "label_id", m->sep);
         }
         fputc('\n', out);
     }
     for (int i = 0; i < m->n; i++) {
-        put_field(out, ck_manifest_file(m, i), m->sep);
+        ck_text_put_field(out, ck_manifest_file(m, i), m->sep);
         if (lab) {
             fputc(m->sep, out);
-            put_field(out, ck_manifest_label(m, i), m->sep);
+            ck_text_put_field(out, ck_manifest_label(m, i), m->sep);
         }
         fputc('\n', out);
     }

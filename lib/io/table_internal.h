@@ -3,7 +3,7 @@
 #define CK_IO_TABLE_INTERNAL_H
 
 #include "ck/table.h"
-#include "strmap.h"
+#include "ck/strmap.h"
 
 struct ck_manifest {
     char *path;        /* for messages */
@@ -21,6 +21,9 @@ struct ck_manifest {
     int skipped;       /* folder scans: image names that are no regular file */
     char skipped_name[256];
 };
+
+/* The known file and label column names (lower case, NULL-terminated). */
+extern const char *const ck__known_columns[];
 
 /* Parse a delimited text file into rows (no column roles, no duplicate
  * check). known: NULL-terminated lower-case header names that mark the

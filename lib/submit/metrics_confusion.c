@@ -3,6 +3,7 @@
 
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,31 +14,10 @@ static void put_name(FILE *f, const char *const *names, int k, int csv)
         fprintf(f, "%d", k);
         return;
     }
-    const char *s = names[k];
-    if (csv) {
-        /* Quote only when needed; class names are normally plain words. */
-        if (!strpbrk(s, ",\"\n")) {
-            fputs(s, f);
-            return;
-        }
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-        return;
-    }
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
+    if (csv)
+        ck_text_put_field(f, names[k], ',');
+    else
+        ck_text_put_xml(f, names[k]);
 }
 
 int ck_metrics_write_confusion_csv(const ck_metrics *m, const char *const *names, const char *path)

@@ -3,7 +3,10 @@
 #include "submission_internal.h"
 
 #include "ck/error.h"
+#include "ck/strmap.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +17,7 @@ struct ck_submission {
     double *probs;
     int *labels;
     int *lines;
-    ck_name_index index; /* built lazily by ck_submission_find */
+    ck_strmap index; /* name -> row, built lazily by ck_submission_find */
     int indexed;
 };
 
@@ -58,7 +61,7 @@ void ck_submission_free(ck_submission *s)
     free(s->probs);
     free(s->labels);
     free(s->lines);
-    ck_name_index_free(&s->index);
+    ck_strmap_clear(&s->index);
     free(s);
 }
 
@@ -87,7 +90,7 @@ int ck_submission_set_name(ck_submission *s, int row, const char *name)
     free(s->names[row]);
     s->names[row] = copy;
     if (s->indexed) {
-        ck_name_index_free(&s->index);
+        ck_strmap_clear(&s->index);
         s->indexed = 0;
     }
     return 0;
@@ -135,11 +138,79 @@ int ck_submission_find(const ck_submission *s, const char *name)
     /* The index is a cache: building it does not change the value. */
     ck_submission *m = (ck_submission *)s;
     if (!m->indexed) {
-        if (ck_name_index_init(&m->index, (size_t)m->nrows))
-            return -1;
         for (int i = 0; i < m->nrows; i++)
-            ck_name_index_put(&m->index, ck_submission_name(m, i), i);
+            if (ck_strmap_put(&m->index, ck_submission_name(m, i), i) == -2) {
+                ck_strmap_clear(&m->index);
+                ck_error("submission", "out of memory");
+                return -1;
+            }
         m->indexed = 1;
     }
-    return ck_name_index_get(&m->index, name);
+    return ck_strmap_get(&m->index, name);
+}
+
+int ck_parse_double(const char *s, double *out)
+{
+    while (*s == ' ')
+        s++;
+    if (!*s)
+        return -1;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (end == s)
+        return -1;
+    while (*end == ' ')
+        end++;
+    if (*end)
+        return -1;
+    /* strtod accepts hex floats and "infinity": fine; ERANGE underflow of
+     * tiny values (1e-400) is still a valid number. */
+    *out = d;
+    return 0;
+}
+
+int ck_text_is_decimal(const char *s)
+{
+    while (*s == ' ')
+        s++;
+    if (*s == '+' || *s == '-')
+        s++;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        digits++;
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (*s < '0' || *s > '9')
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    while (*s == ' ')
+        s++;
+    return *s == '\0';
+}
+
+int ck_parse_index(const char *s, long *out)
+{
+    while (*s == ' ')
+        s++;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (*end || errno)
+        return -1;
+    *out = v;
+    return 0;
 }

@@ -4,6 +4,8 @@
 #include "submission_internal.h"
 
 #include "ck/error.h"
+#include "ck/strmap.h"
+#include "ck/table.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -36,27 +38,28 @@ __attribute__((format(printf, 4, 5))) static void report(checker *c, const char 
     fputc('\n', c->out);
 }
 
-static void print_cells(FILE *f, const ck_subtable *t, int r)
+static void print_cells(FILE *f, const ck_table *t, int r)
 {
-    char sep = ck_subtable_sep(t);
-    for (int c = 0; c < ck_subtable_cols(t, r); c++)
-        fprintf(f, "%s%s", c ? (sep == '\t' ? "\\t" : ",") : "", ck_subtable_cell(t, r, c));
+    char sep = ck_table_sep(t);
+    for (int c = 0; c < ck_table_cols(t, r); c++)
+        fprintf(f, "%s%s", c ? (sep == '\t' ? "\\t" : ",") : "", ck_table_cell(t, r, c));
 }
 
-static int same_cells(const ck_subtable *a, int ra, const ck_subtable *b, int rb)
+static int same_cells(const ck_table *a, int ra, const ck_table *b, int rb)
 {
-    if (ck_subtable_cols(a, ra) != ck_subtable_cols(b, rb))
+    if (ck_table_cols(a, ra) != ck_table_cols(b, rb))
         return 0;
-    for (int c = 0; c < ck_subtable_cols(a, ra); c++)
-        if (strcmp(ck_subtable_cell(a, ra, c), ck_subtable_cell(b, rb, c)) != 0)
+    for (int c = 0; c < ck_table_cols(a, ra); c++)
+        if (strcmp(ck_table_cell(a, ra, c), ck_table_cell(b, rb, c)) != 0)
             return 0;
     return 1;
 }
 
-static int first_row(const ck_subtable *t)
+/* Blank lines are rows of 0 cells (lenient reading). */
+static int first_row(const ck_table *t)
 {
-    for (int r = 0; r < ck_subtable_rows(t); r++)
-        if (ck_subtable_cols(t, r))
+    for (int r = 0; r < ck_table_rows(t); r++)
+        if (ck_table_cols(t, r))
             return r;
     return -1;
 }
@@ -81,13 +84,13 @@ static void check_label(checker *c, const ck_check_opts *o, const char *path, in
     }
 }
 
-static void check_probs(checker *c, const char *path, int line, const ck_subtable *t, int r, int ncols)
+static void check_probs(checker *c, const char *path, int line, const ck_table *t, int r, int ncols)
 {
     double sum = 0;
     int ok = 1;
-    int n = ck_subtable_cols(t, r) < ncols ? ck_subtable_cols(t, r) : ncols;
+    int n = ck_table_cols(t, r) < ncols ? ck_table_cols(t, r) : ncols;
     for (int col = 1; col < n; col++) {
-        const char *cell = ck_subtable_cell(t, r, col);
+        const char *cell = ck_table_cell(t, r, col);
         double v;
         if (ck_parse_double(cell, &v)) {
             report(c, path, line, "column %d: '%s' is not a number", col + 1, cell);
@@ -120,66 +123,69 @@ int ck_submission_check(const char *sample, const char *path, const ck_check_opt
         ck_check_opts_init(&defaults);
         opts = &defaults;
     }
-    ck_subtable *s = ck_subtable_read(sample, 0);
+    /* Lenient: blank lines and ragged rows are reported, not fatal. */
+    ck_table *s = ck_table_read(sample, 0, CK_TABLE_LENIENT);
     if (!s)
         return -1;
-    ck_subtable *t = ck_subtable_read(path, ck_subtable_sep(s));
+    ck_table *t = ck_table_read(path, ck_table_sep(s), CK_TABLE_LENIENT);
     if (!t) {
-        ck_subtable_free(s);
+        ck_table_free(s);
         return -1;
     }
     checker c = {opts, out, 0};
-    int s_header = ck_subtable_has_header(s), s0 = first_row(s);
+    int s_header = ck_table_has_header(s), s0 = first_row(s);
     if (s0 < 0) {
         ck_error("submission", "%s: the sample submission is empty", sample);
-        ck_subtable_free(s);
-        ck_subtable_free(t);
+        ck_table_free(s);
+        ck_table_free(t);
         return -1;
     }
     /* The sample's data rows: ids in order. */
     int sfirst = s_header ? s0 + 1 : s0, ns = 0;
-    for (int r = sfirst; r < ck_subtable_rows(s); r++)
-        ns += ck_subtable_cols(s, r) > 0;
+    for (int r = sfirst; r < ck_table_rows(s); r++)
+        ns += ck_table_cols(s, r) > 0;
     int *srow = malloc((ns ? (size_t)ns : 1) * sizeof *srow);
     int *seen = calloc(ns ? (size_t)ns : 1, sizeof *seen); /* submission line, 0 = not yet */
-    ck_name_index ix = {0};
-    if (!srow || !seen || ck_name_index_init(&ix, (size_t)ns)) {
+    ck_strmap ix = {0};
+    int ok = srow && seen;
+    ns = 0;
+    for (int r = sfirst; r < ck_table_rows(s) && ok; r++)
+        if (ck_table_cols(s, r)) {
+            srow[ns] = r;
+            ok = ck_strmap_put(&ix, ck_table_cell(s, r, 0), ns) != -2;
+            ns++;
+        }
+    if (!ok) {
+        ck_strmap_clear(&ix);
         free(srow);
         free(seen);
-        ck_subtable_free(s);
-        ck_subtable_free(t);
+        ck_table_free(s);
+        ck_table_free(t);
         ck_error("submission", "out of memory");
         return -1;
     }
-    ns = 0;
-    for (int r = sfirst; r < ck_subtable_rows(s); r++)
-        if (ck_subtable_cols(s, r)) {
-            srow[ns] = r;
-            ck_name_index_put(&ix, ck_subtable_cell(s, r, 0), ns);
-            ns++;
-        }
-    int ncols = ns ? ck_subtable_cols(s, srow[0]) : ck_subtable_cols(s, s0);
+    int ncols = ns ? ck_table_cols(s, srow[0]) : ck_table_cols(s, s0);
     int label_kind = ncols == 2;
     long dummy;
-    int numeric_labels = label_kind && ns && ck_parse_index(ck_subtable_cell(s, srow[0], 1), &dummy) == 0;
+    int numeric_labels = label_kind && ns && ck_parse_index(ck_table_cell(s, srow[0], 1), &dummy) == 0;
 
     /* A file written with another separator shows up as one column. */
-    char tsep = ck_subtable_sep(t), other = tsep == '\t' ? ',' : '\t';
+    char tsep = ck_table_sep(t), other = tsep == '\t' ? ',' : '\t';
     int t0 = first_row(t);
-    int wrong_sep = t0 >= 0 && ck_subtable_cols(t, t0) == 1 && ncols > 1 && strchr(ck_subtable_cell(t, t0, 0), other);
+    int wrong_sep = t0 >= 0 && ck_table_cols(t, t0) == 1 && ncols > 1 && strchr(ck_table_cell(t, t0, 0), other);
     if (wrong_sep) /* every row would be wrong: one report says it all */
-        report(&c, path, ck_subtable_line(t, t0), "fields are separated by %s; the sample uses %s",
+        report(&c, path, ck_table_line(t, t0), "fields are separated by %s; the sample uses %s",
                other == '\t' ? "tabs" : "commas", tsep == '\t' ? "tabs" : "commas");
 
     int pos = 0, order_reported = 0, data = 0;
-    for (int r = 0; r < ck_subtable_rows(t) && !wrong_sep; r++) {
-        int line = ck_subtable_line(t, r), nc = ck_subtable_cols(t, r);
+    for (int r = 0; r < ck_table_rows(t) && !wrong_sep; r++) {
+        int line = ck_table_line(t, r), nc = ck_table_cols(t, r);
         if (!nc) {
             report(&c, path, line, "empty line");
             continue;
         }
-        const char *id = ck_subtable_cell(t, r, 0);
-        int k = ck_name_index_get(&ix, id);
+        const char *id = ck_table_cell(t, r, 0);
+        int k = ck_strmap_get(&ix, id);
         if (r == t0) {
             if (s_header && k < 0) {
                 if (!same_cells(s, s0, t, r)) {
@@ -196,7 +202,7 @@ int ck_submission_check(const char *sample, const char *path, const ck_check_opt
             }
             if (s_header) {
                 report(&c, path, line, "missing header line (the sample starts with one)");
-            } else if (k < 0 && ck_subtable_has_header(t)) {
+            } else if (k < 0 && ck_table_has_header(t)) {
                 report(&c, path, line, "unexpected header line (the sample has none)");
                 continue;
             }
@@ -215,28 +221,28 @@ int ck_submission_check(const char *sample, const char *path, const ck_check_opt
                  * shifted, and listing them all would hide the cause. */
                 order_reported = 1;
                 report(&c, path, line, "rows are not in the sample's order: '%s' found where '%s' (sample line %d) "
-                       "is expected", id, pos < ns ? ck_subtable_cell(s, srow[pos], 0) : "(end)",
-                       pos < ns ? ck_subtable_line(s, srow[pos]) : 0);
+                       "is expected", id, pos < ns ? ck_table_cell(s, srow[pos], 0) : "(end)",
+                       pos < ns ? ck_table_line(s, srow[pos]) : 0);
             }
         }
         pos++;
         if (label_kind)
-            check_label(&c, opts, path, line, ck_subtable_cell(t, r, 1), numeric_labels);
+            check_label(&c, opts, path, line, ck_table_cell(t, r, 1), numeric_labels);
         else
             check_probs(&c, path, line, t, r, ncols);
     }
     for (int k = 0; k < ns && !wrong_sep; k++)
         if (!seen[k])
-            report(&c, sample, ck_subtable_line(s, srow[k]), "row '%s' is missing from %s",
-                   ck_subtable_cell(s, srow[k], 0), path);
+            report(&c, sample, ck_table_line(s, srow[k]), "row '%s' is missing from %s",
+                   ck_table_cell(s, srow[k], 0), path);
     if (c.out && opts->max_reports > 0 && c.problems > opts->max_reports)
         fprintf(c.out, "... and %d more problem(s)\n", c.problems - opts->max_reports);
     if (nrows)
         *nrows = data;
-    ck_name_index_free(&ix);
+    ck_strmap_clear(&ix);
     free(srow);
     free(seen);
-    ck_subtable_free(s);
-    ck_subtable_free(t);
+    ck_table_free(s);
+    ck_table_free(t);
     return c.problems;
 }

@@ -3,6 +3,7 @@
 #include "submission_internal.h"
 
 #include "ck/error.h"
+#include "ck/table.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -20,16 +21,16 @@ static int class_of(const char *cell, int nclass, const char *const *names)
 }
 
 /* With a header of class names, column c holds class perm[c]. */
-static int header_permutation(const ck_subtable *t, int hr, int nclass, const char *const *names, int *perm)
+static int header_permutation(const ck_table *t, int hr, int nclass, const char *const *names, int *perm)
 {
-    if (!names || ck_subtable_cols(t, hr) != nclass + 1)
+    if (!names || ck_table_cols(t, hr) != nclass + 1)
         return 0;
     int *seen = calloc((size_t)nclass, sizeof *seen);
     if (!seen)
         return 0;
     int ok = 1;
     for (int c = 0; c < nclass && ok; c++) {
-        const char *h = ck_subtable_cell(t, hr, c + 1);
+        const char *h = ck_table_cell(t, hr, c + 1);
         int k = -1;
         for (int j = 0; j < nclass; j++)
             if (names[j] && strcmp(names[j], h) == 0)
@@ -46,26 +47,15 @@ static int header_permutation(const ck_subtable *t, int hr, int nclass, const ch
 
 ck_submission *ck_submission_read(const char *path, int nclass, const char *const *class_names)
 {
-    ck_subtable *t = ck_subtable_read(path, 0);
+    /* Strict: blank lines are skipped and every row is as wide as the first. */
+    ck_table *t = ck_table_read(path, 0, 0);
     if (!t)
         return NULL;
-    int header = ck_subtable_has_header(t);
-    int first = -1, nrows = 0, ncols = 0;
-    for (int r = 0; r < ck_subtable_rows(t); r++) {
-        if (!ck_subtable_cols(t, r))
-            continue;
-        if (first < 0) {
-            first = r;
-            if (header)
-                continue;
-        }
-        if (!ncols)
-            ncols = ck_subtable_cols(t, r);
-        nrows++;
-    }
-    if (!nrows) {
+    int header = ck_table_has_header(t);
+    int first = header ? 1 : 0, nrows = ck_table_rows(t) - first, ncols = ck_table_cols(t, 0);
+    if (nrows <= 0) {
         ck_error("submission", "%s: no rows", path);
-        ck_subtable_free(t);
+        ck_table_free(t);
         return NULL;
     }
     ck_sub_kind kind = ncols == 2 && nclass != 1 ? CK_SUB_LABEL : CK_SUB_PROBS;
@@ -74,15 +64,14 @@ ck_submission *ck_submission_read(const char *path, int nclass, const char *cons
             nclass = ncols - 1;
         if (ncols - 1 != nclass || nclass < 1) {
             ck_error("submission", "%s: %d columns, expected the id and %d probabilities", path, ncols, nclass);
-            ck_subtable_free(t);
+            ck_table_free(t);
             return NULL;
         }
     } else if (nclass <= 0) {
         /* Integer labels only; the class count is the largest id + 1. */
-        for (int r = first + (header ? 1 : 0); r < ck_subtable_rows(t); r++) {
+        for (int r = first; r < ck_table_rows(t); r++) {
             long v;
-            if (ck_subtable_cols(t, r) == 2 && ck_parse_index(ck_subtable_cell(t, r, 1), &v) == 0 && v < 1000000 &&
-                v + 1 > nclass)
+            if (ck_parse_index(ck_table_cell(t, r, 1), &v) == 0 && v < 1000000 && v + 1 > nclass)
                 nclass = (int)v + 1;
         }
         if (nclass <= 0)
@@ -92,25 +81,18 @@ ck_submission *ck_submission_read(const char *path, int nclass, const char *cons
     ck_submission *s = perm ? ck_submission_new(nrows, nclass, kind) : NULL;
     if (!s) {
         free(perm);
-        ck_subtable_free(t);
+        ck_table_free(t);
         return NULL;
     }
     for (int k = 0; k < nclass; k++)
         perm[k] = k;
     if (header && kind == CK_SUB_PROBS)
-        header_permutation(t, first, nclass, class_names, perm);
+        header_permutation(t, 0, nclass, class_names, perm);
 
     int i = 0, bad = 0;
-    for (int r = first + (header ? 1 : 0); r < ck_subtable_rows(t) && !bad; r++) {
-        int nc = ck_subtable_cols(t, r), line = ck_subtable_line(t, r);
-        if (!nc)
-            continue;
-        if (nc != ncols) {
-            ck_error("submission", "%s:%d: %d columns, expected %d", path, line, nc, ncols);
-            bad = 1;
-            break;
-        }
-        const char *name = ck_subtable_cell(t, r, 0);
+    for (int r = first; r < ck_table_rows(t) && !bad; r++) {
+        int line = ck_table_line(t, r);
+        const char *name = ck_table_cell(t, r, 0);
         if (!*name) {
             ck_error("submission", "%s:%d: empty id", path, line);
             bad = 1;
@@ -122,10 +104,10 @@ ck_submission *ck_submission_read(const char *path, int nclass, const char *cons
         }
         ck_submission_set_line_(s, i, line);
         if (kind == CK_SUB_LABEL) {
-            int k = class_of(ck_subtable_cell(t, r, 1), nclass, class_names);
+            int k = class_of(ck_table_cell(t, r, 1), nclass, class_names);
             if (k < 0) {
                 ck_error("submission", "%s:%d: '%s' is not a label id below %d%s", path, line,
-                         ck_subtable_cell(t, r, 1), nclass, class_names ? " nor a class name" : "");
+                         ck_table_cell(t, r, 1), nclass, class_names ? " nor a class name" : "");
                 bad = 1;
             }
             ck_submission_set_label(s, i, k);
@@ -133,7 +115,7 @@ ck_submission *ck_submission_read(const char *path, int nclass, const char *cons
             double *p = ck_submission_probs(s, i);
             for (int c = 0; c < nclass && !bad; c++) {
                 double v;
-                const char *cell = ck_subtable_cell(t, r, c + 1);
+                const char *cell = ck_table_cell(t, r, c + 1);
                 if (ck_parse_double(cell, &v) || !isfinite(v) || !ck_text_is_decimal(cell)) {
                     ck_error("submission", "%s:%d: column %d: '%s' is not a finite number", path, line, c + 2, cell);
                     bad = 1;
@@ -145,14 +127,16 @@ ck_submission *ck_submission_read(const char *path, int nclass, const char *cons
     }
     for (int a = 0; a < nrows && !bad; a++) {
         int b = ck_submission_find(s, ck_submission_name(s, a));
-        if (b != a) {
+        if (b < 0) {
+            bad = 1;
+        } else if (b != a) {
             ck_error("submission", "%s:%d: duplicate id '%s' (first at line %d)", path, ck_submission_line(s, a),
                      ck_submission_name(s, a), ck_submission_line(s, b));
             bad = 1;
         }
     }
     free(perm);
-    ck_subtable_free(t);
+    ck_table_free(t);
     if (bad) {
         ck_submission_free(s);
         return NULL;

@@ -4,6 +4,7 @@
 
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ static char sep_of(const ck_submission_format *f)
     return f->sep ? f->sep : ',';
 }
 
-static int format_header(const ck_submission *s, const ck_submission_format *f, ck_strbuf *b)
+static void put_header(const ck_submission *s, const ck_submission_format *f, FILE *fp)
 {
     char sep = sep_of(f);
     int ncells = f->kind == CK_SUB_PROBS ? 1 + ck_submission_nclass(s) : 2;
@@ -41,26 +42,26 @@ static int format_header(const ck_submission *s, const ck_submission_format *f, 
             snprintf(idbuf, sizeof idbuf, "%d", c - 1);
             cell = idbuf;
         }
-        if ((c && ck_strbuf_add(b, &sep, 1)) || ck_strbuf_cell(b, cell, sep))
-            return -1;
+        if (c)
+            fputc(sep, fp);
+        ck_text_put_field(fp, cell, sep);
     }
-    return 0;
 }
 
 /* One data row, without the line end. */
-static int format_row(const ck_submission *s, int i, const ck_submission_format *f, double *tmp, ck_strbuf *b)
+static int put_row(const ck_submission *s, int i, const ck_submission_format *f, double *tmp, FILE *fp)
 {
     char sep = sep_of(f);
     int k = ck_submission_nclass(s);
-    if (ck_strbuf_cell(b, ck_submission_name(s, i), sep))
-        return -1;
+    ck_text_put_field(fp, ck_submission_name(s, i), sep);
     if (f->kind == CK_SUB_LABEL) {
         int label = ck_submission_label(s, i);
-        if (ck_strbuf_add(b, &sep, 1))
-            return -1;
+        fputc(sep, fp);
         if (f->label_names && f->class_names && label >= 0 && f->class_names[label])
-            return ck_strbuf_cell(b, f->class_names[label], sep);
-        return ck_strbuf_printf(b, "%d", label);
+            ck_text_put_field(fp, f->class_names[label], sep);
+        else
+            fprintf(fp, "%d", label);
+        return 0;
     }
     const double *p = ck_submission_probs_const(s, i);
     if (!p) {
@@ -72,8 +73,7 @@ static int format_row(const ck_submission *s, int i, const ck_submission_format 
         ck_probs_clip(tmp, k, f->clip);
     int digits = f->precision > 0 ? f->precision : 6;
     for (int c = 0; c < k; c++)
-        if (ck_strbuf_printf(b, "%c%.*g", sep, digits, tmp[c]))
-            return -1;
+        fprintf(fp, "%c%.*g", sep, digits, tmp[c]);
     return 0;
 }
 
@@ -100,30 +100,27 @@ static int write_rows(const ck_submission *s, const char *path, const ck_submiss
     if (!af)
         return -1;
     FILE *fp = ck_atomic_stream(af);
-    ck_strbuf b = {0};
     double *tmp = malloc((size_t)ck_submission_nclass(s) * sizeof *tmp);
     int rc = tmp ? 0 : -1;
+    if (rc)
+        ck_error("submission", "out of memory");
     if (!rc && shard >= 0)
         fprintf(fp, "#ck-shard %d/%d rows=%d\n", shard, nshards, ck_submission_nrows(s));
     if (!rc && f->header) {
-        rc = format_header(s, f, &b);
-        if (!rc)
-            fprintf(fp, "%s%s\n", shard >= 0 ? "#header\t" : "", b.s);
+        if (shard >= 0)
+            fputs("#header\t", fp);
+        put_header(s, f, fp);
+        fputc('\n', fp);
     }
     for (int i = 0; i < ck_submission_nrows(s) && !rc; i++) {
         if (shard >= 0 && i % nshards != shard)
             continue;
-        b.len = 0;
-        rc = format_row(s, i, f, tmp, &b);
-        if (rc)
-            break;
         if (shard >= 0)
             fprintf(fp, "%d\t", i);
-        fwrite(b.s, 1, b.len, fp);
+        rc = put_row(s, i, f, tmp, fp);
         fputc('\n', fp);
     }
     free(tmp);
-    ck_strbuf_free(&b);
     if (rc) {
         ck_atomic_abort(af);
         return -1;

@@ -3,6 +3,7 @@
 #include "ck/train.h"
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/text.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -179,12 +180,7 @@ int ck_curves_write_svg(const char *path, const ck_epoch_record *r, int n, const
             W, H, W, H);
     if (title && *title) {
         fputs("<title>", f);
-        for (const char *c = title; *c; c++) {
-            if (*c == '<') fputs("&lt;", f);
-            else if (*c == '>') fputs("&gt;", f);
-            else if (*c == '&') fputs("&amp;", f);
-            else fputc(*c, f);
-        }
+        ck_text_put_xml(f, title);
         fputs("</title>\n", f);
     }
     panel loss = {.x0 = 75, .y0 = 40, .w = 390, .h = 310};

@@ -7,6 +7,7 @@
 #include "ck/rng.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,16 @@ static void metrics_text(char *buf, size_t n, double loss, double acc)
     snprintf(buf, n, "loss: %.4f - acc: %.4f", loss, acc);
 }
 
+/* Test hook (docs/finetune.md): CK_FAULT_SIGINT_STEP=K raises SIGINT once
+ * optimizer step K is done, so tests reach the interrupt and resume paths
+ * deterministically. */
+static void fault_sigint(const trainer *t)
+{
+    const char *k = getenv("CK_FAULT_SIGINT_STEP");
+    if (k && *k && strtol(k, NULL, 10) == ck_optim_steps(t->opt))
+        raise(SIGINT);
+}
+
 /* One training step on a batch already on the backend (x), or with --gpus
  * on the host (host: pixels or features), split over the replicas. */
 static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void *host, const int32_t *labels,
@@ -179,6 +190,7 @@ static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void 
     }
     if ((t->dp ? trainer_dp_optim_step(t, (float)lr) : ck_optim_step(t->opt, (float)lr)) != 0)
         return -1;
+    fault_sigint(t);
     t->run_loss += (double)loss * n;
     t->run_correct += correct;
     t->run_seen += n;

@@ -6,17 +6,17 @@ fail=0
 check() { # check "what" command...
     if ! "${@:2}"; then echo "FAIL: $1" >&2; fail=1; fi
 }
-command -v perl >/dev/null || { echo "perl not found: skipping" >&2; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/ck-augment-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T"
 
-# Input images: binary PPMs drawn by perl, converted to PNG by the tool
-# itself (identity spec, -o - filter mode).
+# Input images: text PPMs drawn by awk, converted to PNG by the tool itself
+# (identity spec, -o - filter mode).
 ppm() { # ppm NAME W H SEED
-    perl -e 'my ($w,$h,$s)=@ARGV; print "P6\n$w $h\n255\n";
-             for my $y (0..$h-1) { for my $x (0..$w-1) {
-               print pack("C3", ($x*9+$s*31)%256, ($y*7+$s*17)%256, ($x*$y+$s*5)%256) } }' "$2" "$3" "$4" > "$1"
+    awk -v w="$2" -v h="$3" -v s="$4" 'BEGIN {
+        printf "P3\n%d %d\n255\n", w, h
+        for (y = 0; y < h; y++) for (x = 0; x < w; x++)
+            printf "%d %d %d\n", (x*9+s*31)%256, (y*7+s*17)%256, (x*y+s*5)%256 }' > "$1"
 }
 mkdir -p in ppm
 for i in 0 1 2 3 4 5; do ppm ppm/train_0000$i.ppm 24 20 $i; done
@@ -69,6 +69,14 @@ check "bad files not written" test ! -e bad/empty_aug00.png -a ! -e bad/trunc_au
 check "manifest lists good files only" test "$(cat bad.txt)" = "$(printf 'train_00000_aug00.png\ntrain_00002_aug00.png')"
 check "no temporaries left" bash -c '! ls bad | grep -q tmp'
 rm in/empty.png in/trunc.png in/text.png
+
+# The list of outputs is a one-column table: a name with a comma is quoted
+# so that it reads back as one file.
+mkdir -p odd && cp in/train_00000.png "odd/a,b.png"
+check "odd name run" bash -c 'ck-augment -q -o oddout "odd/a,b.png" > odd.txt'
+check "odd name quoted" test "$(cat odd.txt)" = '"a,b_aug00.png"'
+check "odd name reads back" ck-augment -q -m odd.txt --images oddout -o odd2 > /dev/null
+check "odd name written" test -f "odd2/a,b_aug00_aug00.png"
 
 # Manifest in -> manifest out: TSV with header keeps its header and labels.
 printf 'file_name\tlabel_id\ntrain_00000.png\t3\ntrain_00001.png\t7\n' > m.tsv

@@ -87,6 +87,17 @@ has "$out" "FAILED: 3 problem(s)"
 expect 0 ck-eval --check "$T/sample.csv" --tolerance 0.2 "$T/sub.csv"
 expect 1 ck-eval --check "$T/nope.csv" "$T/sub.csv"
 has "$err" "nope.csv"
+# Through the one table reader: CRLF, blank lines, a ragged row, each at its
+# line; a pipe works as a file; a folder is refused by name.
+printf 'a.png,0.7,0.2,0.1\r\n\r\nb.png,0.5,0.3,0.2,0\r\n  \r\nc.png,0.1,0.1,0.8\r\nd.png,0.6,0.4,0\r\n' >"$T/crlf.csv"
+expect 1 ck-eval --check "$T/sample.csv" "$T/crlf.csv"
+has "$out" "crlf.csv:2: empty line"
+has "$out" "crlf.csv:3: 5 columns, expected 4"
+has "$out" "crlf.csv:4: empty line"
+has "$out" "FAILED: 3 problem(s)"
+expect 0 ck-eval --check <(cat "$T/sample.csv") "$T/sub.csv"
+expect 1 ck-eval --check "$T/sample.csv" "$T"
+has "$err" "not a regular file"
 
 # Hex floats are numbers to strtod but to no contest scorer.
 printf 'a.png,0x1.99p-5,0.9,0x1.99p-5\nb.png,0.25,0.25,0.5\nc.png,0.25,0.25,0.5\nd.png,0.25,0.25,0.5\n' >"$T/hex.csv"

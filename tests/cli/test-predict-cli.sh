@@ -14,7 +14,7 @@ expect() {
 has() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }
 
 fixtures="$CK_BIN/../tests/test-predict"
-[ -x "$fixtures" ] || { echo "test-predict not built: skipped"; exit 77; }
+[ -x "$fixtures" ] || { echo "FAIL: $fixtures not built (a missing tool is a failure)" >&2; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/ck-predict-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 "$fixtures" --fixtures "$T" || { echo "cannot make fixtures"; exit 1; }
@@ -78,6 +78,14 @@ expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/kaggle.csv" -o "$T/k.c
 [ "$(head -1 "$T/k.csv")" = "id,red,green,blue" ] || fail "sample header: $(head -1 "$T/k.csv")"
 [ "$(sed -n 2p "$T/k.csv" | cut -d, -f1)" = "t_20" ] || fail "ids without extension: $(sed -n 2p "$T/k.csv")"
 expect 0 ck-eval --check "$T/kaggle.csv" "$T/k.csv"
+# The sample goes through the one table reader: CRLF, blank lines and a
+# pipe give the same rows; a ragged sample is an error naming its line.
+{ printf '\r\n'; sed 's/$/\r/;3a\\' "$T/sample.csv"; } >"$T/crlf.csv"
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" --order <(cat "$T/crlf.csv") -o "$T/crlf_sub.csv"
+cmp -s "$T/crlf_sub.csv" "$T/sub.csv" || fail "CRLF/blank-line sample: $(head -3 "$T/crlf_sub.csv")"
+{ head -2 "$T/sample.csv"; printf 'x.png,0.5\n'; } >"$T/ragged.csv"
+expect 1 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/ragged.csv" -o "$T/r.csv"
+has "$err" "ragged.csv:3: expected 4 fields, found 2"
 
 # Shards merged back equal the unsharded output, byte for byte with --batch 1
 # (BLAS sums in an order that depends on a batch's row count, so with larger

@@ -6,6 +6,7 @@
 #include "ck/fs.h"
 #include "ck/augment.h"
 #include "ck/submission.h"
+#include "ck/table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,33 +41,33 @@ static int file_is(const char *name, const char *want)
 static void test_table(void)
 {
     put("t.csv", "\xEF\xBB\xBFid,\"a,b\",c\r\nx.png,\"say \"\"hi\"\"\",3\r\n\r\ny.png,,\n");
-    ck_subtable *t = ck_subtable_read(path("t.csv"), 0);
+    ck_table *t = ck_table_read(path("t.csv"), 0, CK_TABLE_LENIENT);
     CHECK(t != NULL);
-    CHECK(ck_subtable_rows(t) == 4);
-    CHECK(ck_subtable_sep(t) == ',');
-    CHECK(strcmp(ck_subtable_cell(t, 0, 0), "id") == 0);
-    CHECK(strcmp(ck_subtable_cell(t, 0, 1), "a,b") == 0);
-    CHECK(strcmp(ck_subtable_cell(t, 1, 1), "say \"hi\"") == 0);
-    CHECK(ck_subtable_cols(t, 2) == 0 && ck_subtable_line(t, 2) == 3);
-    CHECK(ck_subtable_cols(t, 3) == 3 && ck_subtable_line(t, 3) == 4);
-    CHECK(strcmp(ck_subtable_cell(t, 3, 2), "") == 0);
-    CHECK(ck_subtable_has_header(t) == 1);
-    ck_subtable_free(t);
+    CHECK(ck_table_rows(t) == 4);
+    CHECK(ck_table_sep(t) == ',');
+    CHECK(strcmp(ck_table_cell(t, 0, 0), "id") == 0);
+    CHECK(strcmp(ck_table_cell(t, 0, 1), "a,b") == 0);
+    CHECK(strcmp(ck_table_cell(t, 1, 1), "say \"hi\"") == 0);
+    CHECK(ck_table_cols(t, 2) == 0 && ck_table_line(t, 2) == 3);
+    CHECK(ck_table_cols(t, 3) == 3 && ck_table_line(t, 3) == 4);
+    CHECK(strcmp(ck_table_cell(t, 3, 2), "") == 0);
+    CHECK(ck_table_has_header(t) == 1);
+    ck_table_free(t);
 
     put("h.tsv", "test_1.png\t0.5\t0.5\ntest_2.png\t0.25\t0.75\n");
-    t = ck_subtable_read(path("h.tsv"), 0);
-    CHECK(t && ck_subtable_sep(t) == '\t' && ck_subtable_has_header(t) == 0);
-    ck_subtable_free(t);
+    t = ck_table_read(path("h.tsv"), 0, CK_TABLE_LENIENT);
+    CHECK(t && ck_table_sep(t) == '\t' && ck_table_has_header(t) == 0);
+    ck_table_free(t);
     put("k.csv", "id,label\n1,3\n");
-    t = ck_subtable_read(path("k.csv"), 0);
-    CHECK(t && ck_subtable_has_header(t) == 1);
-    ck_subtable_free(t);
+    t = ck_table_read(path("k.csv"), 0, CK_TABLE_LENIENT);
+    CHECK(t && ck_table_has_header(t) == 1);
+    ck_table_free(t);
 
     put("q.csv", "a,\"open\n");
-    CHECK(ck_subtable_read(path("q.csv"), 0) == NULL);
-    CHECK(strstr(ck_error_buffer(), "q.csv:1: unterminated") != NULL);
+    CHECK(ck_table_read(path("q.csv"), 0, CK_TABLE_LENIENT) == NULL);
+    CHECK(strstr(ck_error_buffer(), "q.csv:1: malformed quoted field (no closing quote)") != NULL);
     ck_error_clear();
-    CHECK(ck_subtable_read(path("nope.csv"), 0) == NULL);
+    CHECK(ck_table_read(path("nope.csv"), 0, CK_TABLE_LENIENT) == NULL);
     CHECK(strstr(ck_error_buffer(), "nope.csv") != NULL);
     ck_error_clear();
 
@@ -153,6 +154,16 @@ static void test_write(void)
     r = ck_submission_read(path("p.csv"), 0, NULL);
     CHECK(r && ck_submission_nclass(r) == 3 && ck_submission_nrows(r) == 5);
     ck_submission_free(r);
+    /* Names the reader would trim are quoted, so they read back as written. */
+    ck_submission *sp = ck_submission_new(1, 2, CK_SUB_PROBS);
+    CHECK(sp && ck_submission_set_name(sp, 0, " lead.png") == 0);
+    ck_submission_format_init(&f);
+    CHECK(sp && ck_submission_write(sp, path("sp.csv"), &f) == 0);
+    CHECK(file_is("sp.csv", "\" lead.png\",0,0\n"));
+    r = ck_submission_read(path("sp.csv"), 2, NULL);
+    CHECK(r && strcmp(ck_submission_name(r, 0), " lead.png") == 0);
+    ck_submission_free(r);
+    ck_submission_free(sp);
     /* Errors name the file and line. */
     put("bad.csv", "a.png,0.5,0.5\nb.png,0.5,x\n");
     CHECK(ck_submission_read(path("bad.csv"), 2, NULL) == NULL);
@@ -282,6 +293,17 @@ static void test_check(void)
     expect_check("hdr.csv", "file_name,a,b,c\nt_1.png,0.5,0.5,0\nt_2.png,0.2,0.3,0.5\nt_3.png,1,0,0\n", 1, hdr);
     const char *empty[] = {"empty.csv:2: empty line", NULL};
     expect_check("empty.csv", "t_1.png,0.5,0.5,0\n\nt_2.png,0.2,0.3,0.5\nt_3.png,1,0,0\n", 1, empty);
+    /* Blank lines of spaces count as empty lines; CRLF, a byte-order mark
+     * and a ragged row are reported with their lines. */
+    const char *blank[] = {"blank.csv:2: empty line", "blank.csv:3: 5 columns, expected 4", "blank.csv:4: empty line",
+                           NULL};
+    expect_check("blank.csv", "\xEF\xBB\xBFt_1.png,0.5,0.5,0\r\n   \r\nt_2.png,0.2,0.3,0.5,7\r\n\r\nt_3.png,1,0,0", 3,
+                 blank);
+    /* A quoted field over two lines: later rows keep their own lines. */
+    const char *multi[] = {"multi.csv:4: 'x\ny' is not in the sample submission",
+                           "multi.csv:6: duplicate row 't_3.png' (also at line 3)", NULL};
+    expect_check("multi.csv", "t_1.png,0.5,0.5,0\n\"t_2.png\",0.2,0.3,0.5\nt_3.png,1,0,0\n\"x\ny\",1,0,0\nt_3.png,1,0,0\n",
+                 2, multi);
     const char *tabs[] = {"tabs.tsv:1: fields are separated by tabs; the sample uses commas", NULL};
     expect_check("tabs.tsv", "t_1.png\t0.5\t0.5\t0\nt_2.png\t0.2\t0.3\t0.5\nt_3.png\t1\t0\t0\n", 1, tabs);
 
@@ -359,7 +381,7 @@ int main(void)
     test_check();
     test_probs();
     ck_submission_free(NULL);
-    ck_subtable_free(NULL);
+    ck_table_free(NULL);
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (!check_failures && system(cmd) != 0)

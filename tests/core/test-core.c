@@ -5,6 +5,8 @@
 #include "ck/fs.h"
 #include "ck/rng.h"
 #include "ck/sha256.h"
+#include "ck/strmap.h"
+#include "ck/text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +116,67 @@ static void test_atomic(void)
     free(p);
 }
 
+static void test_strmap(void)
+{
+    /* Enough keys to grow the table several times; keys are borrowed. */
+    static char keys[300][16];
+    ck_strmap m = {0};
+    CHECK(ck_strmap_get(&m, "x") == -1);
+    for (int i = 0; i < 300; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        CHECK(ck_strmap_put(&m, keys[i], i) == -1);
+    }
+    CHECK(m.n == 300);
+    /* A key already there keeps its first value. */
+    CHECK(ck_strmap_put(&m, "k7", 99) == 7 && ck_strmap_get(&m, "k7") == 7);
+    int all = 1;
+    for (int i = 0; i < 300; i++)
+        all &= ck_strmap_get(&m, keys[i]) == i;
+    CHECK(all);
+    CHECK(ck_strmap_get(&m, "k300") == -1 && ck_strmap_get(&m, "") == -1);
+    ck_strmap_clear(&m);
+    CHECK(m.n == 0 && ck_strmap_get(&m, "k1") == -1);
+    CHECK(ck_strmap_put(&m, "again", 1) == -1 && ck_strmap_get(&m, "again") == 1);
+    ck_strmap_clear(&m);
+}
+
+/* What fn writes for s, in a static buffer. */
+static const char *written(void (*fn)(FILE *, const char *, char), const char *s, char sep)
+{
+    static char buf[256];
+    memset(buf, 0, sizeof buf);
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    fn(f, s, sep);
+    fclose(f);
+    return buf;
+}
+
+static void put_xml(FILE *f, const char *s, char sep)
+{
+    (void)sep;
+    ck_text_put_xml(f, s);
+}
+
+static void test_text(void)
+{
+    CHECK(strcmp(written(ck_text_put_field, "plain.png", ','), "plain.png") == 0);
+    CHECK(strcmp(written(ck_text_put_field, "a,b", ','), "\"a,b\"") == 0);
+    CHECK(strcmp(written(ck_text_put_field, "a,b", '\t'), "a,b") == 0);
+    CHECK(strcmp(written(ck_text_put_field, "a\tb", '\t'), "\"a\tb\"") == 0);
+    CHECK(strcmp(written(ck_text_put_field, "say \"hi\"", ','), "\"say \"\"hi\"\"\"") == 0);
+    CHECK(strcmp(written(ck_text_put_field, "two\nlines", ','), "\"two\nlines\"") == 0);
+    CHECK(strcmp(written(ck_text_put_field, "cr\r", '\t'), "\"cr\r\"") == 0);
+    /* The reader trims unquoted fields: surrounding spaces need quotes. */
+    CHECK(strcmp(written(ck_text_put_field, " lead", ','), "\" lead\"") == 0);
+    CHECK(strcmp(written(ck_text_put_field, "trail ", ','), "\"trail \"") == 0);
+    CHECK(strcmp(written(ck_text_put_field, "in side", ','), "in side") == 0);
+    CHECK(strcmp(written(ck_text_put_field, "", ','), "") == 0);
+    CHECK(strcmp(written(ck_text_put_field, NULL, ','), "") == 0);
+    CHECK(ck_text_needs_quotes("x,y", ',') && !ck_text_needs_quotes("x,y", '\t') && !ck_text_needs_quotes(NULL, ','));
+    CHECK(strcmp(written(put_xml, "a<b> & \"c\" 'd'", 0), "a&lt;b&gt; &amp; &quot;c&quot; 'd'") == 0);
+    CHECK(strcmp(written(put_xml, NULL, 0), "") == 0);
+}
+
 int main(void)
 {
     test_error();
@@ -121,5 +184,7 @@ int main(void)
     test_sha256();
     test_natural();
     test_atomic();
+    test_strmap();
+    test_text();
     return check_report("core");
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/ck-test-table-XXXXXX";
@@ -330,6 +331,125 @@ static void test_labels(void)
     ck_labels_free(NULL);
 }
 
+/* ck_table: the raw reader, strict and lenient. */
+static void test_lenient(void)
+{
+    /* BOM, CRLF, blank lines (empty, spaces, bare CRLF), a quoted field
+     * over two lines, ragged rows, no final newline. */
+    const char *text = "\xEF\xBB\xBF"
+                       "a,b,c\r\n\r\n   \r\nd,\"multi\r\nline\",e\r\nf\r\ng, h ,i,j\r\n\"k\"";
+    const char *p = put("lenient.csv", text, -1);
+    ck_table *t = ck_table_read(p, 0, CK_TABLE_LENIENT);
+    CHECK(t != NULL);
+    if (!t) {
+        fputs(ck_error_buffer(), stderr);
+        return;
+    }
+    CHECK(ck_table_rows(t) == 7 && ck_table_sep(t) == ',' && strcmp(ck_table_path(t), p) == 0);
+    static const int cols[7] = {3, 0, 0, 3, 1, 4, 1}, lines[7] = {1, 2, 3, 4, 6, 7, 8};
+    for (int r = 0; r < 7; r++) {
+        CHECK(ck_table_cols(t, r) == cols[r]);
+        CHECK(ck_table_line(t, r) == lines[r]);
+    }
+    CHECK(strcmp(ck_table_cell(t, 0, 0), "a") == 0);
+    CHECK(strcmp(ck_table_cell(t, 3, 1), "multi\r\nline") == 0);
+    CHECK(strcmp(ck_table_cell(t, 5, 1), "h") == 0);
+    CHECK(strcmp(ck_table_cell(t, 6, 0), "k") == 0);
+    /* Out of range: "" (a blank row has no cells), 0 for lines and widths. */
+    CHECK(strcmp(ck_table_cell(t, 1, 0), "") == 0 && strcmp(ck_table_cell(t, 4, 1), "") == 0);
+    CHECK(strcmp(ck_table_cell(t, 9, 0), "") == 0 && strcmp(ck_table_cell(t, 0, -1), "") == 0);
+    CHECK(ck_table_line(t, 7) == 0 && ck_table_cols(t, -1) == 0);
+    CHECK(ck_table_has_header(t) == 0);
+    ck_table_free(t);
+
+    /* Strict: blank lines are skipped, a ragged row is an error at its line. */
+    t = ck_table_read(p, 0, 0);
+    CHECK(t == NULL && strstr(ck_error_buffer(), "lenient.csv:6: expected 3 fields, found 1"));
+    ck_error_clear();
+    t = ck_table_read(put("strict.csv", "\n\"x\ny\",1\n\nz,2\r\n", -1), 0, 0);
+    CHECK(t && ck_table_rows(t) == 2 && ck_table_line(t, 0) == 2 && ck_table_line(t, 1) == 5);
+    CHECK(t && strcmp(ck_table_cell(t, 0, 0), "x\ny") == 0);
+    ck_table_free(t);
+
+    /* Tab-separated: empty fields survive (tabs are not trimmed). */
+    t = ck_table_read(put("tabs.tsv", "a\t\tb\n", -1), 0, 0);
+    CHECK(t && ck_table_sep(t) == '\t' && ck_table_cols(t, 0) == 3 && strcmp(ck_table_cell(t, 0, 1), "") == 0);
+    ck_table_free(t);
+    /* A separator given by the caller: a comma file read as TSV is one column. */
+    t = ck_table_read(put("given.csv", "a,b\nc,d\n", -1), '\t', 0);
+    CHECK(t && ck_table_cols(t, 1) == 1 && strcmp(ck_table_cell(t, 1, 0), "c,d") == 0);
+    ck_table_free(t);
+    CHECK(ck_table_read(p, ';', 0) == NULL && strstr(ck_error_buffer(), "separator"));
+    ck_error_clear();
+    /* Empty file: a table of no rows; a header row is found past blank lines. */
+    t = ck_table_read(put("none.csv", "", 0), 0, CK_TABLE_LENIENT);
+    CHECK(t && ck_table_rows(t) == 0 && ck_table_has_header(t) == 0);
+    ck_table_free(t);
+    t = ck_table_read(put("hdr.csv", "\n\nid,label\n\na.png,3\n", -1), 0, CK_TABLE_LENIENT);
+    CHECK(t && ck_table_rows(t) == 5 && ck_table_has_header(t) == 1 && ck_table_line(t, 2) == 3);
+    ck_table_free(t);
+    /* Bad input: a NUL byte, a stray quote (its line), no closing quote. */
+    CHECK(ck_table_read(put("nul.csv", "a,b\0c\n", 6), 0, 0) == NULL && strstr(ck_error_buffer(), "nul.csv: binary file"));
+    ck_error_clear();
+    CHECK(ck_table_read(put("stray.csv", "a,b\n\n\nc\"d,e\n", -1), 0, CK_TABLE_LENIENT) == NULL &&
+          strstr(ck_error_buffer(), "stray.csv:4: malformed quoted field"));
+    ck_error_clear();
+    CHECK(ck_table_read(put("open2.csv", "a,b\n\"c,\nd\n", -1), 0, CK_TABLE_LENIENT) == NULL &&
+          strstr(ck_error_buffer(), "open2.csv:2: malformed quoted field (no closing quote)"));
+    ck_error_clear();
+    /* In memory: the same parser; the text need not end in a NUL. */
+    const char mem[] = {'x', ',', '1', '\n', '"', 'y', '"', ',', '2'};
+    t = ck_table_parse(mem, sizeof mem, "mem.csv", 0, 0);
+    CHECK(t && ck_table_rows(t) == 2 && strcmp(ck_table_cell(t, 1, 1), "2") == 0 && ck_table_line(t, 1) == 2);
+    CHECK(t && strcmp(ck_table_path(t), "mem.csv") == 0);
+    ck_table_free(t);
+    t = ck_table_parse(NULL, 0, "nothing", 0, CK_TABLE_LENIENT);
+    CHECK(t && ck_table_rows(t) == 0);
+    ck_table_free(t);
+    CHECK(ck_table_parse("a\"b", 3, "bad.csv", 0, 0) == NULL && strstr(ck_error_buffer(), "bad.csv:1: malformed"));
+    ck_error_clear();
+    ck_table_free(NULL);
+    CHECK(ck_table_rows(NULL) == 0 && ck_table_path(NULL) == NULL);
+}
+
+/* Where a table may come from: files, stdin, FIFOs; never folders or
+ * devices. */
+static void test_inputs(void)
+{
+    CHECK(ck_table_read(tmpdir, 0, 0) == NULL && strstr(ck_error_buffer(), "not a regular file (it is a folder)"));
+    ck_error_clear();
+    CHECK(fails_with(ck_manifest_read("/dev/null"), "table: /dev/null: not a regular file"));
+
+    char fifo[600];
+    snprintf(fifo, sizeof fifo, "%s/pipe.tsv", tmpdir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *w = fopen(fifo, "w");
+        if (w)
+            fputs("file_name\tlabel_id\nx.png\t1\ny.png\t2\n", w);
+        _exit(w && fclose(w) == 0 ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    alarm(60); /* a reader that never returns fails instead of hanging */
+    ck_manifest *m = ck_manifest_read(fifo);
+    alarm(0);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(m && ck_manifest_count(m) == 2 && strcmp(ck_manifest_label(m, 1), "2") == 0);
+    ck_manifest_free(m);
+
+    /* "-" is stdin, shown as (stdin) in messages. */
+    const char *p = put("stdin.csv", "a.png,1\nb.png\n", -1);
+    CHECK(freopen(p, "r", stdin) != NULL);
+    CHECK(fails_with(ck_manifest_read("-"), "table: (stdin):2: expected 2 fields, found 1"));
+    CHECK(freopen(put("stdin2.csv", "a.png,1\n", -1), "r", stdin) != NULL);
+    ck_table *t = ck_table_read("-", 0, 0);
+    CHECK(t && ck_table_rows(t) == 1 && strcmp(ck_table_path(t), "(stdin)") == 0);
+    ck_table_free(t);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -342,6 +462,8 @@ int main(void)
     test_submission();
     test_columns();
     test_errors();
+    test_lenient();
+    test_inputs();
     test_built();
     test_folders();
     test_labels();

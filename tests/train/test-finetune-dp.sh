@@ -6,8 +6,10 @@
 # accuracy; cached and uncached inputs, uneven and empty shards, class
 # weights, exact resume; --gpus 0 without a usable GPU exits 1; bad placements exit 2.
 set -u
-command -v ck-finetune >/dev/null || { echo "ck-finetune not built"; exit 77; }
-command -v ck-weights >/dev/null || { echo "needs ck-weights"; exit 77; }
+# A tool missing from the build is a failure, never a skip.
+for tool in ck-finetune ck-weights; do
+  command -v $tool >/dev/null || { echo "FAILED: $tool not found (tools folder: ${CK_BIN:-unset})"; exit 1; }
+done
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"

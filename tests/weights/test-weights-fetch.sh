@@ -67,6 +67,9 @@ sh "$fetch" -o $o 2>err.txt; st=$?
 check "existing verified exits 0 (got $st)" test $st -eq 0
 check "existing verified reported" grep -q "already present and verified" err.txt
 
+# The download path needs curl (wget cannot read file:// URLs): without it
+# this test fails rather than skipping the download checks.
+check "curl is installed (scripts/install-deps.sh)" command -v curl
 if command -v curl >/dev/null 2>&1; then
     # Download (file:// URL): an existing bad file is replaced.
     cp other.h5 $o

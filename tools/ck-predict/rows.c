@@ -3,6 +3,7 @@
 
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/table.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -69,39 +70,29 @@ static int alloc_rows(pred_rows *r, int n)
 int rows_from_order(pred_rows *r, const char *order_path, const char *images)
 {
     memset(r, 0, sizeof *r);
-    ck_subtable *t = ck_subtable_read(order_path, 0);
+    /* Strict: blank lines skipped, every row as wide as the first. */
+    ck_table *t = ck_table_read(order_path, 0, 0);
     if (!t)
         return -1;
-    int header = ck_subtable_has_header(t), first = -1, n = 0;
-    for (int i = 0; i < ck_subtable_rows(t); i++) {
-        if (!ck_subtable_cols(t, i))
-            continue;
-        if (first < 0)
-            first = i;
-        n++;
-    }
-    if (header)
-        n--;
+    int header = ck_table_has_header(t), n = ck_table_rows(t) - header;
     if (n <= 0) {
         ck_error("ck-predict", "%s: no rows", order_path);
-        ck_subtable_free(t);
+        ck_table_free(t);
         return -1;
     }
     r->sample_header = header;
-    r->sample_sep = ck_subtable_sep(t);
-    r->sample_ncols = ck_subtable_cols(t, first);
+    r->sample_sep = ck_table_sep(t);
+    r->sample_ncols = ck_table_cols(t, 0);
     if (header) {
         r->header_cells = calloc((size_t)r->sample_ncols, sizeof *r->header_cells);
         for (int c = 0; r->header_cells && c < r->sample_ncols; c++)
-            r->header_cells[c] = strdup(ck_subtable_cell(t, first, c));
+            r->header_cells[c] = strdup(ck_table_cell(t, 0, c));
     }
     int rc = alloc_rows(r, n), k = 0;
-    for (int i = first + header; !rc && i < ck_subtable_rows(t); i++) {
-        if (!ck_subtable_cols(t, i))
-            continue;
-        const char *name = ck_subtable_cell(t, i, 0);
+    for (int i = header; !rc && i < ck_table_rows(t); i++) {
+        const char *name = ck_table_cell(t, i, 0);
         if (!*name) {
-            ck_error("ck-predict", "%s:%d: empty id", order_path, ck_subtable_line(t, i));
+            ck_error("ck-predict", "%s:%d: empty id", order_path, ck_table_line(t, i));
             rc = -1;
             break;
         }
@@ -113,7 +104,7 @@ int rows_from_order(pred_rows *r, const char *order_path, const char *images)
         }
         k++;
     }
-    ck_subtable_free(t);
+    ck_table_free(t);
     return rc;
 }
 

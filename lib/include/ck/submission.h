@@ -6,10 +6,10 @@
  *     (SIGNATE: "test_00000.png,0.05,0.05,...", no header), or
  *   - CK_SUB_LABEL: one predicted label (id, or class name).
  *
- * Text files are read with a small CSV/TSV reader (ck_subtable) that keeps
- * the line number of every row, so that each problem can be reported as
- * "file:line: ...". Quoted cells ("a,b", "" for a quote), CRLF line ends and
- * a UTF-8 byte-order mark are accepted.
+ * Text files are read with the one CSV/TSV reader, ck_table (ck/table.h),
+ * which keeps the line number of every row, so that each problem can be
+ * reported as "file:line: ...". Its rules (quoting, CRLF, byte-order mark,
+ * header detection) are those of docs/tables.md.
  *
  * All writers are atomic (ck/fs.h): an existing file is never replaced by a
  * partial one. Functions return -1/NULL with ck_error() set on failure.
@@ -24,27 +24,7 @@
 extern "C" {
 #endif
 
-/* ---- delimited text with line numbers -------------------------------- */
-
-typedef struct ck_subtable ck_subtable;
-
-/* Read a CSV/TSV file. sep: ',' or '\t', or 0 to detect (tab when the first
- * non-empty line has one, else comma). Empty lines are kept as rows with 0
- * cells so that checkers can report them; readers skip them. */
-ck_subtable *ck_subtable_read(const char *path, char sep);
-void ck_subtable_free(ck_subtable *t);
-int ck_subtable_rows(const ck_subtable *t);
-int ck_subtable_cols(const ck_subtable *t, int row);
-/* Cell text ("" when col is out of range). */
-const char *ck_subtable_cell(const ck_subtable *t, int row, int col);
-/* 1-based line number of the row in the file. */
-int ck_subtable_line(const ck_subtable *t, int row);
-char ck_subtable_sep(const ck_subtable *t);
-const char *ck_subtable_path(const ck_subtable *t);
-/* 1 when the first row is a header: some cell after the first is not a
- * number while the same cell of the next row is one (or, for a one-row file,
- * when any cell after the first is not a number). */
-int ck_subtable_has_header(const ck_subtable *t);
+/* ---- cells ------------------------------------------------------------ */
 
 /* Strict number parsing of a whole cell (surrounding blanks allowed).
  * Returns 0 on success. "nan"/"inf" parse (the caller decides). */
@@ -93,8 +73,9 @@ int ck_submission_find(const ck_submission *s, const char *name);
  * names give the probability columns in any order. The kind is taken from
  * the shape: two columns with an integer or class-name label are a label
  * submission (unless nclass is 1), otherwise probabilities. A header is
- * detected as in ck_subtable_has_header(). Bad cells are errors naming the
- * file and line. */
+ * detected as in ck_table_has_header(); blank lines are skipped and every
+ * row must have as many fields as the first. Bad cells are errors naming
+ * the file and line. */
 ck_submission *ck_submission_read(const char *path, int nclass, const char *const *class_names);
 
 /* ---- writing ---------------------------------------------------------- */

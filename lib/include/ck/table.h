@@ -8,7 +8,9 @@
  *   sample_submit.csv  test_0.png,0.05,0.05,...      (no header, >2 columns)
  *   DIR/<class>/<image>                              (ck_manifest_from_folders)
  *
- * Parsing (libcsv):
+ * Parsing (libcsv, ck_table_read below: the one reader of every CSV/TSV
+ * file, manifests, label lists and submissions alike):
+ *  - input: a file, "-" (stdin) or a FIFO; folders and devices are refused;
  *  - separator: tab if the first non-blank line contains a tab, else comma;
  *  - UTF-8 BOM, CRLF, quoted fields, blank lines and a missing final newline
  *    are accepted; surrounding spaces of unquoted fields are trimmed;
@@ -36,11 +38,51 @@
 #ifndef CK_TABLE_H
 #define CK_TABLE_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- delimited text: the one reader --------------------------------- */
+
+/* Every CSV/TSV file ck reads (manifests, label lists, sample submissions,
+ * submissions, --order lists) goes through ck_table_read, with the parsing
+ * rules above. ck_manifest and ck_labels are built on it. */
+typedef struct ck_table ck_table;
+
+/* Lenient mode keeps what a checker wants to report: blank lines (rows of
+ * 0 fields) and rows of any width, each with its line. */
+#define CK_TABLE_LENIENT 1
+
+/* Read path ("-" = stdin; a FIFO is read like a file; a folder or device
+ * is refused as "not a regular file"). sep: ',' or '\t', or 0 to detect.
+ * flags 0 (strict): blank lines are skipped and every row must have as many
+ * fields as the first ("file:line: expected N fields, found M"). An empty
+ * file is a table of 0 rows (callers decide whether that is an error).
+ * Errors: unreadable file, NUL byte, bad quoting ("file:line: malformed
+ * quoted field"). */
+ck_table *ck_table_read(const char *path, char sep, int flags);
+/* The same on text in memory (len bytes, need not be NUL-terminated); name
+ * stands for the file in messages. */
+ck_table *ck_table_parse(const char *text, size_t len, const char *name, char sep, int flags);
+void ck_table_free(ck_table *t);
+int ck_table_rows(const ck_table *t);
+/* Fields of a row (0 for a blank line). */
+int ck_table_cols(const ck_table *t, int row);
+/* Field text, trimmed and unquoted; "" when row or col is out of range. */
+const char *ck_table_cell(const ck_table *t, int row, int col);
+/* 1-based line where the row begins (a quoted field may span lines). */
+int ck_table_line(const ck_table *t, int row);
+char ck_table_sep(const ck_table *t);
+/* Path as given ("(stdin)" for "-"). */
+const char *ck_table_path(const ck_table *t);
+/* 1 when the first non-blank row is a header (the rule above: a known
+ * column name, or text over numbers in column 1). */
+int ck_table_has_header(const ck_table *t);
+
+/* ---- manifests --------------------------------------------------------- */
 
 typedef struct ck_manifest ck_manifest;
 

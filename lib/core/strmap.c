@@ -1,5 +1,5 @@
 /* String -> int hash map used for duplicate detection and label lookup. */
-#include "strmap.h"
+#include "ck/strmap.h"
 
 #include <stdint.h>
 #include <stdlib.h>

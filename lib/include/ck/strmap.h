@@ -1,11 +1,16 @@
-/* strmap.h — a small string -> int hash map for lib/io (private).
+/* ck/strmap.h — the string -> int hash map (file names, ids, labels).
  *
  * Keys are borrowed, not copied: they must outlive the map (they are the
- * strings the manifest or label list owns). Open addressing, FNV-1a. */
-#ifndef CK_IO_STRMAP_H
-#define CK_IO_STRMAP_H
+ * strings the table, label list or submission owns). Open addressing,
+ * FNV-1a; it grows as keys are added. A zeroed ck_strmap is an empty map. */
+#ifndef CK_STRMAP_H
+#define CK_STRMAP_H
 
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct ck_strmap {
     const char **keys;
@@ -19,6 +24,10 @@ typedef struct ck_strmap {
 int ck_strmap_put(ck_strmap *m, const char *key, int val);
 /* Value for key, -1 if absent. */
 int ck_strmap_get(const ck_strmap *m, const char *key);
+/* Free the table; the map is empty (and usable) again. */
 void ck_strmap_clear(ck_strmap *m);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
