@@ -293,13 +293,8 @@ int main(int argc, char **argv)
         rc = order ? rows_from_order(&rows, order, images) : rows_from_folder(&rows, images);
     if (!rc)
         rc = check_missing(&rows, images, o.shard, o.nshards, o.allow_missing);
-    /* A probability sample wider than 2 columns names the class count. */
-    if (!rc && order && fmt.kind == CK_SUB_PROBS && rows.sample_ncols > 2 &&
-        rows.sample_ncols != 1 + ck_checkpoint_num_classes(ckpts[0])) {
-        ck_error("ck-predict", "%s has %d probability columns but %s has %d classes", order, rows.sample_ncols - 1,
-                 models[0], ck_checkpoint_num_classes(ckpts[0]));
-        rc = 1;
-    }
+    if (!rc && order && fmt.kind == CK_SUB_PROBS)
+        rc = rows_check_classes(&rows, order, models[0], ck_checkpoint_num_classes(ckpts[0]));
     ck_submission *s = NULL;
     const char **names = NULL;
     if (!rc) {

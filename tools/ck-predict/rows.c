@@ -177,3 +177,12 @@ void rows_free(pred_rows *r)
     free(r->paths);
     memset(r, 0, sizeof *r);
 }
+
+int rows_check_classes(const pred_rows *r, const char *order_path, const char *model, int nclass)
+{
+    if (r->sample_ncols <= 2 || r->sample_ncols == 1 + nclass)
+        return 0;
+    ck_error("ck-predict", "%s has %d probability columns but %s has %d classes", order_path, r->sample_ncols - 1,
+             model, nclass);
+    return -1;
+}
