@@ -291,8 +291,12 @@ static int pnm_check(const unsigned char *b, size_t len, const char *name)
             if ((v[i] = v[i] * 10 + (uint64_t)(b[pos] - '0')) > ((uint64_t)1 << 32))
                 goto corrupt;
     }
-    if (v[2] == 0 || v[2] > 65535 || check_pixels(name, v[0], v[1]))
-        return v[2] == 0 || v[2] > 65535 ? (ck_error("image", "%s: bad PNM maximum value", name), -1) : -1;
+    if (v[2] == 0 || v[2] > 65535) {
+        ck_error("image", "%s: truncated or corrupt image (PNM maximum value %llu)", name, (unsigned long long)v[2]);
+        return -1;
+    }
+    if (check_pixels(name, v[0], v[1]))
+        return -1;
     uint64_t bands = kind == 3 || kind == 6 ? 3 : 1, samples = v[0] * v[1] * bands;
     if (kind >= 4) {
         uint64_t need = kind == 4 ? (v[0] + 7) / 8 * v[1] : samples * (v[2] > 255 ? 2 : 1);
@@ -302,7 +306,7 @@ static int pnm_check(const unsigned char *b, size_t len, const char *name)
     }
     uint64_t got = 0; /* P1 digits may touch; P2, P3 numbers are separated */
     for (; pos < len && got < samples; pos++)
-        if (isdigit(b[pos]) && (kind == 1 || pos == 0 || !isdigit(b[pos - 1])))
+        if (isdigit(b[pos]) && (kind == 1 || !isdigit(b[pos - 1])))
             got++;
     if (got < samples)
         goto truncated;

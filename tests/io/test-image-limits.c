@@ -159,6 +159,9 @@ static void test_pnm(void)
     p = put("zero.ppm", "P6\n5 0\n255\n", 11);
     refused(p, "corrupt");
     free(p);
+    p = put("maxval.ppm", "P2\n1 1\n0\n0\n", 11);
+    refused(p, "PNM maximum value 0");
+    free(p);
     p = put("huge.ppm", "P6\n70000 70000\n255\n\0", 20);
     refused(p, "pixels, over the limit");
     free(p);
