@@ -270,19 +270,6 @@ void ck_aug_spec_free(ck_aug_spec *s)
     free(s);
 }
 
-ck_aug_spec *ck_aug_spec_copy(const ck_aug_spec *s)
-{
-    if (!s)
-        return NULL;
-    ck_aug_spec *c = malloc(sizeof *c);
-    if (!c) {
-        ck_error("augment", "out of memory");
-        return NULL;
-    }
-    *c = *s;
-    return c;
-}
-
 int ck_aug_spec_is_identity(const ck_aug_spec *s)
 {
     return !s || (!s->crop && s->rotate == 0 && s->flip_h == 0 && s->flip_v == 0 &&

@@ -5,17 +5,6 @@
 
 #include <string.h>
 
-const char *ck_view_name(ck_view v)
-{
-    switch (v) {
-    case CK_VIEW_ORIGINAL: return "original";
-    case CK_VIEW_FLIP: return "flip";
-    case CK_VIEW_SHIFT_DOWN: return "shift+";
-    case CK_VIEW_SHIFT_UP: return "shift-";
-    }
-    return "?";
-}
-
 int ck_tta_parse(const char *spec, ck_view *views)
 {
     int flip = 0, shift = 0;

@@ -20,11 +20,18 @@ endif()
 option(CK_WITH_IO "Build the image/table/weights libraries (needs libvips, libcsv, libhdf5)" ON)
 if(CK_WITH_IO)
   pkg_check_modules(VIPS REQUIRED IMPORTED_TARGET vips)
+  # PNG goes through libpng directly (lib/io/image_png.c): libvips' fixed
+  # per-image cost is ~10x the codec work on 32x32 images. libpng-dev comes
+  # with libvips-dev, so this adds nothing to install.
+  pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)
   find_library(CSV_LIB NAMES csv REQUIRED)
   find_path(CSV_INC csv.h REQUIRED)
   add_library(ck_libcsv INTERFACE IMPORTED)
   set_target_properties(ck_libcsv PROPERTIES
     INTERFACE_LINK_LIBRARIES "${CSV_LIB}" INTERFACE_INCLUDE_DIRECTORIES "${CSV_INC}")
+  # SHA-256 of weight files: libcrypto uses the CPU's SHA instructions
+  # (docs/performance.md); it is already there wherever OpenSSL is.
+  pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto)
   find_package(HDF5 REQUIRED COMPONENTS C)
   add_library(ck_hdf5 INTERFACE IMPORTED)
   set_target_properties(ck_hdf5 PROPERTIES

@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [--python]   (--python adds the peers used by
 # bench/ and tests/reference/: python3-torch, python3-torchvision, python3-h5py)
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libvips-dev libpng-dev libopenblas-dev libcsv-dev libhdf5-dev curl ca-certificates)
+pkgs=(build-essential cmake pkg-config libvips-dev libpng-dev libopenblas-dev libcsv-dev libhdf5-dev libssl-dev curl ca-certificates)
 if [ "${1:-}" = "--python" ]; then
   pkgs+=(python3-torch python3-torchvision python3-h5py python3-pil python3-numpy)
 fi

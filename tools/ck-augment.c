@@ -3,9 +3,10 @@
 #include "ck-augment/aug_tool.h"
 #include "common/cli.h"
 
-#include "ck/backend.h"
 #include "ck/error.h"
+#include "ck/rng.h"
 #include "ck/text.h"
+#include "ck/threads.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define DEFAULT_SEED 42
 
 static void usage(void)
 {
@@ -60,7 +59,7 @@ static void usage(void)
 "      --size WxH         output size (default: each input's size)\n"
 "\n"
 "Run:\n"
-"      --seed S           random seed (default 42; printed on stderr)\n"
+"      --seed S           random seed (default 1; printed on stderr)\n"
 "  -j, --threads N        worker threads, each doing whole images\n"
 "                         (default: number of CPUs); output bytes do not\n"
 "                         depend on N\n"
@@ -187,7 +186,7 @@ static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
     *job = job0;
     job->copies = 1;
     job->quality = 90;
-    job->seed = DEFAULT_SEED;
+    job->seed = CK_DEFAULT_SEED;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     job->threads = nproc > 0 ? (int)nproc : 1;
     char *spec = strdup("");
@@ -200,6 +199,7 @@ static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
     char *aug = NULL, *extra = strdup("");
     int c, rc = -1;
     long v;
+    ck_cli_name(argv, prog);
     while ((c = getopt_long(argc, argv, "m:o:n:a:j:qh", long_options, NULL)) != -1) {
         switch (c) {
         case 'm': job->manifest = optarg; break;
@@ -268,8 +268,7 @@ static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
             rc = 0;
             goto out;
         case OPT_VERSION:
-            puts("ck-augment (ck) 0.1.0");
-            rc = 0;
+            rc = ck_cli_version(prog);
             goto out;
         default:
             rc = ck_cli_try_help(prog);
@@ -301,6 +300,66 @@ out:
     return rc;
 }
 
+/* The inputs and -o agree: 0, or the usage-error status. */
+static int check_inputs(const aug_job *job, int nfiles, char **files, int filter)
+{
+    int rc;
+    if (job->manifest && nfiles)
+        rc = ck_cli_usage_error(prog, "give either -m MANIFEST or FILE arguments, not both");
+    else if (!job->manifest && !nfiles)
+        rc = ck_cli_usage_error(prog, "no input: give FILE arguments or -m MANIFEST");
+    else if (!job->outdir && !job->dry_run)
+        rc = ck_cli_usage_error(prog, "missing -o DIR (or -o - for one image to stdout)");
+    else if (filter && (job->manifest || nfiles != 1))
+        rc = ck_cli_usage_error(prog, "-o - takes exactly one input FILE (or '-' for stdin)");
+    else if (filter && (job->copies != 1 || job->include_original || job->by_class || job->dry_run))
+        rc = ck_cli_usage_error(prog, "-o - writes one image: no -n, --include-original, --by-class or --dry-run");
+    else if (!filter) {
+        rc = 0;
+        for (int i = 0; i < nfiles; i++)
+            if (!strcmp(files[i], "-"))
+                rc = ck_cli_usage_error(prog, "'-' (stdin) as an input needs -o -");
+    } else
+        rc = 0;
+    return rc;
+}
+
+/* The work: one image to stdout, a dry run, or every copy and the
+ * manifest. Returns the exit status; frees the job. */
+static int run(aug_job *job, int nfiles, char **files, int filter)
+{
+    int rc;
+    if (filter) {
+        rc = aug_filter(job, files[0]) ? 1 : 0;
+        ck_cli_print_errors(prog);
+        aug_job_free(job);
+        return rc;
+    }
+    if (aug_plan(job, nfiles, files)) {
+        ck_cli_print_errors(prog);
+        aug_job_free(job);
+        return 1;
+    }
+    if (job->dry_run) {
+        int failed = aug_dry_run(job);
+        ck_cli_print_errors(prog);
+        aug_job_free(job);
+        return failed ? 1 : 0;
+    }
+    unsigned char *ok = calloc((size_t)job->n + 1, 1);
+    if (!ok)
+        ck_error("ck-augment", "out of memory");
+    int failed = ok ? aug_run(job, ok) : -1;
+    if (failed >= 0 && print_manifest(job, ok))
+        failed = failed ? failed : -1;
+    ck_cli_print_errors(prog);
+    if (failed > 0)
+        fprintf(stderr, "ck-augment: %d of %d images failed\n", failed, job->n);
+    free(ok);
+    aug_job_free(job);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     aug_job job;
@@ -328,23 +387,7 @@ int main(int argc, char **argv)
     int nfiles = argc - optind;
     char **files = argv + optind;
     int filter = job.outdir && !strcmp(job.outdir, "-");
-    if (job.manifest && nfiles)
-        rc = ck_cli_usage_error(prog, "give either -m MANIFEST or FILE arguments, not both");
-    else if (!job.manifest && !nfiles)
-        rc = ck_cli_usage_error(prog, "no input: give FILE arguments or -m MANIFEST");
-    else if (!job.outdir && !job.dry_run)
-        rc = ck_cli_usage_error(prog, "missing -o DIR (or -o - for one image to stdout)");
-    else if (filter && (job.manifest || nfiles != 1))
-        rc = ck_cli_usage_error(prog, "-o - takes exactly one input FILE (or '-' for stdin)");
-    else if (filter && (job.copies != 1 || job.include_original || job.by_class || job.dry_run))
-        rc = ck_cli_usage_error(prog, "-o - writes one image: no -n, --include-original, --by-class or --dry-run");
-    else if (!filter) {
-        rc = 0;
-        for (int i = 0; i < nfiles; i++)
-            if (!strcmp(files[i], "-"))
-                rc = ck_cli_usage_error(prog, "'-' (stdin) as an input needs -o -");
-    } else
-        rc = 0;
+    rc = check_inputs(&job, nfiles, files, filter);
     if (rc) {
         ck_aug_spec_free(job.spec);
         return rc;
@@ -360,33 +403,5 @@ int main(int argc, char **argv)
                 canon ? canon : "?");
         free(canon);
     }
-    if (filter) {
-        rc = aug_filter(&job, files[0]) ? 1 : 0;
-        ck_cli_print_errors(prog);
-        aug_job_free(&job);
-        return rc;
-    }
-    if (aug_plan(&job, nfiles, files)) {
-        ck_cli_print_errors(prog);
-        aug_job_free(&job);
-        return 1;
-    }
-    if (job.dry_run) {
-        int failed = aug_dry_run(&job);
-        ck_cli_print_errors(prog);
-        aug_job_free(&job);
-        return failed ? 1 : 0;
-    }
-    unsigned char *ok = calloc((size_t)job.n + 1, 1);
-    if (!ok)
-        ck_error("ck-augment", "out of memory");
-    int failed = ok ? aug_run(&job, ok) : -1;
-    if (failed >= 0 && print_manifest(&job, ok))
-        failed = failed ? failed : -1;
-    ck_cli_print_errors(prog);
-    if (failed > 0)
-        fprintf(stderr, "ck-augment: %d of %d images failed\n", failed, job.n);
-    free(ok);
-    aug_job_free(&job);
-    return failed ? 1 : 0;
+    return run(&job, nfiles, files, filter);
 }

@@ -33,6 +33,7 @@ static void usage(FILE *f)
           "      --tolerance T        allowed |row sum - 1| for --check (default 0.001)\n"
           "      --max-reports N      problems printed by --check (default 50; 0 = all)\n"
           "  -h, --help               display this help and exit\n"
+          "      --version            show the version and exit\n"
           "\n"
           "Exit status: 0 success (--check: no problem), 1 a problem or runtime error,\n"
           "2 usage error.\n",
@@ -41,109 +42,139 @@ static void usage(FILE *f)
 
 static const char prog[] = "ck-eval";
 
-enum { OPT_CONFUSION = 256, OPT_CONFUSION_CSV, OPT_EPS, OPT_TOP, OPT_TOL, OPT_MAXREP };
+enum { OPT_CONFUSION = 256, OPT_CONFUSION_CSV, OPT_EPS, OPT_TOP, OPT_TOL, OPT_MAXREP, OPT_VERSION };
 
-int main(int argc, char **argv)
+static const struct option longopts[] = {
+    {"truth", required_argument, 0, 't'},
+    {"labels", required_argument, 0, 'l'},
+    {"confusion", required_argument, 0, OPT_CONFUSION},
+    {"confusion-csv", required_argument, 0, OPT_CONFUSION_CSV},
+    {"eps", required_argument, 0, OPT_EPS},
+    {"top", required_argument, 0, OPT_TOP},
+    {"summary", no_argument, 0, 's'},
+    {"check", required_argument, 0, 'c'},
+    {"tolerance", required_argument, 0, OPT_TOL},
+    {"max-reports", required_argument, 0, OPT_MAXREP},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, OPT_VERSION},
+    {0, 0, 0, 0},
+};
+
+/* The command line. */
+typedef struct args {
+    const char *truth, *labels_path, *svg, *csv, *sample, *sub;
+    double eps, tol;
+    int top, summary, max_reports;
+} args;
+
+/* One option; returns -1 to go on, else the exit status. */
+static int parse_option(void *ctx, int c)
 {
-    static const struct option longopts[] = {
-        {"truth", required_argument, 0, 't'},
-        {"labels", required_argument, 0, 'l'},
-        {"confusion", required_argument, 0, OPT_CONFUSION},
-        {"confusion-csv", required_argument, 0, OPT_CONFUSION_CSV},
-        {"eps", required_argument, 0, OPT_EPS},
-        {"top", required_argument, 0, OPT_TOP},
-        {"summary", no_argument, 0, 's'},
-        {"check", required_argument, 0, 'c'},
-        {"tolerance", required_argument, 0, OPT_TOL},
-        {"max-reports", required_argument, 0, OPT_MAXREP},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *truth = NULL, *labels_path = NULL, *svg = NULL, *csv = NULL, *sample = NULL;
-    double eps = 1e-15, tol = 1e-3;
-    int top = 5, summary = 0, max_reports = 50, c;
+    args *a = ctx;
     long v;
-    while ((c = getopt_long(argc, argv, "t:l:sc:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 't': truth = optarg; break;
-        case 'l': labels_path = optarg; break;
-        case OPT_CONFUSION: svg = optarg; break;
-        case OPT_CONFUSION_CSV: csv = optarg; break;
-        case OPT_EPS:
-            if (ck_cli_parse_double(optarg, &eps) || !(eps >= 0 && eps < 0.5))
-                return ck_cli_usage_error(prog, "--eps must be a number in [0, 0.5)");
-            break;
-        case OPT_TOP:
-            if (ck_cli_parse_long(optarg, 1, INT_MAX, &v))
-                return ck_cli_usage_error(prog, "--top must be a positive integer");
-            top = (int)v;
-            break;
-        case 's': summary = 1; break;
-        case 'c': sample = optarg; break;
-        case OPT_TOL:
-            if (ck_cli_parse_double(optarg, &tol) || !(tol >= 0))
-                return ck_cli_usage_error(prog, "--tolerance must be a non-negative number");
-            break;
-        case OPT_MAXREP:
-            if (ck_cli_parse_long(optarg, 0, INT_MAX, &v))
-                return ck_cli_usage_error(prog, "--max-reports must be a non-negative integer");
-            max_reports = (int)v;
-            break;
-        case 'h': usage(stdout); return 0;
-        default: return ck_cli_try_help(prog);
-        }
+    switch (c) {
+    case 't': a->truth = optarg; break;
+    case 'l': a->labels_path = optarg; break;
+    case OPT_CONFUSION: a->svg = optarg; break;
+    case OPT_CONFUSION_CSV: a->csv = optarg; break;
+    case OPT_EPS:
+        if (ck_cli_parse_double(optarg, &a->eps) || !(a->eps >= 0 && a->eps < 0.5))
+            return ck_cli_usage_error(prog, "--eps must be a number in [0, 0.5)");
+        break;
+    case OPT_TOP:
+        if (ck_cli_parse_long(optarg, 1, INT_MAX, &v))
+            return ck_cli_usage_error(prog, "--top must be a positive integer");
+        a->top = (int)v;
+        break;
+    case 's': a->summary = 1; break;
+    case 'c': a->sample = optarg; break;
+    case OPT_TOL:
+        if (ck_cli_parse_double(optarg, &a->tol) || !(a->tol >= 0))
+            return ck_cli_usage_error(prog, "--tolerance must be a non-negative number");
+        break;
+    case OPT_MAXREP:
+        if (ck_cli_parse_long(optarg, 0, INT_MAX, &v))
+            return ck_cli_usage_error(prog, "--max-reports must be a non-negative integer");
+        a->max_reports = (int)v;
+        break;
+    case 'h': usage(stdout); return 0;
+    case OPT_VERSION: return ck_cli_version(prog);
+    default: return ck_cli_try_help(prog);
     }
+    return -1;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, args *a)
+{
+    *a = (args){.eps = 1e-15, .tol = 1e-3, .top = 5, .max_reports = 50};
+    int rc = ck_cli_options(argc, argv, prog, "t:l:sc:h", longopts, parse_option, a);
+    if (rc >= 0)
+        return rc;
     if (optind != argc - 1)
         return ck_cli_usage_error(prog, "%s",
                                   optind >= argc ? "missing submission file" : "only one submission file at a time");
-    const char *sub = argv[optind];
-    if (!truth == !sample)
+    a->sub = argv[optind];
+    if (!a->truth == !a->sample)
         return ck_cli_usage_error(prog, "give either --truth (score) or --check (validate)");
+    return -1;
+}
 
+/* --check: validate the submission against the sample. */
+static int check(const args *a, const char **names, int n)
+{
+    ck_check_opts o;
+    ck_check_opts_init(&o);
+    o.tolerance = a->tol;
+    o.max_reports = a->max_reports;
+    o.nclass_names = n;
+    o.class_names = names;
+    int rows = 0, problems = ck_submission_check(a->sample, a->sub, &o, stdout, &rows);
+    if (problems < 0)
+        return ck_cli_fail(NULL);
+    if (problems > 0) {
+        printf("FAILED: %d problem(s) in %s\n", problems, a->sub);
+        return 1;
+    }
+    printf("OK: %d rows\n", rows);
+    return 0;
+}
+
+/* --truth: score the submission. */
+static int score(const args *a, const ck_labels *labels, const char **names, int n)
+{
+    int nclass = 0, rc = 0;
+    ck_sub_kind kind;
+    ck_metrics *m = eval_score(a->truth, labels, a->sub, a->eps, &nclass, &kind);
+    if (!m)
+        return ck_cli_fail(NULL);
+    const char *const *nm = names && n == nclass ? names : NULL;
+    if (a->summary)
+        eval_print_summary(stdout, m, a->top);
+    else
+        eval_print_report(stdout, m, nm, a->sub, kind, a->eps, a->top);
+    if ((a->svg && ck_metrics_write_confusion_svg(m, nm, a->svg)) ||
+        (a->csv && ck_metrics_write_confusion_csv(m, nm, a->csv)))
+        rc = ck_cli_fail(NULL);
+    ck_metrics_free(m);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
     ck_labels *labels = NULL;
-    if (labels_path && !(labels = ck_labels_read(labels_path)))
+    if (a.labels_path && !(labels = ck_labels_read(a.labels_path)))
         return ck_cli_fail(NULL);
     int n = labels ? ck_labels_count(labels) : 0;
     const char **names = NULL;
     if (labels && (names = calloc((size_t)n, sizeof *names)))
         for (int k = 0; k < n; k++)
             names[k] = ck_labels_name(labels, k);
-
-    int rc = 0;
-    if (sample) {
-        ck_check_opts o;
-        ck_check_opts_init(&o);
-        o.tolerance = tol;
-        o.max_reports = max_reports;
-        o.nclass_names = n;
-        o.class_names = names;
-        int rows = 0, problems = ck_submission_check(sample, sub, &o, stdout, &rows);
-        if (problems < 0)
-            rc = ck_cli_fail(NULL);
-        else if (problems > 0) {
-            printf("FAILED: %d problem(s) in %s\n", problems, sub);
-            rc = 1;
-        } else {
-            printf("OK: %d rows\n", rows);
-        }
-    } else {
-        int nclass = 0;
-        ck_sub_kind kind;
-        ck_metrics *m = eval_score(truth, labels, sub, eps, &nclass, &kind);
-        if (!m) {
-            rc = ck_cli_fail(NULL);
-        } else {
-            const char *const *nm = names && n == nclass ? names : NULL;
-            if (summary)
-                eval_print_summary(stdout, m, top);
-            else
-                eval_print_report(stdout, m, nm, sub, kind, eps, top);
-            if ((svg && ck_metrics_write_confusion_svg(m, nm, svg)) ||
-                (csv && ck_metrics_write_confusion_csv(m, nm, csv)))
-                rc = ck_cli_fail(NULL);
-            ck_metrics_free(m);
-        }
-    }
+    rc = a.sample ? check(&a, names, n) : score(&a, labels, names, n);
     free(names);
     ck_labels_free(labels);
     return rc;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_SUMMARY = 1000, OPT_RESUME, OPT_PROGRESS, OPT_TABLE };
+enum { OPT_SUMMARY = 1000, OPT_RESUME, OPT_PROGRESS, OPT_VERSION, OPT_TABLE };
 
 static volatile sig_atomic_t stop_flag;
 
@@ -57,16 +57,13 @@ static void print_errors(void)
     free(e);
 }
 
-int main(int argc, char **argv)
+/* Long options mirror the option table (ck/train.h) one to one, so a
+ * new training option needs one line here and none elsewhere. */
+static struct option *long_options(int ntab)
 {
-    ck_cli_blas_setup(argv);
-    /* Long options mirror the option table (ck/train.h) one to one, so a
-     * new training option needs one line here and none elsewhere. */
-    int ntab = ck_train_option_count();
     struct option *lo = calloc((size_t)ntab + 16, sizeof *lo);
-    char *set = calloc((size_t)ntab, 1);
-    if (!lo || !set)
-        return 1;
+    if (!lo)
+        return NULL;
     int k = 0;
     for (int i = 0; i < ntab; i++) {
         const char *name = ck_train_option_name(i);
@@ -81,16 +78,23 @@ int main(int argc, char **argv)
     lo[k++] = (struct option){"progress", no_argument, NULL, OPT_PROGRESS};
     lo[k++] = (struct option){"quiet", no_argument, NULL, 'q'};
     lo[k++] = (struct option){"help", no_argument, NULL, 'h'};
+    lo[k++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
     lo[k++] = (struct option){0, 0, 0, 0};
+    return lo;
+}
+
+/* The command line: the options given (cli, and set[i] for table option
+ * i), --summary and --resume. Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, ck_train_options *cli, char *set, int *summary,
+                      const char **resume)
+{
     static const struct { char c; const char *name; } shorts[] = {
         {'w', "weights"}, {'t', "train"}, {'i', "images"}, {'l', "labels"}, {'o', "output"},
         {'e', "epochs"}, {'b', "batch"}, {'j', "threads"}};
-
-    ck_train_options cli;
-    ck_train_options_init(&cli);
-    int summary = 0, rc = 2;
-    const char *resume = NULL;
-    int c;
+    int ntab = ck_train_option_count(), c, rc = -1;
+    struct option *lo = long_options(ntab);
+    if (!lo)
+        return 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":w:t:i:l:o:e:b:j:qh", lo, NULL)) != -1) {
         const char *name = NULL;
@@ -106,7 +110,7 @@ int main(int argc, char **argv)
             for (int i = 0; i < ntab; i++)
                 if (!strcmp(ck_train_option_name(i), name))
                     idx = i;
-            if (ck_train_options_set(&cli, name, optarg) != 0) {
+            if (ck_train_options_set(cli, name, optarg) != 0) {
                 char *e = ck_error_take();
                 size_t n = e ? strlen(e) : 0;
                 if (n && e[n - 1] == '\n')
@@ -119,13 +123,16 @@ int main(int argc, char **argv)
             continue;
         }
         switch (c) {
-        case OPT_SUMMARY: summary = 1; break;
-        case OPT_RESUME: resume = optarg; break;
-        case OPT_PROGRESS: cli.progress = 1; break;
-        case 'q': cli.progress = -1; break;
+        case OPT_SUMMARY: *summary = 1; break;
+        case OPT_RESUME: *resume = optarg; break;
+        case OPT_PROGRESS: cli->progress = 1; break;
+        case 'q': cli->progress = -1; break;
         case 'h':
             finetune_usage(stdout);
             rc = 0;
+            goto out;
+        case OPT_VERSION:
+            rc = ck_cli_version_backends("ck-finetune");
             goto out;
         case ':':
             rc = usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -135,79 +142,83 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (optind < argc) {
+    if (optind < argc)
         rc = usage_error("unexpected argument '%s'", argv[optind]);
-        goto out;
-    }
+out:
+    free(lo);
+    return rc;
+}
 
-    if (summary) {
-        rc = finetune_summary(&cli, stdout) == 0 ? 0 : 1;
-        if (rc)
-            print_errors();
-        goto out;
+/* --resume: the checkpoint's options, with those given again that do not
+ * change the numbers. Returns -1 to go on, else the exit status. */
+static int options_from_resume(ck_train_options *opts, ck_checkpoint *ck, const char *resume,
+                               ck_train_options *cli, const char *set)
+{
+    int ntab = ck_train_option_count();
+    if (ck_train_options_from_json(opts, ck_checkpoint_training(ck)) != 0) {
+        print_errors();
+        return 1;
     }
-
-    ck_train_options opts;
-    ck_train_options_init(&opts);
-    ck_checkpoint *ck = NULL;
-    if (resume) {
-        ck = ck_checkpoint_load(resume);
-        if (!ck || ck_train_options_from_json(&opts, ck_checkpoint_training(ck)) != 0) {
-            print_errors();
-            rc = 1;
-            goto out_opts;
+    /* Options that do not change the numbers may be given again (more
+     * epochs, another log); the others keep the checkpoint's values. */
+    for (int i = 0; i < ntab; i++) {
+        const char *name = ck_train_option_name(i);
+        int forced = !strcmp(name, "progress");
+        if (!set[i] && !forced)
+            continue;
+        char *v = ck_train_options_get(cli, name);
+        char *old = ck_train_options_get(opts, name);
+        if (ck_train_option_resumable(name) || forced) {
+            ck_train_options_set(opts, name, v);
+        } else if (v && old && strcmp(v, old) != 0) {
+            fprintf(stderr, "ck-finetune: ignoring --%s %s: resuming keeps the checkpoint's value %s\n",
+                    name, v, old);
         }
-        /* Options that do not change the numbers may be given again (more
-         * epochs, another log); the others keep the checkpoint's values. */
-        for (int i = 0; i < ntab; i++) {
-            const char *name = ck_train_option_name(i);
-            int forced = !strcmp(name, "progress");
-            if (!set[i] && !forced)
-                continue;
-            char *v = ck_train_options_get(&cli, name);
-            char *old = ck_train_options_get(&opts, name);
-            if (ck_train_option_resumable(name) || forced) {
-                ck_train_options_set(&opts, name, v);
-            } else if (v && old && strcmp(v, old) != 0) {
-                fprintf(stderr, "ck-finetune: ignoring --%s %s: resuming keeps the checkpoint's value %s\n",
-                        name, v, old);
-            }
+        free(v);
+        free(old);
+    }
+    if (ck_checkpoint_epoch(ck) >= opts->epochs && ck_json_bool(ck_json_get(ck_checkpoint_state(ck), "complete"), 1)) {
+        fprintf(stderr, "ck-finetune: %s has already trained %d of %d epochs; pass --epochs N to train longer\n",
+                resume, ck_checkpoint_epoch(ck), opts->epochs);
+        return 0;
+    }
+    return -1;
+}
+
+/* A new run: the options given over the defaults. Returns -1 to go on,
+ * else the exit status. */
+static int options_from_cli(ck_train_options *opts, ck_train_options *cli, const char *set)
+{
+    for (int i = 0; i < ck_train_option_count(); i++)
+        if (set[i] || !strcmp(ck_train_option_name(i), "progress")) {
+            char *v = ck_train_options_get(cli, ck_train_option_name(i));
+            ck_train_options_set(opts, ck_train_option_name(i), v);
             free(v);
-            free(old);
         }
-        if (ck_checkpoint_epoch(ck) >= opts.epochs && ck_json_bool(ck_json_get(ck_checkpoint_state(ck), "complete"), 1)) {
-            fprintf(stderr, "ck-finetune: %s has already trained %d of %d epochs; pass --epochs N to train longer\n",
-                    resume, ck_checkpoint_epoch(ck), opts.epochs);
-            rc = 0;
-            goto out_opts;
-        }
-    } else {
-        for (int i = 0; i < ntab; i++)
-            if (set[i] || !strcmp(ck_train_option_name(i), "progress")) {
-                char *v = ck_train_options_get(&cli, ck_train_option_name(i));
-                ck_train_options_set(&opts, ck_train_option_name(i), v);
-                free(v);
-            }
-        const char *missing = !opts.weights ? "--weights FILE" : !opts.train ? "--train MANIFEST|DIR"
-                              : !opts.out ? "-o CHECKPOINT" : NULL;
-        if (missing) {
-            rc = usage_error("missing %s", missing);
-            goto out_opts;
-        }
-    }
-    if (ck_train_options_check(&opts) != 0) {
+    const char *missing = !opts->weights ? "--weights FILE" : !opts->train ? "--train MANIFEST|DIR"
+                          : !opts->out ? "-o CHECKPOINT" : NULL;
+    if (missing)
+        return usage_error("missing %s", missing);
+    return -1;
+}
+
+/* Check the options, train, report. Returns the exit status. */
+static int train(ck_train_options *opts, ck_checkpoint *ck)
+{
+    int rc;
+    if (ck_train_options_check(opts) != 0) {
         char *e = ck_error_take();
         size_t n = e ? strlen(e) : 0;
         if (n && e[n - 1] == '\n')
             e[n - 1] = '\0';
         rc = usage_error("%s", e ? e : "bad options");
         free(e);
-        goto out_opts;
+        return rc;
     }
 
     install_handlers();
     ck_train_io io = {.msg = stderr, .stop = &stop_flag, .resume = ck};
-    int r = ck_train_run(&opts, &io);
+    int r = ck_train_run(opts, &io);
     if (r == CK_TRAIN_INTERRUPTED) {
         rc = 130;
     } else if (r != 0) {
@@ -217,12 +228,38 @@ int main(int argc, char **argv)
         rc = 0;
     }
     free(io.summary);
-out_opts:
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    ck_cli_blas_setup(argv);
+    char *set = calloc((size_t)ck_train_option_count() + 1, 1);
+    if (!set)
+        return 1;
+    ck_train_options cli, opts;
+    ck_train_options_init(&cli);
+    ck_train_options_init(&opts);
+    int summary = 0;
+    const char *resume = NULL;
+    ck_checkpoint *ck = NULL;
+    int rc = parse_args(argc, argv, &cli, set, &summary, &resume);
+    if (rc < 0 && summary) {
+        rc = finetune_summary(&cli, stdout) == 0 ? 0 : 1;
+        if (rc)
+            print_errors();
+    }
+    if (rc < 0 && resume && !(ck = ck_checkpoint_load(resume))) {
+        print_errors();
+        rc = 1;
+    }
+    if (rc < 0)
+        rc = ck ? options_from_resume(&opts, ck, resume, &cli, set) : options_from_cli(&opts, &cli, set);
+    if (rc < 0)
+        rc = train(&opts, ck);
     ck_checkpoint_free(ck);
     ck_train_options_clear(&opts);
-out:
     ck_train_options_clear(&cli);
-    free(lo);
     free(set);
     return rc;
 }

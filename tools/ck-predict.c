@@ -5,9 +5,9 @@
 #include "common/cli.h"
 
 #include "ck/backend.h"
-#include "ck/checkpoint.h"
 #include "ck/error.h"
 #include "ck/image.h"
+#include "ck/predict.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -68,6 +68,7 @@ static void usage(FILE *f)
           "                         (with a warning) instead of failing\n"
           "      --progress         show the progress bar even when stderr is not a tty\n"
           "  -h, --help             display this help and exit\n"
+          "      --version          show the version and the compute backends built in\n"
           "\n"
           "Exit status: 0 success, 1 runtime error (nothing written), 2 usage error.\n",
           f);
@@ -83,26 +84,6 @@ static int parse_sep(const char *s, char *out)
         *out = s[0];
     else
         return -1;
-    return 0;
-}
-
-/* Every model of an ensemble must mean the same thing by column k. */
-static int same_classes(ck_checkpoint *a, ck_checkpoint *b)
-{
-    int n = ck_checkpoint_num_classes(a);
-    if (ck_checkpoint_num_classes(b) != n) {
-        ck_error("ck-predict", "%s has %d classes but %s has %d: an ensemble needs the same classes",
-                 ck_checkpoint_path(b), ck_checkpoint_num_classes(b), ck_checkpoint_path(a), n);
-        return -1;
-    }
-    for (int k = 0; k < n; k++)
-        if (strcmp(ck_checkpoint_class_id(a, k), ck_checkpoint_class_id(b, k)) != 0 ||
-            strcmp(ck_checkpoint_class_name(a, k), ck_checkpoint_class_name(b, k)) != 0) {
-            ck_error("ck-predict", "%s and %s differ in class %d ('%s' vs '%s'): an ensemble needs the same classes",
-                     ck_checkpoint_path(a), ck_checkpoint_path(b), k, ck_checkpoint_class_name(a, k),
-                     ck_checkpoint_class_name(b, k));
-            return -1;
-        }
     return 0;
 }
 
@@ -130,209 +111,238 @@ static int check_missing(const pred_rows *r, const char *images, int shard, int 
     return -1;
 }
 
+/* The library's warnings (unreadable images with --allow-missing). */
+static void warn(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "ck-predict: warning: %s", msg);
+}
+
 enum { OPT_ORDER = 256, OPT_LABEL_NAMES, OPT_HEADER, OPT_NO_HEADER, OPT_SEP, OPT_PRECISION, OPT_CLIP, OPT_TTA,
        OPT_LOADERS, OPT_DEVICE, OPT_CONV_ALGO, OPT_SHARD, OPT_MERGE, OPT_ALLOW_MISSING, OPT_PROGRESS,
-       OPT_MAX_PIXELS };
+       OPT_VERSION, OPT_MAX_PIXELS };
+
+static const struct option longopts[] = {
+    {"model", required_argument, 0, 'm'},
+    {"images", required_argument, 0, 'i'},
+    {"order", required_argument, 0, OPT_ORDER},
+    {"output", required_argument, 0, 'o'},
+    {"weights", required_argument, 0, 'w'},
+    {"format", required_argument, 0, 'f'},
+    {"label-names", no_argument, 0, OPT_LABEL_NAMES},
+    {"header", no_argument, 0, OPT_HEADER},
+    {"no-header", no_argument, 0, OPT_NO_HEADER},
+    {"sep", required_argument, 0, OPT_SEP},
+    {"precision", required_argument, 0, OPT_PRECISION},
+    {"clip", required_argument, 0, OPT_CLIP},
+    {"tta", required_argument, 0, OPT_TTA},
+    {"batch", required_argument, 0, 'b'},
+    {"threads", required_argument, 0, 'j'},
+    {"loaders", required_argument, 0, OPT_LOADERS},
+    {"device", required_argument, 0, OPT_DEVICE},
+    {"conv-algo", required_argument, 0, OPT_CONV_ALGO},
+    {"shard", required_argument, 0, OPT_SHARD},
+    {"merge", required_argument, 0, OPT_MERGE},
+    {"allow-missing", no_argument, 0, OPT_ALLOW_MISSING},
+    {"progress", no_argument, 0, OPT_PROGRESS},
+    {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, OPT_VERSION},
+    {0, 0, 0, 0},
+};
+
+/* The command line. */
+typedef struct args {
+    const char *models[MAX_MODELS];
+    int nmodels;
+    const char *images, *order, *out, *merge;
+    int header; /* -1: the sample's */
+    int sep_given;
+    char sep;
+    ck_submission_format fmt;
+    ck_view views[CK_MAX_VIEWS];
+    ck_predict_options o;
+} args;
+
+/* One option; returns -1 to go on, else the exit status. */
+static int parse_option(void *ctx, int c)
+{
+    args *a = ctx;
+    long v;
+    switch (c) {
+    case 'm':
+        if (a->nmodels == MAX_MODELS)
+            return ck_cli_usage_error(prog, "too many models");
+        a->models[a->nmodels++] = optarg;
+        break;
+    case 'i': a->images = optarg; break;
+    case OPT_ORDER: a->order = optarg; break;
+    case 'o': a->out = optarg; break;
+    case 'w': a->o.weights = optarg; break;
+    case 'f':
+        if (strcmp(optarg, "probs") == 0)
+            a->fmt.kind = CK_SUB_PROBS;
+        else if (strcmp(optarg, "label") == 0)
+            a->fmt.kind = CK_SUB_LABEL;
+        else
+            return ck_cli_usage_error(prog, "unknown --format (probs or label): '%s'", optarg);
+        break;
+    case OPT_LABEL_NAMES: a->fmt.label_names = 1; break;
+    case OPT_HEADER: a->header = 1; break;
+    case OPT_NO_HEADER: a->header = 0; break;
+    case OPT_SEP:
+        if (parse_sep(optarg, &a->sep))
+            return ck_cli_usage_error(prog, "invalid --sep '%s'", optarg);
+        a->sep_given = 1;
+        break;
+    case OPT_PRECISION:
+        if (ck_cli_parse_long(optarg, 1, 17, &v))
+            return ck_cli_usage_error(prog, "--precision must be 1..17, not '%s'", optarg);
+        a->fmt.precision = (int)v;
+        break;
+    case OPT_CLIP:
+        if (ck_cli_parse_double(optarg, &a->fmt.clip) || !(a->fmt.clip >= 0 && a->fmt.clip < 0.5))
+            return ck_cli_usage_error(prog, "--clip must be a number in [0, 0.5), not '%s'", optarg);
+        break;
+    case OPT_TTA:
+        if ((a->o.nviews = ck_tta_parse(optarg, a->views)) < 0) {
+            ck_cli_fail(NULL);
+            return ck_cli_try_help(prog);
+        }
+        break;
+    case 'b':
+        if (ck_cli_parse_long(optarg, 1, MAX_BATCH, &v))
+            return ck_cli_count_error(prog, "--batch", optarg, 1, MAX_BATCH);
+        a->o.batch = (int)v;
+        break;
+    case 'j':
+        if (ck_cli_parse_threads(optarg, 0, &a->o.threads))
+            return ck_cli_count_error(prog, "--threads", optarg, 0, ck_thread_limit());
+        break;
+    case OPT_LOADERS:
+        if (ck_cli_parse_threads(optarg, 1, &a->o.loaders))
+            return ck_cli_count_error(prog, "--loaders", optarg, 1, ck_thread_limit());
+        break;
+    case OPT_MAX_PIXELS:
+        if (ck_cli_max_pixels(prog, optarg))
+            return 2;
+        break;
+    case OPT_DEVICE:
+        if (!ck_device_name_valid(optarg))
+            return ck_cli_usage_error(prog, "--device must be cpu, cuda, cuda:N or auto, not '%s'", optarg);
+        a->o.device = optarg;
+        break;
+    case OPT_CONV_ALGO:
+        if (ck_conv_algo_parse(optarg, &a->o.conv_algo) != 0) {
+            ck_error_clear();
+            return ck_cli_usage_error(prog, "--conv-algo must be auto, fp32, winograd or bf16, not '%s'", optarg);
+        }
+        a->o.set_conv_algo = 1;
+        break;
+    case OPT_SHARD: {
+        int n = 0;
+        if (sscanf(optarg, "%d/%d%n", &a->o.shard, &a->o.nshards, &n) != 2 || optarg[n] || a->o.nshards < 1 ||
+            a->o.shard < 0 || a->o.shard >= a->o.nshards)
+            return ck_cli_usage_error(prog, "--shard wants I/N with 0 <= I < N, not '%s'", optarg);
+        break;
+    }
+    case OPT_MERGE: a->merge = optarg; break;
+    case OPT_ALLOW_MISSING: a->o.allow_missing = 1; break;
+    case OPT_PROGRESS: a->o.progress = 1; break;
+    case 'h': usage(stdout); return 0;
+    case OPT_VERSION: return ck_cli_version_backends(prog);
+    default: return ck_cli_try_help(prog);
+    }
+    return -1;
+}
+
+/* Options, then what they must go with; returns -1 to go on, else the
+ * exit status. */
+static int parse_args(int argc, char **argv, args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->header = -1;
+    a->sep = ',';
+    ck_submission_format_init(&a->fmt);
+    ck_predict_options_init(&a->o);
+    a->o.views = a->views;
+    a->o.warn = warn;
+    int rc = ck_cli_options(argc, argv, prog, "m:i:o:w:f:b:j:h", longopts, parse_option, a);
+    if (rc >= 0)
+        return rc;
+    if (a->merge) {
+        if (optind >= argc)
+            return ck_cli_usage_error(prog, "--merge needs the shard files as arguments");
+        if (a->nmodels || a->images || a->out)
+            return ck_cli_usage_error(prog, "--merge takes only OUT and the shard files");
+        return -1;
+    }
+    if (optind < argc)
+        return ck_cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    if (!a->nmodels)
+        return ck_cli_usage_error(prog, "no model: give -m MODEL.ckpt");
+    if (!a->images)
+        return ck_cli_usage_error(prog, "no test images: give --images DIR");
+    if (!a->out)
+        return ck_cli_usage_error(prog, "no output: give -o OUT.csv");
+    if (a->fmt.label_names && a->fmt.kind != CK_SUB_LABEL)
+        return ck_cli_usage_error(prog, "--label-names goes with --format label");
+    return -1;
+}
+
+/* Write the submission in the shape asked for: explicit options, else the
+ * sample's. */
+static int write_output(args *a, const pred_rows *rows, ck_submission *s, const char *const *names)
+{
+    ck_submission_format *fmt = &a->fmt;
+    const ck_predict_options *o = &a->o;
+    int ncols = fmt->kind == CK_SUB_PROBS ? 1 + ck_submission_nclass(s) : 2;
+    fmt->sep = a->sep_given ? a->sep : (a->order ? rows->sample_sep : ',');
+    fmt->header = a->header >= 0 ? a->header : rows->sample_header;
+    if (fmt->header && rows->sample_header && rows->sample_ncols == ncols)
+        fmt->header_cells = (const char *const *)rows->header_cells;
+    fmt->class_names = (const char **)names;
+    int rc = o->nshards > 1 ? ck_submission_write_shard(s, a->out, fmt, o->shard, o->nshards)
+                            : ck_submission_write(s, a->out, fmt);
+    if (!rc)
+        fprintf(stderr, "ck-predict: wrote %s (%d rows%s, %d model%s x %d view%s)\n", a->out,
+                o->nshards > 1 ? (rows->n - o->shard + o->nshards - 1) / o->nshards : rows->n,
+                o->nshards > 1 ? " of a shard" : "", a->nmodels, a->nmodels > 1 ? "s" : "", o->nviews,
+                o->nviews > 1 ? "s" : "");
+    return rc;
+}
+
+static int predict(args *a)
+{
+    ck_predict *p = ck_predict_new(a->models, a->nmodels, &a->o);
+    pred_rows rows = {0};
+    int rc = !p;
+    if (!rc)
+        rc = a->order ? rows_from_order(&rows, a->order, a->images) : rows_from_folder(&rows, a->images);
+    if (!rc)
+        rc = check_missing(&rows, a->images, a->o.shard, a->o.nshards, a->o.allow_missing);
+    if (!rc && a->order && a->fmt.kind == CK_SUB_PROBS)
+        rc = rows_check_classes(&rows, a->order, a->models[0], ck_predict_num_classes(p));
+    ck_submission *s = rc ? NULL : ck_predict_run(p, (const char *const *)rows.names,
+                                                  (const char *const *)rows.paths, rows.n);
+    rc = rc || !s || write_output(a, &rows, s, ck_predict_class_names(p));
+    ck_submission_free(s);
+    rows_free(&rows);
+    ck_predict_free(p);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
     ck_cli_blas_setup(argv);
-    static const struct option longopts[] = {
-        {"model", required_argument, 0, 'm'},
-        {"images", required_argument, 0, 'i'},
-        {"order", required_argument, 0, OPT_ORDER},
-        {"output", required_argument, 0, 'o'},
-        {"weights", required_argument, 0, 'w'},
-        {"format", required_argument, 0, 'f'},
-        {"label-names", no_argument, 0, OPT_LABEL_NAMES},
-        {"header", no_argument, 0, OPT_HEADER},
-        {"no-header", no_argument, 0, OPT_NO_HEADER},
-        {"sep", required_argument, 0, OPT_SEP},
-        {"precision", required_argument, 0, OPT_PRECISION},
-        {"clip", required_argument, 0, OPT_CLIP},
-        {"tta", required_argument, 0, OPT_TTA},
-        {"batch", required_argument, 0, 'b'},
-        {"threads", required_argument, 0, 'j'},
-        {"loaders", required_argument, 0, OPT_LOADERS},
-        {"device", required_argument, 0, OPT_DEVICE},
-        {"conv-algo", required_argument, 0, OPT_CONV_ALGO},
-        {"shard", required_argument, 0, OPT_SHARD},
-        {"merge", required_argument, 0, OPT_MERGE},
-        {"allow-missing", no_argument, 0, OPT_ALLOW_MISSING},
-        {"progress", no_argument, 0, OPT_PROGRESS},
-        {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *models[MAX_MODELS], *images = NULL, *order = NULL, *out = NULL, *merge = NULL;
-    int nmodels = 0, header = -1, sep_given = 0, algo_given = 0, c;
-    ck_conv_algo algo = CK_CONV_AUTO;
-    char sep = ',';
-    ck_submission_format fmt;
-    ck_submission_format_init(&fmt);
-    ck_view views[CK_MAX_VIEWS] = {CK_VIEW_ORIGINAL};
-    pred_opts o = {.views = views, .nviews = 1, .nshards = 1, .loaders = 0};
-    long v;
-    while ((c = getopt_long(argc, argv, "m:i:o:w:f:b:j:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            if (nmodels == MAX_MODELS)
-                return ck_cli_usage_error(prog, "too many models");
-            models[nmodels++] = optarg;
-            break;
-        case 'i': images = optarg; break;
-        case OPT_ORDER: order = optarg; break;
-        case 'o': out = optarg; break;
-        case 'w': o.weights = optarg; break;
-        case 'f':
-            if (strcmp(optarg, "probs") == 0)
-                fmt.kind = CK_SUB_PROBS;
-            else if (strcmp(optarg, "label") == 0)
-                fmt.kind = CK_SUB_LABEL;
-            else
-                return ck_cli_usage_error(prog, "unknown --format (probs or label): '%s'", optarg);
-            break;
-        case OPT_LABEL_NAMES: fmt.label_names = 1; break;
-        case OPT_HEADER: header = 1; break;
-        case OPT_NO_HEADER: header = 0; break;
-        case OPT_SEP:
-            if (parse_sep(optarg, &sep))
-                return ck_cli_usage_error(prog, "invalid --sep '%s'", optarg);
-            sep_given = 1;
-            break;
-        case OPT_PRECISION:
-            if (ck_cli_parse_long(optarg, 1, 17, &v))
-                return ck_cli_usage_error(prog, "--precision must be 1..17, not '%s'", optarg);
-            fmt.precision = (int)v;
-            break;
-        case OPT_CLIP:
-            if (ck_cli_parse_double(optarg, &fmt.clip) || !(fmt.clip >= 0 && fmt.clip < 0.5))
-                return ck_cli_usage_error(prog, "--clip must be a number in [0, 0.5), not '%s'", optarg);
-            break;
-        case OPT_TTA:
-            if ((o.nviews = ck_tta_parse(optarg, views)) < 0) {
-                ck_cli_fail(NULL);
-                return ck_cli_try_help(prog);
-            }
-            break;
-        case 'b':
-            if (ck_cli_parse_long(optarg, 1, MAX_BATCH, &v))
-                return ck_cli_count_error(prog, "--batch", optarg, 1, MAX_BATCH);
-            o.batch = (int)v;
-            break;
-        case 'j':
-            if (ck_cli_parse_threads(optarg, 0, &o.threads))
-                return ck_cli_count_error(prog, "--threads", optarg, 0, ck_thread_limit());
-            break;
-        case OPT_LOADERS:
-            if (ck_cli_parse_threads(optarg, 1, &o.loaders))
-                return ck_cli_count_error(prog, "--loaders", optarg, 1, ck_thread_limit());
-            break;
-        case OPT_MAX_PIXELS:
-            if (ck_cli_max_pixels(prog, optarg))
-                return 2;
-            break;
-        case OPT_DEVICE:
-            if (!ck_device_name_valid(optarg))
-                return ck_cli_usage_error(prog, "--device must be cpu, cuda, cuda:N or auto, not '%s'", optarg);
-            o.device = optarg;
-            break;
-        case OPT_CONV_ALGO:
-            if (ck_conv_algo_parse(optarg, &algo) != 0) {
-                ck_error_clear();
-                return ck_cli_usage_error(prog, "--conv-algo must be auto, fp32, winograd or bf16, not '%s'", optarg);
-            }
-            algo_given = 1;
-            break;
-        case OPT_SHARD: {
-            int n = 0;
-            if (sscanf(optarg, "%d/%d%n", &o.shard, &o.nshards, &n) != 2 || optarg[n] || o.nshards < 1 ||
-                o.shard < 0 || o.shard >= o.nshards)
-                return ck_cli_usage_error(prog, "--shard wants I/N with 0 <= I < N, not '%s'", optarg);
-            break;
-        }
-        case OPT_MERGE: merge = optarg; break;
-        case OPT_ALLOW_MISSING: o.allow_missing = 1; break;
-        case OPT_PROGRESS: o.progress = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: return ck_cli_try_help(prog);
-        }
-    }
-    if (merge) {
-        if (optind >= argc)
-            return ck_cli_usage_error(prog, "--merge needs the shard files as arguments");
-        if (nmodels || images || out)
-            return ck_cli_usage_error(prog, "--merge takes only OUT and the shard files");
-        if (ck_submission_merge(merge, (const char *const *)argv + optind, argc - optind))
-            return ck_cli_fail(NULL);
-        return 0;
-    }
-    if (optind < argc)
-        return ck_cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
-    if (!nmodels)
-        return ck_cli_usage_error(prog, "no model: give -m MODEL.ckpt");
-    if (!images)
-        return ck_cli_usage_error(prog, "no test images: give --images DIR");
-    if (!out)
-        return ck_cli_usage_error(prog, "no output: give -o OUT.csv");
-    if (fmt.label_names && fmt.kind != CK_SUB_LABEL)
-        return ck_cli_usage_error(prog, "--label-names goes with --format label");
-
-    if (ck_image_init(argv[0]))
+    args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (a.merge)
+        return ck_submission_merge(a.merge, (const char *const *)argv + optind, argc - optind) ? ck_cli_fail(NULL)
+                                                                                              : 0;
+    if (ck_image_init(argv[0]) || predict(&a))
         return ck_cli_fail(NULL);
-    int rc = 0;
-    ck_checkpoint *ckpts[MAX_MODELS] = {0};
-    for (int m = 0; m < nmodels && !rc; m++) {
-        ckpts[m] = ck_checkpoint_load(models[m]);
-        rc = !ckpts[m] || (m && same_classes(ckpts[0], ckpts[m]));
-        if (!rc && algo_given)
-            ck_checkpoint_set_conv_algo(ckpts[m], algo);
-    }
-    pred_rows rows = {0};
-    if (!rc)
-        rc = order ? rows_from_order(&rows, order, images) : rows_from_folder(&rows, images);
-    if (!rc)
-        rc = check_missing(&rows, images, o.shard, o.nshards, o.allow_missing);
-    if (!rc && order && fmt.kind == CK_SUB_PROBS)
-        rc = rows_check_classes(&rows, order, models[0], ck_checkpoint_num_classes(ckpts[0]));
-    ck_submission *s = NULL;
-    const char **names = NULL;
-    if (!rc) {
-        int K = ck_checkpoint_num_classes(ckpts[0]);
-        s = ck_submission_new(rows.n, K, CK_SUB_PROBS);
-        names = calloc((size_t)K, sizeof *names);
-        rc = !s || !names;
-        for (int k = 0; !rc && k < K; k++)
-            names[k] = ck_checkpoint_class_name(ckpts[0], k);
-        for (int i = 0; !rc && i < rows.n; i++)
-            rc = ck_submission_set_name(s, i, rows.names[i]);
-        o.models = ckpts;
-        o.nmodels = nmodels;
-        if (!rc)
-            rc = predict_run(&o, &rows, s);
-    }
-    if (!rc) {
-        /* Shape of the output: explicit options, else the sample's. */
-        int ncols = fmt.kind == CK_SUB_PROBS ? 1 + ck_submission_nclass(s) : 2;
-        fmt.sep = sep_given ? sep : (order ? rows.sample_sep : ',');
-        fmt.header = header >= 0 ? header : rows.sample_header;
-        if (fmt.header && rows.sample_header && rows.sample_ncols == ncols)
-            fmt.header_cells = (const char *const *)rows.header_cells;
-        fmt.class_names = names;
-        rc = o.nshards > 1 ? ck_submission_write_shard(s, out, &fmt, o.shard, o.nshards)
-                           : ck_submission_write(s, out, &fmt);
-        if (!rc)
-            fprintf(stderr, "ck-predict: wrote %s (%d rows%s, %d model%s x %d view%s)\n", out,
-                    o.nshards > 1 ? (rows.n - o.shard + o.nshards - 1) / o.nshards : rows.n,
-                    o.nshards > 1 ? " of a shard" : "", nmodels, nmodels > 1 ? "s" : "", o.nviews,
-                    o.nviews > 1 ? "s" : "");
-    }
-    if (rc)
-        ck_cli_fail(NULL);
-    free(names);
-    ck_submission_free(s);
-    rows_free(&rows);
-    for (int m = 0; m < nmodels; m++)
-        ck_checkpoint_free(ckpts[m]);
-    return rc ? 1 : 0;
+    return 0;
 }

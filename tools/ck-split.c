@@ -5,6 +5,7 @@
 #include "ck/error.h"
 #include "ck/fs.h"
 #include "ck/labels.h"
+#include "ck/rng.h"
 #include "ck/split.h"
 #include "ck/table.h"
 
@@ -113,70 +114,160 @@ static void print_counts(const ck_labels *l, const int *cls, int n, const int *p
 
 enum { OPT_FILECOL = 256, OPT_LABELCOL, OPT_VERSION };
 
-int main(int argc, char **argv)
+static const struct option longopts[] = {
+    {"manifest", required_argument, 0, 'm'},
+    {"output", required_argument, 0, 'o'},
+    {"val", required_argument, 0, 'v'},
+    {"folds", required_argument, 0, 'k'},
+    {"seed", required_argument, 0, 's'},
+    {"labels", required_argument, 0, 'l'},
+    {"file-column", required_argument, 0, OPT_FILECOL},
+    {"label-column", required_argument, 0, OPT_LABELCOL},
+    {"quiet", no_argument, 0, 'q'},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, OPT_VERSION},
+    {0, 0, 0, 0},
+};
+
+/* The command line. */
+typedef struct args {
+    const char *manifest, *outdir, *labels_path, *file_col, *label_col;
+    double val;
+    int folds, quiet, have_val;
+    unsigned long long seed;
+} args;
+
+/* One option; returns -1 to go on, else the exit status. */
+static int parse_option(void *ctx, int c)
 {
-    static const struct option longopts[] = {
-        {"manifest", required_argument, 0, 'm'},
-        {"output", required_argument, 0, 'o'},
-        {"val", required_argument, 0, 'v'},
-        {"folds", required_argument, 0, 'k'},
-        {"seed", required_argument, 0, 's'},
-        {"labels", required_argument, 0, 'l'},
-        {"file-column", required_argument, 0, OPT_FILECOL},
-        {"label-column", required_argument, 0, OPT_LABELCOL},
-        {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, OPT_VERSION},
-        {0, 0, 0, 0},
-    };
-    const char *manifest = NULL, *outdir = NULL, *labels_path = NULL, *file_col = NULL, *label_col = NULL;
-    double val = 0.2;
-    int folds = 0, quiet = 0, have_val = 0, c;
-    unsigned long long seed = 1;
-    while ((c = getopt_long(argc, argv, "m:o:v:k:s:l:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm': manifest = optarg; break;
-        case 'o': outdir = optarg; break;
-        case 'v':
-            if (ck_cli_parse_double(optarg, &val) || !(val > 0 && val < 1))
-                return ck_cli_usage_error(prog, "invalid --val '%s' (a fraction between 0 and 1)", optarg);
-            have_val = 1;
-            break;
-        case 'k': {
-            long k;
-            if (ck_cli_parse_long(optarg, 2, 1000000, &k))
-                return ck_cli_usage_error(prog, "invalid --folds '%s' (an integer >= 2)", optarg);
-            folds = (int)k;
-            break;
-        }
-        case 's':
-            if (ck_cli_parse_ull(optarg, 10, &seed))
-                return ck_cli_usage_error(prog, "invalid --seed '%s' (a non-negative integer)", optarg);
-            break;
-        case 'l': labels_path = optarg; break;
-        case OPT_FILECOL: file_col = optarg; break;
-        case OPT_LABELCOL: label_col = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        case OPT_VERSION: puts("ck-split (ck) 0.1.0"); return 0;
-        default: return ck_cli_usage_error(prog, "invalid option");
-        }
+    args *a = ctx;
+    switch (c) {
+    case 'm': a->manifest = optarg; break;
+    case 'o': a->outdir = optarg; break;
+    case 'v':
+        if (ck_cli_parse_double(optarg, &a->val) || !(a->val > 0 && a->val < 1))
+            return ck_cli_usage_error(prog, "invalid --val '%s' (a fraction between 0 and 1)", optarg);
+        a->have_val = 1;
+        break;
+    case 'k': {
+        long k;
+        if (ck_cli_parse_long(optarg, 2, 1000000, &k))
+            return ck_cli_usage_error(prog, "invalid --folds '%s' (an integer >= 2)", optarg);
+        a->folds = (int)k;
+        break;
     }
+    case 's':
+        if (ck_cli_parse_ull(optarg, 10, &a->seed))
+            return ck_cli_usage_error(prog, "invalid --seed '%s' (a non-negative integer)", optarg);
+        break;
+    case 'l': a->labels_path = optarg; break;
+    case OPT_FILECOL: a->file_col = optarg; break;
+    case OPT_LABELCOL: a->label_col = optarg; break;
+    case 'q': a->quiet = 1; break;
+    case 'h': usage(stdout); return 0;
+    case OPT_VERSION: return ck_cli_version(prog);
+    default: return ck_cli_try_help(prog);
+    }
+    return -1;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, args *a)
+{
+    *a = (args){.val = 0.2, .seed = CK_DEFAULT_SEED};
+    int rc = ck_cli_options(argc, argv, prog, "m:o:v:k:s:l:qh", longopts, parse_option, a);
+    if (rc >= 0)
+        return rc;
     if (optind < argc)
         return ck_cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
-    if (!manifest)
+    if (!a->manifest)
         return ck_cli_usage_error(prog, "missing --manifest");
-    if (!outdir)
+    if (!a->outdir)
         return ck_cli_usage_error(prog, "missing --output");
-    if (have_val && folds)
+    if (a->have_val && a->folds)
         return ck_cli_usage_error(prog, "--val and --folds are exclusive");
-    if (is_dir(manifest) && (file_col || label_col))
+    if (is_dir(a->manifest) && (a->file_col || a->label_col))
         return ck_cli_usage_error(prog, "--file-column/--label-column do not apply to a folder");
+    return -1;
+}
 
-    ck_manifest *m = is_dir(manifest) ? ck_manifest_from_folders(manifest)
-                                      : ck_manifest_read_columns(manifest, file_col, label_col);
+/* foldF_train / foldF_val for every fold, then the per-class table. */
+static int write_folds(const args *a, const ck_manifest *m, const ck_labels *l, const int *cls, int n, int *part,
+                       int *rows)
+{
+    int folds = a->folds;
+    if (ck_split_kfold(cls, n, folds, a->seed, part) < 0)
+        return -1;
+    for (int f = 0; f < folds; f++) {
+        char name[64];
+        int nt = 0, nv = 0;
+        for (int i = 0; i < n; i++)
+            if (part[i] != f)
+                rows[nt++] = i;
+        snprintf(name, sizeof name, "fold%d_train", f);
+        if (save_part(m, rows, nt, a->outdir, name) < 0)
+            return -1;
+        for (int i = 0; i < n; i++)
+            if (part[i] == f)
+                rows[nv++] = i;
+        snprintf(name, sizeof name, "fold%d_val", f);
+        if (save_part(m, rows, nv, a->outdir, name) < 0)
+            return -1;
+    }
+    if (!a->quiet) {
+        char(*buf)[16] = calloc((size_t)folds, sizeof *buf);
+        const char **titles = calloc((size_t)folds, sizeof *titles);
+        for (int f = 0; buf && titles && f < folds; f++) {
+            snprintf(buf[f], sizeof buf[f], "fold%d", f);
+            titles[f] = buf[f];
+        }
+        if (buf && titles)
+            print_counts(l, cls, n, part, folds, titles);
+        free(titles);
+        free(buf);
+    }
+    return 0;
+}
+
+/* train / val, then the per-class table. */
+static int write_holdout(const args *a, const ck_manifest *m, const ck_labels *l, const int *cls, int n, int *part,
+                         int *rows)
+{
+    unsigned char *is_val = malloc((size_t)n);
+    if (!is_val || ck_split_holdout(cls, n, a->val, a->seed, is_val) < 0) {
+        free(is_val);
+        return -1;
+    }
+    int nt = 0, nv = 0;
+    for (int i = 0; i < n; i++)
+        part[i] = is_val[i];
+    free(is_val);
+    for (int i = 0; i < n; i++)
+        if (!part[i])
+            rows[nt++] = i;
+    if (save_part(m, rows, nt, a->outdir, "train") < 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (part[i])
+            rows[nv++] = i;
+    if (save_part(m, rows, nv, a->outdir, "val") < 0)
+        return -1;
+    if (!a->quiet)
+        print_counts(l, cls, n, part, 2, (const char *const[]){"train", "val"});
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    ck_manifest *m = is_dir(a.manifest) ? ck_manifest_from_folders(a.manifest)
+                                        : ck_manifest_read_columns(a.manifest, a.file_col, a.label_col);
     ck_labels *l = NULL;
-    int *cls = NULL, *part = NULL, *rows = NULL, rc = 1;
+    int *cls = NULL, *part = NULL, *rows = NULL;
+    rc = 1;
     if (!m)
         goto done;
     const char *skipped;
@@ -184,75 +275,20 @@ int main(int argc, char **argv)
     if (nskip)
         fprintf(stderr, "%s: warning: skipped %d entries that are not regular files (first: %s)\n", prog, nskip,
                 skipped);
-    l = labels_path ? ck_labels_read(labels_path) : ck_labels_from_manifest(m);
+    l = a.labels_path ? ck_labels_read(a.labels_path) : ck_labels_from_manifest(m);
     int n = ck_manifest_count(m);
     cls = malloc((size_t)n * sizeof *cls);
     part = malloc((size_t)n * sizeof *part);
     rows = malloc((size_t)n * sizeof *rows);
     if (!l || !cls || !part || !rows || ck_labels_index_manifest(l, m, cls) < 0)
         goto done;
-    if (folds > n) {
-        ck_error("ck-split", "%s: %d folds for %d rows", ck_manifest_path(m), folds, n);
+    if (a.folds > n) {
+        ck_error("ck-split", "%s: %d folds for %d rows", ck_manifest_path(m), a.folds, n);
         goto done;
     }
-    if (ck_mkdir_p(outdir) < 0)
+    if (ck_mkdir_p(a.outdir) < 0)
         goto done;
-
-    if (folds) {
-        if (ck_split_kfold(cls, n, folds, seed, part) < 0)
-            goto done;
-        for (int f = 0; f < folds; f++) {
-            char name[64];
-            int nt = 0, nv = 0;
-            for (int i = 0; i < n; i++)
-                if (part[i] != f)
-                    rows[nt++] = i;
-            snprintf(name, sizeof name, "fold%d_train", f);
-            if (save_part(m, rows, nt, outdir, name) < 0)
-                goto done;
-            for (int i = 0; i < n; i++)
-                if (part[i] == f)
-                    rows[nv++] = i;
-            snprintf(name, sizeof name, "fold%d_val", f);
-            if (save_part(m, rows, nv, outdir, name) < 0)
-                goto done;
-        }
-        if (!quiet) {
-            char(*buf)[16] = calloc((size_t)folds, sizeof *buf);
-            const char **titles = calloc((size_t)folds, sizeof *titles);
-            for (int f = 0; buf && titles && f < folds; f++) {
-                snprintf(buf[f], sizeof buf[f], "fold%d", f);
-                titles[f] = buf[f];
-            }
-            if (buf && titles)
-                print_counts(l, cls, n, part, folds, titles);
-            free(titles);
-            free(buf);
-        }
-    } else {
-        unsigned char *is_val = malloc((size_t)n);
-        if (!is_val || ck_split_holdout(cls, n, val, seed, is_val) < 0) {
-            free(is_val);
-            goto done;
-        }
-        int nt = 0, nv = 0;
-        for (int i = 0; i < n; i++)
-            part[i] = is_val[i];
-        free(is_val);
-        for (int i = 0; i < n; i++)
-            if (!part[i])
-                rows[nt++] = i;
-        if (save_part(m, rows, nt, outdir, "train") < 0)
-            goto done;
-        for (int i = 0; i < n; i++)
-            if (part[i])
-                rows[nv++] = i;
-        if (save_part(m, rows, nv, outdir, "val") < 0)
-            goto done;
-        if (!quiet)
-            print_counts(l, cls, n, part, 2, (const char *const[]){"train", "val"});
-    }
-    rc = 0;
+    rc = (a.folds ? write_folds(&a, m, l, cls, n, part, rows) : write_holdout(&a, m, l, cls, n, part, rows)) ? 1 : 0;
 done:
     if (rc)
         ck_cli_fail(NULL);

@@ -2,19 +2,18 @@
  * (or folder-per-class), for tests, demos and benchmarks. */
 #include "common/cli.h"
 
-#include "ck/backend.h"
+#include "ck/threads.h"
 #include "ck/error.h"
 #include "ck/fs.h"
 #include "ck/labels.h"
 #include "ck/progress.h"
+#include "ck/rng.h"
 #include "ck/synth.h"
 #include "ck/table.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +70,6 @@ typedef struct job {
     uint64_t seed;
     const int *train_cls, *test_cls;
     char (*names)[64];
-    atomic_int next;
-    atomic_int failed;
     ck_progress *bar;
 } job;
 
@@ -130,32 +127,41 @@ static int write_png(const char *path, const uint8_t *rgb, int size)
     return 0;
 }
 
-static void *worker(void *arg)
+/* Every image, an OpenMP loop over items: item k's pixels depend only on
+ * (seed, k), so the bytes do not depend on -j. 0, or -1 after the first
+ * failure (the remaining items are skipped). */
+static int draw_all(const job *J, int jobs)
 {
-    job *J = arg;
-    uint8_t *rgb = malloc((size_t)J->size * (size_t)J->size * 3);
-    if (!rgb) {
-        ck_error("ck-synth", "out of memory");
-        atomic_store(&J->failed, 1);
-        return NULL;
-    }
-    int total = J->ntrain + J->ntest;
-    for (;;) {
-        int k = atomic_fetch_add(&J->next, 1);
-        if (k >= total || atomic_load(&J->failed))
-            break;
-        int cls = k < J->ntrain ? J->train_cls[k] : J->test_cls[k - J->ntrain];
-        uint64_t item = k < J->ntrain ? (uint64_t)k : TEST_ITEM0 + (uint64_t)(k - J->ntrain);
-        char path[4096];
-        image_path(J, k, path, sizeof path);
-        if (ck_synth_draw(cls, J->seed, item, J->size, rgb) < 0 || write_png(path, rgb, J->size) < 0) {
-            atomic_store(&J->failed, 1);
-            break;
+    int total = J->ntrain + J->ntest, failed = 0;
+#pragma omp parallel num_threads(jobs)
+    {
+        uint8_t *rgb = malloc((size_t)J->size * (size_t)J->size * 3);
+        if (!rgb) {
+            ck_error("ck-synth", "out of memory");
+#pragma omp atomic write
+            failed = 1;
         }
-        ck_progress_add(J->bar, 1);
+#pragma omp for schedule(dynamic)
+        for (int k = 0; k < total; k++) {
+            int stop;
+#pragma omp atomic read
+            stop = failed;
+            if (stop)
+                continue;
+            int cls = k < J->ntrain ? J->train_cls[k] : J->test_cls[k - J->ntrain];
+            uint64_t item = k < J->ntrain ? (uint64_t)k : TEST_ITEM0 + (uint64_t)(k - J->ntrain);
+            char path[4096];
+            image_path(J, k, path, sizeof path);
+            if (ck_synth_draw(cls, J->seed, item, J->size, rgb) < 0 || write_png(path, rgb, J->size) < 0) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            ck_progress_add(J->bar, 1);
+        }
+        free(rgb);
     }
-    free(rgb);
-    return NULL;
+    return failed ? -1 : 0;
 }
 
 static int dir_is_empty_or_missing(const char *dir)
@@ -233,7 +239,16 @@ static int write_tables(const job *J, int nclasses)
 
 enum { OPT_LAYOUT = 256, OPT_FORCE, OPT_PROGRESS, OPT_VERSION };
 
-int main(int argc, char **argv)
+/* The command line. */
+typedef struct synth_args {
+    const char *dir;
+    long classes, ntrain, ntest, size, jobs;
+    unsigned long long seed;
+    int folders, force, progress;
+} synth_args;
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, synth_args *a)
 {
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'},
@@ -252,8 +267,9 @@ int main(int argc, char **argv)
     };
     const char *dir = NULL;
     long classes = 20, ntrain = 2000, ntest = 400, size = 32, jobs = 0;
-    unsigned long long seed = 1;
+    unsigned long long seed = CK_DEFAULT_SEED;
     int folders = 0, force = 0, progress = 0, c;
+    ck_cli_name(argv, prog);
     while ((c = getopt_long(argc, argv, "o:c:n:t:S:s:j:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': dir = optarg; break;
@@ -292,8 +308,8 @@ int main(int argc, char **argv)
         case OPT_FORCE: force = 1; break;
         case OPT_PROGRESS: progress = 1; break;
         case 'h': usage(stdout); return 0;
-        case OPT_VERSION: puts("ck-synth (ck) 0.1.0"); return 0;
-        default: return ck_cli_usage_error(prog, "invalid option");
+        case OPT_VERSION: return ck_cli_version(prog);
+        default: return ck_cli_try_help(prog);
         }
     }
     if (optind < argc)
@@ -302,14 +318,18 @@ int main(int argc, char **argv)
         return ck_cli_usage_error(prog, "missing --output");
     if (ntrain + ntest == 0)
         return ck_cli_usage_error(prog, "nothing to generate (--train and --test are 0)");
-    if (!force && dir_is_empty_or_missing(dir) != 1) {
-        fprintf(stderr, "ck-synth: %s: exists and is not empty (use --force to write into it)\n", dir);
-        return 1;
-    }
-    if (VIPS_INIT(argv[0]) != 0) {
-        fprintf(stderr, "ck-synth: cannot start libvips: %s", vips_error_buffer());
-        return 1;
-    }
+    *a = (synth_args){.dir = dir, .classes = classes, .ntrain = ntrain, .ntest = ntest, .size = size,
+                      .jobs = jobs, .seed = seed, .folders = folders, .force = force, .progress = progress};
+    return -1;
+}
+
+/* The images (on `jobs` threads), then the tables. */
+static int generate(const synth_args *a)
+{
+    const char *dir = a->dir;
+    long classes = a->classes, ntrain = a->ntrain, ntest = a->ntest, size = a->size, jobs = a->jobs;
+    unsigned long long seed = a->seed;
+    int folders = a->folders, progress = a->progress;
     /* Each worker encodes whole images; libvips' own pool would only add
      * hand-offs for 32x32 pictures. */
     vips_concurrency_set(1);
@@ -323,7 +343,6 @@ int main(int argc, char **argv)
     int *train_cls = malloc((size_t)(ntrain ? ntrain : 1) * sizeof *train_cls);
     int *test_cls = malloc((size_t)(ntest ? ntest : 1) * sizeof *test_cls);
     char (*names)[64] = calloc((size_t)classes, sizeof *names);
-    pthread_t *th = calloc((size_t)jobs, sizeof *th);
     job J = {.dir = dir, .size = (int)size, .ntrain = (int)ntrain, .ntest = (int)ntest,
              .folders = folders, .seed = seed, .train_cls = train_cls, .test_cls = test_cls,
              .names = names};
@@ -331,7 +350,7 @@ int main(int argc, char **argv)
     J.width = 5;
     for (long p = 100000; p < most && J.width < 9; p *= 10)
         J.width++;
-    if (!train_cls || !test_cls || !names || !th) {
+    if (!train_cls || !test_cls || !names) {
         ck_error("ck-synth", "out of memory");
         goto done;
     }
@@ -355,19 +374,10 @@ int main(int argc, char **argv)
     }
 
     J.bar = ck_progress_new(stderr, "ck-synth", ntrain + ntest, progress ? 1 : 0);
-    atomic_init(&J.next, 0);
-    atomic_init(&J.failed, 0);
-    int started = 0;
-    for (; started < jobs; started++)
-        if (pthread_create(&th[started], NULL, worker, &J) != 0)
-            break;
-    if (started == 0)
-        worker(&J);
-    for (int k = 0; k < started; k++)
-        pthread_join(th[k], NULL);
+    int drawn = draw_all(&J, (int)jobs);
     ck_progress_finish(J.bar, NULL);
     ck_progress_free(J.bar);
-    if (atomic_load(&J.failed) || write_tables(&J, (int)classes) < 0)
+    if (drawn < 0 || write_tables(&J, (int)classes) < 0)
         goto done;
     rc = 0;
 done:
@@ -376,6 +386,22 @@ done:
     free(train_cls);
     free(test_cls);
     free(names);
-    free(th);
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    synth_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (!a.force && dir_is_empty_or_missing(a.dir) != 1) {
+        fprintf(stderr, "ck-synth: %s: exists and is not empty (use --force to write into it)\n", a.dir);
+        return 1;
+    }
+    if (VIPS_INIT(argv[0]) != 0) {
+        fprintf(stderr, "ck-synth: cannot start libvips: %s", vips_error_buffer());
+        return 1;
+    }
+    return generate(&a);
 }

@@ -30,10 +30,12 @@ static void usage(FILE *out)
         "                  write it as safetensors under ck's canonical names\n"
         "\n"
         "Options:\n"
-        "  -s, --seed=S    seed for 'random' (unsigned 64-bit integer)\n"
+        "  -s, --seed=S    seed for 'random' (unsigned 64-bit integer; required, with\n"
+        "                  no default, so that random weights are always asked for)\n"
         "  -t, --top       'random': include the fully connected top\n"
         "  -o, --output=F  'random': output file\n"
         "  -h, --help      display this help and exit\n"
+        "      --version   show the version and exit\n"
         "\n"
         "Files are detected by content, not by name. Tensors are float32 in Keras\n"
         "layout: \"block1_conv1/kernel\" [3,3,in,out], \"block1_conv1/bias\" [out].\n"
@@ -148,10 +150,12 @@ int main(int argc, char **argv)
         {"top", no_argument, NULL, 't'},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *seed = NULL, *out = NULL;
     int top = 0, c;
+    ck_cli_name(argv, prog);
     /* '+' would stop at the command; permuting lets options go anywhere. */
     while ((c = getopt_long(argc, argv, "s:to:h", opts, NULL)) != -1) {
         switch (c) {
@@ -159,6 +163,7 @@ int main(int argc, char **argv)
         case 't': top = 1; break;
         case 'o': out = optarg; break;
         case 'h': usage(stdout); return 0;
+        case 'V': return ck_cli_version(prog);
         default:
             return ck_cli_try_help(prog);
         }

@@ -5,18 +5,13 @@
 #include "ck/fs.h"
 #include "ck/optim.h"
 #include "ck/safetensors.h"
-#include "ck/sha256.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "checkpoint_internal.h"
-
-static const char *const block_of_conv[13] = {
-    "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1",
-    "block3_conv2", "block3_conv3", "block4_conv1", "block4_conv2", "block4_conv3",
-    "block5_conv1", "block5_conv2", "block5_conv3"};
 /* First conv index of each block (1-based block number -> index). */
 static const int block_first_conv[6] = {0, 0, 2, 4, 7, 10};
 
@@ -31,17 +26,6 @@ struct ck_checkpoint {
     int base_embedded;
     long long random_seed;
 };
-
-static const char *origin_name(const ck_weights *w)
-{
-    if (!w)
-        return "none";
-    switch (ck_weights_origin_of(w)) {
-    case CK_WEIGHTS_OFFICIAL: return "official";
-    case CK_WEIGHTS_RANDOM: return "random";
-    default: return "unknown";
-    }
-}
 
 /* A float config value as the short decimal it was given as (0.01, not
  * 0.009999999776). */
@@ -191,7 +175,7 @@ static char *build_meta(const char *path, ck_model *m, const ck_optim *opt, cons
     ck_json_begin_array(w);
     int nfrozen = cfg->train_blocks == 0 ? 13 : block_first_conv[6 - cfg->train_blocks];
     for (int i = 0; i < nfrozen; i++)
-        ck_json_write_string(w, block_of_conv[i]);
+        ck_json_write_string(w, ck_vgg16_layer_name(i));
     ck_json_end_array(w);
     ck_json_kv_string(w, "conv_algo", ck_conv_algo_name(cfg->frozen_algo));
     ck_json_key(w, "base_weights");
@@ -200,7 +184,7 @@ static char *build_meta(const char *path, ck_model *m, const ck_optim *opt, cons
     ck_json_kv_string(w, "sha256", b ? ck_weights_sha256(b) : "");
     ck_json_kv_int(w, "size", b ? ck_weights_file_size(b) : 0);
     ck_json_kv_string(w, "path", meta->base_path ? meta->base_path : b ? ck_weights_path(b) : "");
-    ck_json_kv_string(w, "origin", origin_name(b));
+    ck_json_kv_string(w, "origin", b ? ck_weights_origin_name(ck_weights_origin_of(b)) : "none");
     ck_json_kv_int(w, "random_seed", b ? ck_weights_random_seed(b) : -1);
     ck_json_kv_bool(w, "embedded", meta->embed_base);
     ck_json_end_object(w);
@@ -237,6 +221,22 @@ static int add_tensor(ck_st_writer *w, const char *name, const ck_tensor *t, con
     return ck_st_writer_add_copy(w, name, CK_ST_F32, nd, shape, data);
 }
 
+/* The host buffer that tensors are copied through, grown to n floats (its
+ * contents are not kept); NULL with an error (buf freed) when out of memory. */
+static float *staging(float *buf, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return buf;
+    free(buf);
+    *cap = n;
+    buf = malloc(n * sizeof *buf);
+    if (!buf) {
+        *cap = 0;
+        ck_error("checkpoint", "out of memory");
+    }
+    return buf;
+}
+
 int ck_checkpoint_save(const char *path, ck_model *m, const ck_optim *opt, const ck_checkpoint_meta *meta)
 {
     if (!meta || !meta->labels) {
@@ -261,15 +261,8 @@ int ck_checkpoint_save(const char *path, ck_model *m, const ck_optim *opt, const
             continue;
         const ck_tensor *t = ck_model_param(m, i);
         size_t n = ck_tensor_numel(t);
-        if (n > cap) {
-            free(buf);
-            cap = n;
-            buf = malloc(cap * sizeof *buf);
-            if (!buf) {
-                ck_error("checkpoint", "out of memory");
-                goto done;
-            }
-        }
+        if (!(buf = staging(buf, &cap, n)))
+            goto done;
         const char *name = ck_model_param_name(m, i);
         if (ck_model_param_get(m, name, buf, n) != 0 || add_tensor(w, name, t, buf) != 0)
             goto done;
@@ -279,15 +272,8 @@ int ck_checkpoint_save(const char *path, ck_model *m, const ck_optim *opt, const
             const char *name = ck_optim_state_name(opt, i);
             const ck_tensor *t = ck_optim_state((ck_optim *)opt, i);
             size_t n = ck_tensor_numel(t);
-            if (n > cap) {
-                free(buf);
-                cap = n;
-                buf = malloc(cap * sizeof *buf);
-                if (!buf) {
-                    ck_error("checkpoint", "out of memory");
-                    goto done;
-                }
-            }
+            if (!(buf = staging(buf, &cap, n)))
+                goto done;
             char key[512];
             snprintf(key, sizeof key, "optim/%s", name);
             if (ck_optim_state_get(opt, name, buf, n) != 0 || add_tensor(w, key, t, buf) != 0)
@@ -400,7 +386,6 @@ const char *ck_checkpoint_path(const ck_checkpoint *c) { return c->path; }
 int ck_checkpoint_num_classes(const ck_checkpoint *c) { return c->cfg.num_classes; }
 const char *ck_checkpoint_class_id(const ck_checkpoint *c, int k) { return ck_labels_id(c->labels, k); }
 const char *ck_checkpoint_class_name(const ck_checkpoint *c, int k) { return ck_labels_name(c->labels, k); }
-const ck_labels *ck_checkpoint_labels(const ck_checkpoint *c) { return c->labels; }
 const ck_vgg16_config *ck_checkpoint_config(const ck_checkpoint *c) { return &c->cfg; }
 int ck_checkpoint_input_size(const ck_checkpoint *c) { return c->cfg.input_size; }
 
@@ -412,7 +397,6 @@ const char *ck_checkpoint_preprocessing(const ck_checkpoint *c)
 
 const char *ck_checkpoint_base_sha256(const ck_checkpoint *c) { return c->base_sha; }
 long long ck_checkpoint_base_size(const ck_checkpoint *c) { return c->base_size; }
-const char *ck_checkpoint_base_path(const ck_checkpoint *c) { return c->base_path; }
 const char *ck_checkpoint_base_origin(const ck_checkpoint *c) { return c->base_origin; }
 int ck_checkpoint_base_embedded(const ck_checkpoint *c) { return c->base_embedded; }
 const ck_json *ck_checkpoint_metadata(const ck_checkpoint *c) { return c->meta; }
@@ -585,19 +569,38 @@ static char *find_base(const ck_checkpoint *c, const char *override)
     return NULL;
 }
 
-int ck_checkpoint_check_base(const ck_checkpoint *c, const char *path)
+/* hex is NULL when the size alone differs (the file was not hashed). */
+static int base_differs(const ck_checkpoint *c, const char *path, const char *hex, long long size)
 {
-    char hex[65];
-    long long size = 0;
-    if (ck_sha256_file(path, hex, &size) != 0)
-        return -1;
-    if (strcmp(hex, c->base_sha) != 0 || size != c->base_size) {
-        ck_error("checkpoint", "base weights '%s' differ from those checkpoint %s was trained with "
-                 "(sha256 %.16s..., %lld bytes; expected %.16s..., %lld bytes): pass the original "
-                 "file with --weights", path, c->path, hex, size, c->base_sha, c->base_size);
-        return -1;
+    ck_error("checkpoint", "base weights '%s' differ from those checkpoint %s was trained with "
+             "(%s%.16s%s%lld bytes; expected sha256 %.16s..., %lld bytes): pass the original "
+             "file with --weights", path, c->path, hex ? "sha256 " : "", hex ? hex : "", hex ? "..., " : "",
+             size, c->base_sha, c->base_size);
+    return -1;
+}
+
+/* The base file as recorded in the checkpoint (sha256 and size), loaded.
+ * The size is checked first, so a truncated or foreign file fails before it
+ * is parsed; the sha256 is the one ck_weights_load computed (the file is
+ * hashed once). */
+static ck_weights *load_base(const ck_checkpoint *c, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        ck_error_system(errno, "checkpoint", "cannot open base weights %s", path);
+        return NULL;
     }
-    return 0;
+    if ((long long)st.st_size != c->base_size) {
+        base_differs(c, path, NULL, (long long)st.st_size);
+        return NULL;
+    }
+    ck_weights *w = ck_weights_load(path);
+    if (w && (strcmp(ck_weights_sha256(w), c->base_sha) != 0 || ck_weights_file_size(w) != c->base_size)) {
+        base_differs(c, path, ck_weights_sha256(w), ck_weights_file_size(w));
+        ck_weights_free(w);
+        return NULL;
+    }
+    return w;
 }
 
 void ck_checkpoint_set_conv_algo(ck_checkpoint *c, ck_conv_algo algo)
@@ -628,7 +631,7 @@ ck_model *ck_checkpoint_build_model(const ck_checkpoint *c, ck_backend *be, cons
             return NULL;
         }
         ck_weights *w = NULL;
-        if (ck_checkpoint_check_base(c, p) != 0 || !(w = ck_weights_load(p)) || ck_model_load_weights(m, w) != 0) {
+        if (!(w = load_base(c, p)) || ck_model_load_weights(m, w) != 0) {
             ck_weights_free(w);
             free(p);
             ck_model_free(m);

@@ -451,13 +451,3 @@ int ck_st_metadata_count(const ck_st_file *f)
 {
     return f ? f->nmeta : 0;
 }
-
-const char *ck_st_metadata_key(const ck_st_file *f, int i)
-{
-    return f && i >= 0 && i < f->nmeta ? f->mkey[i] : NULL;
-}
-
-const char *ck_st_metadata_value(const ck_st_file *f, int i)
-{
-    return f && i >= 0 && i < f->nmeta ? f->mval[i] : NULL;
-}

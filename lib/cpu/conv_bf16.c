@@ -23,7 +23,7 @@
 #include "ck/error.h"
 #include "conv_bf16.h"
 #include "cpu_internal.h"
-#include "dtype_convert.h"
+#include "ck/dtype.h"
 
 static int bf16_emulation;
 

@@ -1,6 +1,6 @@
 /* The CPU backend: host memory, scratch buffers, and the ops table. */
 #include "cpu_kernels.h"
-#include "dtype_convert.h"
+#include "ck/dtype.h"
 
 #include "ck/error.h"
 

@@ -13,7 +13,7 @@
  * Backward filter: dW [9·Ci, Co] += colᵀ × dy, chunk by chunk.
  */
 #include "cpu_kernels.h"
-#include "dtype_convert.h"
+#include "ck/dtype.h"
 
 #include <omp.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * global average pool, dense, dropout, batch norm. Loops over the batch or
  * rows run on the backend's OpenMP threads; dense uses OpenBLAS GEMMs. */
 #include "cpu_kernels.h"
-#include "dtype_convert.h"
+#include "ck/dtype.h"
 
 #include "ck/rng.h"
 

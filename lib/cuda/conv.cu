@@ -184,7 +184,7 @@ static void no_algo(int n, int h, int w, int ci, int co)
 /* HWIO weights (any float dtype) -> KRSC in dtype `dt`, in scratch. */
 static void *weights_krsc(ck_backend *be, const ck_tensor *w, ck_dtype dt, int ci, int co)
 {
-    void *dst = ck_cu_scratch(be, CK_CU_WEIGHTS, (size_t)9 * ci * co * ck_cu_dsize(dt));
+    void *dst = ck_cu_scratch(be, CK_CU_WEIGHTS, (size_t)9 * ci * co * ck_dtype_size(dt));
     if (!dst || ck_cu_transpose(be, w->data, w->dtype, dst, dt, 9 * ci, co, 0.0f) != 0)
         return NULL;
     return dst;

@@ -133,23 +133,6 @@ static inline size_t ck_cu_numel(const ck_tensor *t)
     return n;
 }
 
-/* Local copies of ck_dtype_size/_name: ck_cuda sits below ck_nn in the
- * static link order, so it must not call back into ck_nn. */
-static inline size_t ck_cu_dsize(ck_dtype t)
-{
-    switch (t) {
-    case CK_F32: case CK_I32: return 4;
-    case CK_BF16: case CK_F16: return 2;
-    case CK_U8: return 1;
-    }
-    return 0;
-}
-static inline const char *ck_cu_dname(ck_dtype t)
-{
-    static const char *names[] = {"f32", "bf16", "f16", "i32", "u8"};
-    return (unsigned)t < 5 ? names[t] : "?";
-}
-
 /* Scratch buffer of at least nbytes for `slot` (NULL with an error). */
 void *ck_cu_scratch(ck_backend *be, int slot, size_t nbytes);
 

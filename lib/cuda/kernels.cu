@@ -53,7 +53,7 @@ int ck_cu_convert(ck_backend *be, const void *src, ck_dtype st_, void *dst, ck_d
     if (n == 0)
         return 0;
     if (st_ == dt) {
-        CK_CU(cudaMemcpyAsync(dst, src, n * ck_cu_dsize(st_), cudaMemcpyDeviceToDevice, s));
+        CK_CU(cudaMemcpyAsync(dst, src, n * ck_dtype_size(st_), cudaMemcpyDeviceToDevice, s));
         return 0;
     }
 #define CONV(S_, D_, TS, TD) else if (st_ == S_ && dt == D_) launch_convert<TS, TD>(s, src, dst, n)
@@ -66,7 +66,7 @@ int ck_cu_convert(ck_backend *be, const void *src, ck_dtype st_, void *dst, ck_d
     CONV(CK_BF16, CK_F16, __nv_bfloat16, __half);
     CONV(CK_F16, CK_BF16, __half, __nv_bfloat16);
     else {
-        ck_error("cuda", "cannot convert %s to %s", ck_cu_dname(st_), ck_cu_dname(dt));
+        ck_error("cuda", "cannot convert %s to %s", ck_dtype_name(st_), ck_dtype_name(dt));
         return -1;
     }
 #undef CONV
@@ -83,14 +83,25 @@ int ck_cuda_fill(ck_backend *be, ck_tensor *t, float value)
         return 0;
     if (value == 0.0f) {
         /* All-zero bytes is 0 in every dtype. */
-        CK_CU(cudaMemsetAsync(t->data, 0, n * ck_cu_dsize(t->dtype), s));
+        CK_CU(cudaMemsetAsync(t->data, 0, n * ck_dtype_size(t->dtype), s));
         return 0;
     }
     unsigned g = ck_cu_blocks(n, TPB);
     switch (t->dtype) {
     case CK_F32: k_fill<float><<<g, TPB, 0, s>>>((float *)t->data, n, value); break;
-    case CK_BF16: k_fill<__nv_bfloat16><<<g, TPB, 0, s>>>((__nv_bfloat16 *)t->data, n, __float2bfloat16_rn(value)); break;
-    case CK_F16: k_fill<__half><<<g, TPB, 0, s>>>((__half *)t->data, n, __float2half_rn(value)); break;
+    /* Host-side rounding: the same conversions as the CPU backend. */
+    case CK_BF16: {
+        __nv_bfloat16_raw r;
+        r.x = ck_f32_to_bf16(value);
+        k_fill<__nv_bfloat16><<<g, TPB, 0, s>>>((__nv_bfloat16 *)t->data, n, __nv_bfloat16(r));
+        break;
+    }
+    case CK_F16: {
+        __half_raw r;
+        r.x = ck_f32_to_f16(value);
+        k_fill<__half><<<g, TPB, 0, s>>>((__half *)t->data, n, __half(r));
+        break;
+    }
     case CK_I32: k_fill<int32_t><<<g, TPB, 0, s>>>((int32_t *)t->data, n, (int32_t)value); break;
     case CK_U8: k_fill<uint8_t><<<g, TPB, 0, s>>>((uint8_t *)t->data, n, (uint8_t)value); break;
     }
@@ -161,7 +172,7 @@ int ck_cu_transpose(ck_backend *be, const void *src, ck_dtype st_, void *dst, ck
     TR(CK_F32, CK_F16, float, __half);
     TR(CK_F16, CK_F16, __half, __half);
     else {
-        ck_error("cuda", "cannot transpose %s to %s", ck_cu_dname(st_), ck_cu_dname(dt));
+        ck_error("cuda", "cannot transpose %s to %s", ck_dtype_name(st_), ck_dtype_name(dt));
         return -1;
     }
 #undef TR
@@ -521,7 +532,7 @@ int ck_cuda_sum_squares(ck_backend *be, const ck_tensor *t, double *out)
         k_sum_squares<__nv_bfloat16><<<SSQ_BLOCKS, TPB, 0, c->stream>>>((const __nv_bfloat16 *)t->data, n, partial);
         break;
     case CK_F16: k_sum_squares<__half><<<SSQ_BLOCKS, TPB, 0, c->stream>>>((const __half *)t->data, n, partial); break;
-    default: ck_error("cuda", "sum_squares: unsupported dtype %s", ck_cu_dname(t->dtype)); return -1;
+    default: ck_error("cuda", "sum_squares: unsupported dtype %s", ck_dtype_name(t->dtype)); return -1;
     }
     CK_LAUNCHED("sum_squares");
     double host[SSQ_BLOCKS];

@@ -55,7 +55,7 @@ static int nccl_broadcast(ck_comm *c, ck_tensor *const *bufs, int count)
     for (int k = 0; k < count; k++)
         for (int r = 0; r < c->nlocal; r++) {
             ck_tensor *t = bufs[r * count + k];
-            size_t nbytes = ck_cu_numel(t) * ck_cu_dsize(t->dtype);
+            size_t nbytes = ck_cu_numel(t) * ck_dtype_size(t->dtype);
             ncclResult_t e = ncclBroadcast(t->data, t->data, nbytes, ncclUint8, 0, s->comms[r],
                                            ck_cu_stream(s->bes[r]));
             if (e != ncclSuccess) {

@@ -115,6 +115,23 @@ ck_dataset *ck_dataset_from_manifest(const ck_manifest *m, const char *images_di
     return ds;
 }
 
+ck_dataset *ck_dataset_from_paths(const char *const *paths, int n)
+{
+    ck_dataset *ds = n >= 0 ? dataset_alloc(n) : NULL;
+    for (int i = 0; ds && i < n; i++) {
+        ds->path[i] = strdup(paths[i]);
+        ds->where[i] = strdup(paths[i]);
+        ds->cls[i] = -1;
+        ds->id[i] = i;
+        if (!ds->path[i] || !ds->where[i]) {
+            ck_error("dataset", "out of memory");
+            ck_dataset_free(ds);
+            return NULL;
+        }
+    }
+    return ds;
+}
+
 ck_dataset *ck_dataset_subset(const ck_dataset *src, const int *idx, int n)
 {
     if (n <= 0) {
@@ -143,7 +160,6 @@ int ck_dataset_count(const ck_dataset *ds) { return ds ? ds->n : 0; }
 const char *ck_dataset_path(const ck_dataset *ds, int i) { return ds->path[i]; }
 int ck_dataset_class(const ck_dataset *ds, int i) { return ds->cls[i]; }
 int ck_dataset_item_id(const ck_dataset *ds, int i) { return ds->id[i]; }
-const char *ck_dataset_where(const ck_dataset *ds, int i) { return ds->where[i]; }
 
 void ck_dataset_class_counts(const ck_dataset *ds, int ncls, int *counts)
 {

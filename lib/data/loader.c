@@ -8,11 +8,10 @@
  */
 #include "ck/dataset.h"
 #include "ck/augment.h"
-#include "ck/backend.h"
 #include "ck/error.h"
 #include "ck/image.h"
-#include "ck/progress.h"
 #include "ck/rng.h"
+#include "ck/threads.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@ typedef struct slot {
     uint8_t *rgb;
     int32_t *labels;
     int *rows;
+    uint8_t *bad; /* per image: unreadable (keep_going) */
     int batch;   /* batch id held, -1 when free */
     int n;
     int done;
@@ -53,7 +53,6 @@ struct ck_loader {
     int busy;       /* workers decoding right now */
     int quit;
     int failed;
-    double wait_s;
 };
 
 static int load_one(ck_loader *l, int row, uint64_t copy, int augment, uint8_t *dst)
@@ -101,14 +100,18 @@ static void *worker(void *arg)
         int augment = l->augment;
         pthread_mutex_unlock(&l->lock);
 
-        int rc = load_one(l, row, copy, augment, s->rgb + (size_t)j * l->img_bytes);
+        uint8_t *dst = s->rgb + (size_t)j * l->img_bytes;
+        int rc = load_one(l, row, copy, augment, dst);
+        if (rc != 0 && l->cfg.keep_going)
+            memset(dst, 0, l->img_bytes);
 
         pthread_mutex_lock(&l->lock);
         l->busy--;
         if (gen == l->gen) {
             s->labels[j] = ck_dataset_class(l->ds, row);
             s->rows[j] = row;
-            if (rc != 0)
+            s->bad[j] = rc != 0;
+            if (rc != 0 && !l->cfg.keep_going)
                 s->failed = 1;
             if (++s->done == s->n)
                 pthread_cond_broadcast(&l->ready_cv);
@@ -156,7 +159,8 @@ ck_loader *ck_loader_new(const ck_dataset *ds, const ck_loader_config *cfg)
         s->rgb = malloc(l->img_bytes * (size_t)cfg->batch);
         s->labels = malloc(sizeof *s->labels * (size_t)cfg->batch);
         s->rows = malloc(sizeof *s->rows * (size_t)cfg->batch);
-        if (!s->rgb || !s->labels || !s->rows)
+        s->bad = malloc((size_t)cfg->batch);
+        if (!s->rgb || !s->labels || !s->rows || !s->bad)
             goto oom;
     }
     l->threads = calloc((size_t)l->nthreads, sizeof *l->threads);
@@ -193,6 +197,7 @@ void ck_loader_free(ck_loader *l)
             free(l->slots[i].rgb);
             free(l->slots[i].labels);
             free(l->slots[i].rows);
+            free(l->slots[i].bad);
         }
     free(l->slots);
     free(l->threads);
@@ -229,7 +234,6 @@ int ck_loader_start(ck_loader *l, const int *order, int n, int augment, uint64_t
     l->consumed = 0;
     l->released = 0;
     l->failed = 0;
-    l->wait_s = 0;
     for (int i = 0; i < l->depth; i++)
         l->slots[i].batch = -1;
     pthread_cond_broadcast(&l->work_cv);
@@ -246,10 +250,8 @@ const ck_batch *ck_loader_next(ck_loader *l)
     }
     int b = l->consumed;
     slot *s = &l->slots[b % l->depth];
-    double t0 = ck_time_now();
     while (!(s->batch == b && s->done == s->n))
         pthread_cond_wait(&l->ready_cv, &l->lock);
-    l->wait_s += ck_time_now() - t0;
     if (s->failed) {
         l->failed = 1;
         pthread_mutex_unlock(&l->lock);
@@ -261,6 +263,7 @@ const ck_batch *ck_loader_next(ck_loader *l)
     s->view.rgb = s->rgb;
     s->view.labels = s->labels;
     s->view.rows = s->rows;
+    s->view.failed = s->bad;
     pthread_mutex_unlock(&l->lock);
     return &s->view;
 }
@@ -278,9 +281,4 @@ void ck_loader_release(ck_loader *l, const ck_batch *b)
 int ck_loader_failed(const ck_loader *l)
 {
     return l->failed;
-}
-
-double ck_loader_wait_seconds(const ck_loader *l)
-{
-    return l->wait_s;
 }

@@ -307,12 +307,6 @@ int ck_manifest_line(const ck_manifest *m, int i) { return m && i >= 0 && i < m-
 const char *ck_manifest_path(const ck_manifest *m) { return m ? m->path : NULL; }
 int ck_manifest_columns(const ck_manifest *m) { return m ? m->ncols : 0; }
 
-const char *ck_manifest_column_name(const ck_manifest *m, int col)
-{
-    return m && m->header && col >= 0 && col < m->ncols ? m->header[col] : NULL;
-}
-
-int ck_manifest_file_index(const ck_manifest *m) { return m ? m->file_col : -1; }
 int ck_manifest_label_index(const ck_manifest *m) { return m ? m->label_col : -1; }
 char ck_manifest_sep(const ck_manifest *m) { return m ? m->sep : '\t'; }
 int ck_manifest_has_header(const ck_manifest *m) { return m ? m->has_header : 0; }

@@ -2,28 +2,90 @@
 #include "backend_impl.h"
 
 #include "ck/error.h"
+#include "ck/threads.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-int ck_thread_limit(void)
+/* The backends built in, in the order "auto" prefers them last to first
+ * (the CPU is the fallback). A new backend adds its row here. */
+static ck_backend *cpu_open(int index, int threads)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        n = 1;
-    return n > 1024 ? 4096 : (int)(4 * n);
+    (void)index;
+    return ck_cpu_backend_new(threads);
+}
+static const struct backend_kind {
+    const char *name;
+    ck_backend *(*open)(int index, int threads);
+    int (*count)(void); /* usable devices; NULL: always one */
+} kinds[] = {
+    {"cpu", cpu_open, NULL},
+#ifdef CK_HAVE_CUDA
+    {"cuda", ck_cuda_backend_new, ck_cuda_device_count},
+#endif
+};
+#define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
+
+const char *ck_backend_kind(int i)
+{
+    return i >= 0 && i < NKINDS ? kinds[i].name : NULL;
+}
+
+/* "auto": the last kind with a device that opens. */
+static ck_backend *open_auto(int threads)
+{
+    for (int i = NKINDS - 1; i > 0; i--)
+        if (kinds[i].count() > 0) {
+            ck_backend *be = kinds[i].open(0, threads);
+            if (be)
+                return be;
+            /* A device that cannot be opened is not fatal for "auto". */
+            ck_error_clear();
+        }
+    return kinds[0].open(0, threads);
+}
+
+/* NAME or NAME:N: the name's length and the index; -1 with an error for a
+ * malformed index. */
+static int split_device(const char *device, size_t *len, int *index)
+{
+    *len = strcspn(device, ":");
+    *index = 0;
+    if (device[*len] == ':') {
+        const char *num = device + *len + 1;
+        char *end;
+        long v = strtol(num, &end, 10);
+        if (end == num || *end || *num < '0' || *num > '9' || v > 1024) {
+            ck_error("backend", "bad device '%s' (expected NAME or NAME:N, e.g. cuda:1)", device);
+            return -1;
+        }
+        *index = (int)v;
+    }
+    return 0;
+}
+
+/* Index of the kind named by the first len bytes of device, or -1. */
+static int find_kind(const char *device, size_t len)
+{
+    for (int i = 0; i < NKINDS; i++)
+        if (strlen(kinds[i].name) == len && strncmp(device, kinds[i].name, len) == 0)
+            return i;
+    return -1;
 }
 
 int ck_device_name_valid(const char *device)
 {
-    if (!device || !*device || !strcmp(device, "cpu") || !strcmp(device, "auto") || !strcmp(device, "cuda"))
+    if (!device || !*device || strcmp(device, "auto") == 0)
         return 1;
-    if (strncmp(device, "cuda:", 5) != 0)
+    size_t len;
+    int index;
+    if (split_device(device, &len, &index)) {
+        ck_error_clear();
         return 0;
-    char *end;
-    long v = strtol(device + 5, &end, 10);
-    return end != device + 5 && !*end && v >= 0 && v <= 1024 && device[5] >= '0' && device[5] <= '9';
+    }
+    /* "cuda" is a name even where it is not built: that is a runtime error. */
+    return find_kind(device, len) >= 0 || (len == 4 && strncmp(device, "cuda", 4) == 0);
 }
 
 ck_backend *ck_backend_new(const char *device, int threads)
@@ -35,38 +97,18 @@ ck_backend *ck_backend_new(const char *device, int threads)
         ck_error("backend", "%d threads: the limit is %d (4 per core)", threads, ck_thread_limit());
         return NULL;
     }
-    if (strcmp(device, "cpu") == 0)
-        return ck_cpu_backend_new(threads);
-    if (strcmp(device, "auto") == 0) {
-#ifdef CK_HAVE_CUDA
-        if (ck_cuda_device_count() > 0) {
-            ck_backend *be = ck_cuda_backend_new(0, threads);
-            if (be)
-                return be;
-            /* A GPU that cannot be opened is not fatal for "auto". */
-            ck_error_clear();
-        }
-#endif
-        return ck_cpu_backend_new(threads);
-    }
-    if (strncmp(device, "cuda", 4) == 0 && (device[4] == '\0' || device[4] == ':')) {
-        int index = 0;
-        if (device[4] == ':') {
-            char *end;
-            long v = strtol(device + 5, &end, 10);
-            if (end == device + 5 || *end || v < 0 || v > 1024) {
-                ck_error("backend", "bad device '%s' (expected cuda or cuda:N)", device);
-                return NULL;
-            }
-            index = (int)v;
-        }
-#ifdef CK_HAVE_CUDA
-        return ck_cuda_backend_new(index, threads);
-#else
-        (void)index;
+    if (strcmp(device, "auto") == 0)
+        return open_auto(threads);
+    size_t len;
+    int index;
+    if (split_device(device, &len, &index))
+        return NULL;
+    int k = find_kind(device, len);
+    if (k >= 0)
+        return kinds[k].open(index, threads);
+    if (strncmp(device, "cuda", len) == 0 && len == 4) {
         ck_error("backend", "ck was built without CUDA support (device '%s')", device);
         return NULL;
-#endif
     }
     ck_error("backend", "unknown device '%s' (expected cpu, cuda, cuda:N or auto)", device);
     return NULL;
@@ -108,30 +150,6 @@ int ck_cuda_available(void)
 #else
     return 0;
 #endif
-}
-
-size_t ck_dtype_size(ck_dtype t)
-{
-    switch (t) {
-    case CK_F32: return 4;
-    case CK_BF16: return 2;
-    case CK_F16: return 2;
-    case CK_I32: return 4;
-    case CK_U8: return 1;
-    }
-    return 0;
-}
-
-const char *ck_dtype_name(ck_dtype t)
-{
-    switch (t) {
-    case CK_F32: return "f32";
-    case CK_BF16: return "bf16";
-    case CK_F16: return "f16";
-    case CK_I32: return "i32";
-    case CK_U8: return "u8";
-    }
-    return "?";
 }
 
 const char *ck_conv_algo_name(ck_conv_algo a)

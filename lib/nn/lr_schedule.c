@@ -16,11 +16,6 @@ struct ck_lr_schedule {
 
 static const char *const kind_names[] = {"constant", "step", "cosine", "plateau"};
 
-const char *ck_lr_kind_name(ck_lr_kind k)
-{
-    return k >= CK_LR_CONSTANT && k <= CK_LR_PLATEAU ? kind_names[k] : "?";
-}
-
 int ck_lr_kind_parse(const char *s, ck_lr_kind *out)
 {
     for (int k = 0; s && k < 4; k++)

@@ -389,7 +389,6 @@ void ck_model_free(ck_model *m)
 
 const ck_vgg16_config *ck_model_config(const ck_model *m) { return &m->cfg; }
 ck_backend *ck_model_backend(const ck_model *m) { return m->be; }
-int ck_model_max_batch(const ck_model *m) { return m->max_batch; }
 
 /* ---- parameters ---------------------------------------------------------- */
 

@@ -418,18 +418,3 @@ int ck_model_scale_grad(ck_model *m, float a)
             return -1;
     return 0;
 }
-
-int ck_model_grad_norm(ck_model *m, double *norm)
-{
-    double s = 0.0;
-    for (int i = 0; i < m->nparams; i++) {
-        double v;
-        if (!m->params[i].g)
-            continue;
-        if (ck_sum_squares(m->be, m->params[i].g, &v))
-            return -1;
-        s += v;
-    }
-    *norm = sqrt(s);
-    return 0;
-}

@@ -130,7 +130,6 @@ void ck_comm_free(ck_comm *c)
         c->ops->destroy(c);
 }
 
-int ck_comm_local(const ck_comm *c) { return c->nlocal; }
 int ck_comm_world(const ck_comm *c) { return c->world; }
 int ck_comm_rank(const ck_comm *c, int r) { return c->rank0 + r; }
 

@@ -105,11 +105,6 @@ long ck_metrics_count(const ck_metrics *m)
     return m->count;
 }
 
-long ck_metrics_count_probs(const ck_metrics *m)
-{
-    return m->count_probs;
-}
-
 double ck_metrics_log_loss(const ck_metrics *m)
 {
     return m->count_probs ? m->nll / (double)m->count_probs : NAN;

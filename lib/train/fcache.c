@@ -7,6 +7,7 @@
  * (≈3 significant digits) costs nothing measurable in accuracy.
  */
 #include "ck/dataset.h"
+#include "ck/dtype.h"
 #include "ck/error.h"
 #include "ck/safetensors.h"
 
@@ -198,11 +199,6 @@ int ck_fcache_get(ck_fcache *c, long slot, int count, float *dst)
             dst[i] = ck_f16_to_f32(h[i]);
     }
     return 0;
-}
-
-int ck_fcache_has(const ck_fcache *c, long slot)
-{
-    return slot >= 0 && slot < c->slots && c->have[slot];
 }
 
 size_t ck_fcache_bytes(const ck_fcache *c)

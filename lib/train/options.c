@@ -6,6 +6,7 @@
 #include "ck/backend.h"
 #include "ck/dataset.h"
 #include "ck/error.h"
+#include "ck/rng.h"
 
 #include <errno.h>
 #include <math.h>
@@ -24,6 +25,9 @@ typedef struct opt_def {
 } opt_def;
 
 #define O(f) offsetof(ck_train_options, f)
+/* A macro's value as a string literal (the defaults are text). */
+#define TEXT_(x) #x
+#define TEXT(x) TEXT_(x)
 static const opt_def defs[] = {
     {"weights", T_STR, O(weights), NULL, 1},
     {"train", T_STR, O(train), NULL, 1},
@@ -58,7 +62,7 @@ static const opt_def defs[] = {
     {"cache", T_STR, O(cache), "memory", 1},
     {"cache-fp16", T_FLAG, O(cache_fp16), "0", 0},
     {"loader-threads", T_INT, O(loader_threads), "0", 1},
-    {"seed", T_I64, O(seed), "1", 0},
+    {"seed", T_I64, O(seed), TEXT(CK_DEFAULT_SEED), 0},
     {"threads", T_INT, O(threads), "0", 1},
     {"device", T_STR, O(device), "cpu", 1},
     {"log", T_STR, O(log), NULL, 1},

@@ -23,7 +23,7 @@ typedef struct trainer {
     ck_dataset *all, *train, *val; /* val may be NULL */
     int ncls, ntrain, nval;
     int data_rows;             /* rows of --train, and a hash of them, so that */
-    char data_sha256[65];      /* a resumed run checks they did not change */
+    char data_hash[17];        /* a resumed run checks they did not change */
     ck_aug_spec *aug;
     ck_loader *ltrain, *lval;
 

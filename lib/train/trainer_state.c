@@ -26,7 +26,7 @@ char *trainer_state_json(const trainer *t)
     ck_json_kv_int(w, "best_epoch", t->best_epoch);
     ck_json_kv_int(w, "epochs_without_improvement", t->bad_epochs);
     ck_json_kv_int(w, "train_rows", t->data_rows);
-    ck_json_kv_string(w, "train_sha256", t->data_sha256);
+    ck_json_kv_string(w, "train_hash", t->data_hash);
     char seed[32];
     snprintf(seed, sizeof seed, "%lld", t->o->seed);
     ck_json_kv_string(w, "seed", seed);
@@ -74,8 +74,8 @@ int trainer_state_restore(trainer *t, const ck_json *st)
         return -1;
     }
     /* Checkpoints from before these keys were recorded are not checked. */
-    const char *sha = ck_json_string(ck_json_get(st, "train_sha256"));
-    if (sha && strcmp(sha, t->data_sha256) != 0) {
+    const char *hash = ck_json_string(ck_json_get(st, "train_hash"));
+    if (hash && strcmp(hash, t->data_hash) != 0) {
         int rows = (int)num(st, "train_rows", -1);
         ck_error("train", "%s: the training data changed since the checkpoint was saved (%d rows then, %d now%s): "
                  "resuming would train on a different set; resume with the original --train, or start a new run",

@@ -20,6 +20,11 @@ const vgg16_layer ck_vgg16_layers[VGG16_ALL_LAYERS] = {
     {"predictions", 1, 4096, 1000, 6},
 };
 
+const char *ck_vgg16_layer_name(int k)
+{
+    return k >= 0 && k < VGG16_ALL_LAYERS ? ck_vgg16_layers[k].name : NULL;
+}
+
 int ck_vgg16_kernel_shape(const vgg16_layer *l, int shape[4])
 {
     if (l->is_dense) {

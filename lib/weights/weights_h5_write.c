@@ -14,16 +14,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Keras layer order, including the layers without weights. */
-static const char *const notop_layers[] = {
-    "input_1",      "block1_conv1", "block1_conv2", "block1_pool",  "block2_conv1",
-    "block2_conv2", "block2_pool",  "block3_conv1", "block3_conv2", "block3_conv3",
-    "block3_pool",  "block4_conv1", "block4_conv2", "block4_conv3", "block4_pool",
-    "block5_conv1", "block5_conv2", "block5_conv3", "block5_pool",
-};
-static const char *const top_layers[] = {"flatten", "fc1", "fc2", "predictions"};
-#define N_NOTOP ((int)(sizeof notop_layers / sizeof *notop_layers))
-#define N_TOP ((int)(sizeof top_layers / sizeof *top_layers))
+/* Keras layer names, including the layers without weights (input, pools,
+ * flatten), into names[KERAS_MAX_LAYERS]; the count. */
+#define KERAS_MAX_LAYERS (VGG16_ALL_LAYERS + 7)
+static int keras_layer_names(int with_top, char names[][16])
+{
+    int n = 0;
+    snprintf(names[n++], 16, "input_1");
+    for (int k = 0; k < VGG16_CONV_LAYERS; k++) {
+        const char *name = ck_vgg16_layers[k].name;
+        snprintf(names[n++], 16, "%s", name);
+        /* A block ends where the next layer's "blockN_" prefix differs. */
+        if (k + 1 == VGG16_CONV_LAYERS || strncmp(name, ck_vgg16_layers[k + 1].name, 7) != 0)
+            snprintf(names[n++], 16, "%.6s_pool", name);
+    }
+    if (with_top) {
+        snprintf(names[n++], 16, "flatten");
+        for (int k = VGG16_CONV_LAYERS; k < VGG16_ALL_LAYERS; k++)
+            snprintf(names[n++], 16, "%s", ck_vgg16_layers[k].name);
+    }
+    return n;
+}
 
 /* Rows generated and written at a time (bounded memory for fc1's 411 MB). */
 #define BLOCK_FLOATS (1u << 22)
@@ -138,12 +149,11 @@ static int write_file(const char *tmp, uint64_t seed, int with_top)
     f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
     if (f < 0)
         goto out;
-    const char *names[N_NOTOP + N_TOP];
-    int n = 0;
-    for (int k = 0; k < N_NOTOP; k++)
-        names[n++] = notop_layers[k];
-    for (int k = 0; with_top && k < N_TOP; k++)
-        names[n++] = top_layers[k];
+    char keras[KERAS_MAX_LAYERS][16];
+    const char *names[KERAS_MAX_LAYERS];
+    int n = keras_layer_names(with_top, keras);
+    for (int k = 0; k < n; k++)
+        names[k] = keras[k];
     if (h5_write_string_list(f, "layer_names", names, n) < 0 ||
         h5_write_string_attr(f, "backend", "tensorflow") < 0 ||
         h5_write_string_attr(f, "keras_version", "2.2.4") < 0 ||

@@ -1,7 +1,9 @@
 /* ck-predict against the library pipeline: a tiny checkpoint (He-initialised
  * VGG16 at 32×32, no weights file) and synthetic images; the tool's output
  * must be byte-identical to forward passes done here, including the TTA and
- * ensemble means (a flip TTA over a 2-model ensemble: 4 passes averaged).
+ * ensemble means (a flip TTA over a 2-model ensemble: 4 passes averaged),
+ * and to the same prediction made through the library call (ck/predict.h),
+ * whose missing/unreadable-image and shard rules are checked here too.
  *
  *   test-predict                 run the checks
  *   test-predict --fixtures DIR  only write the fixtures (used by
@@ -17,6 +19,7 @@
 #include "ck/image.h"
 #include "ck/labels.h"
 #include "ck/model.h"
+#include "ck/predict.h"
 #include "ck/augment.h"
 #include "ck/submission.h"
 #include "ck/synth.h"
@@ -173,6 +176,109 @@ static void expect_output(const char *dir, const char *file, const double *p)
     ck_submission_free(s);
 }
 
+/* The rows of the sample, through the library, with the tool's options
+ * "-m a.ckpt -m b.ckpt --tta flip -b 3 --loaders 2"; the same bytes as the
+ * tool's ens.csv. */
+static void library_matches_tool(const char *dir)
+{
+    char *models[2] = {ck_path_join(dir, "a.ckpt"), ck_path_join(dir, "b.ckpt")};
+    char *paths[NTEST];
+    const char *names[NTEST];
+    for (int i = 0; i < NTEST; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "test/%s", test_names[sample_order[i]]);
+        names[i] = test_names[sample_order[i]];
+        paths[i] = ck_path_join(dir, rel);
+    }
+    ck_view views[CK_MAX_VIEWS];
+    ck_predict_options o;
+    ck_predict_options_init(&o);
+    o.device = "cpu";
+    o.threads = 1;
+    o.batch = 3;
+    o.loaders = 2;
+    o.views = views;
+    o.nviews = ck_tta_parse("flip", views);
+    o.progress = -1;
+    ck_predict *p = ck_predict_new((const char *const *)models, 2, &o);
+    CHECK(p && ck_predict_num_classes(p) == 3 && strcmp(ck_predict_class_names(p)[2], "blue") == 0);
+    ck_submission *s = p ? ck_predict_run(p, names, (const char *const *)paths, NTEST) : NULL;
+    CHECK(s != NULL);
+    ck_submission_format f;
+    ck_submission_format_init(&f);
+    char *lib = ck_path_join(dir, "lib.csv"), *tool = ck_path_join(dir, "ens.csv");
+    CHECK(s && ck_submission_write(s, lib, &f) == 0);
+    char *a = ck_read_file(lib, NULL), *b = ck_read_file(tool, NULL);
+    CHECK(a && b && strcmp(a, b) == 0);
+    free(a);
+    free(b);
+    free(lib);
+    free(tool);
+    ck_submission_free(s);
+    ck_predict_free(p);
+    for (int i = 0; i < NTEST; i++)
+        free(paths[i]);
+    free(models[0]);
+    free(models[1]);
+}
+
+static int warnings;
+static char warned[512];
+static void note_warning(void *ctx, const char *msg)
+{
+    (void)ctx;
+    warnings++;
+    snprintf(warned, sizeof warned, "%s", msg);
+}
+
+/* A row without an image (NULL path) and an unreadable image: uniform rows
+ * with allow_missing (and a warning naming the file), else an error naming
+ * it; rows outside the shard stay 0. */
+static void library_missing_rows(const char *dir)
+{
+    char *model = ck_path_join(dir, "a.ckpt"), *good = ck_path_join(dir, "test/t_1.png");
+    char *junk = ck_path_join(dir, "junk.png");
+    CHECK(ck_atomic_write(junk, "not a png", 9) == 0);
+    const char *names[4] = {"t_1.png", "gone.png", "junk.png", "t_1b.png"};
+    const char *paths[4] = {good, NULL, junk, good};
+    ck_predict_options o;
+    ck_predict_options_init(&o);
+    o.device = "cpu";
+    o.threads = 1;
+    o.progress = -1;
+    o.warn = note_warning;
+    ck_predict *p = ck_predict_new((const char *const *)&model, 1, &o);
+    ck_error_clear();
+    CHECK(p && ck_predict_run(p, names, paths, 4) == NULL && strstr(ck_error_buffer(), "junk.png"));
+    ck_error_clear();
+    ck_predict_free(p);
+
+    o.allow_missing = 1;
+    p = ck_predict_new((const char *const *)&model, 1, &o);
+    ck_submission *s = p ? ck_predict_run(p, names, paths, 4) : NULL;
+    CHECK(s != NULL);
+    CHECK(warnings == 1 && strstr(warned, "junk.png"));
+    for (int k = 0; s && k < 3; k++) {
+        CHECK(ck_submission_probs(s, 1)[k] == 1.0 / 3 && ck_submission_probs(s, 2)[k] == 1.0 / 3);
+        CHECK_CLOSE(ck_submission_probs(s, 0)[k], ck_submission_probs(s, 3)[k], 1e-5, 1e-7);
+    }
+    CHECK(s && ck_submission_probs(s, 0)[0] != 1.0 / 3);
+    ck_submission_free(s);
+    ck_predict_free(p);
+
+    o.shard = 1;
+    o.nshards = 2;
+    p = ck_predict_new((const char *const *)&model, 1, &o);
+    s = p ? ck_predict_run(p, names, paths, 4) : NULL;
+    CHECK(s && ck_submission_probs(s, 0)[0] == 0 && ck_submission_probs(s, 2)[0] == 0);
+    CHECK(s && ck_submission_probs(s, 1)[0] == 1.0 / 3 && ck_submission_probs(s, 3)[0] > 0);
+    ck_submission_free(s);
+    ck_predict_free(p);
+    free(model);
+    free(good);
+    free(junk);
+}
+
 static int run(const char *fmt, const char *dir, const char *extra)
 {
     const char *bin = getenv("CK_BIN");
@@ -212,6 +318,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < NTEST * 3; i++)
         mean[i] = (a[i] + af[i] + b[i] + bf[i]) / 4;
     expect_output(dir, "ens.csv", mean);
+    library_matches_tool(dir);
+    library_missing_rows(dir);
 
     if (!check_failures) {
         char cmd[64];

@@ -1,10 +1,9 @@
-/* Core library: error buffer, RNG determinism, sha256, natural sort, atomic files. */
+/* Core library: error buffer, RNG determinism, natural sort, atomic files, string map, text writers. */
 #include "check.h"
 
 #include "ck/error.h"
 #include "ck/fs.h"
 #include "ck/rng.h"
-#include "ck/sha256.h"
 #include "ck/strmap.h"
 #include "ck/text.h"
 
@@ -53,26 +52,6 @@ static void test_rng(void)
         s2 += x * x;
     }
     CHECK(fabs(s / 20000) < 0.05 && fabs(s2 / 20000 - 1) < 0.05);
-}
-
-static void test_sha256(void)
-{
-    ck_sha256 s;
-    uint8_t d[32];
-    char hex[65];
-    ck_sha256_init(&s);
-    ck_sha256_update(&s, "abc", 3);
-    ck_sha256_final(&s, d);
-    ck_sha256_hex(d, hex);
-    CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
-    /* Multi-block, split updates. */
-    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-    ck_sha256_init(&s);
-    ck_sha256_update(&s, m, 10);
-    ck_sha256_update(&s, m + 10, strlen(m) - 10);
-    ck_sha256_final(&s, d);
-    ck_sha256_hex(d, hex);
-    CHECK(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0);
 }
 
 static void test_natural(void)
@@ -181,7 +160,6 @@ int main(void)
 {
     test_error();
     test_rng();
-    test_sha256();
     test_natural();
     test_atomic();
     test_strmap();

@@ -31,6 +31,12 @@ static void test_backends(void)
     be = ck_backend_new("auto", 0);
     CHECK(be != NULL);
     ck_backend_free(be);
+    /* The table of backends built in: the CPU first, CUDA when built. */
+    CHECK(strcmp(ck_backend_kind(0), "cpu") == 0 && ck_backend_kind(-1) == NULL);
+    CHECK(ck_cuda_built() ? strcmp(ck_backend_kind(1), "cuda") == 0 && ck_backend_kind(2) == NULL
+                          : ck_backend_kind(1) == NULL);
+    CHECK(ck_backend_new("cpux", 0) == NULL && strstr(ck_error_buffer(), "unknown device 'cpux'"));
+    ck_error_clear();
     ck_conv_algo a;
     CHECK(ck_conv_algo_parse("winograd", &a) == 0 && a == CK_CONV_WINOGRAD);
     CHECK(ck_conv_algo_parse("fast", &a) == -1);

@@ -151,6 +151,10 @@ int main(void)
         copy_file(fx.weights, w2, -1, 5000000);
         CHECK(ck_checkpoint_build_model(c, be, w2, 1) == NULL);
         CHECK(has_error("differ"));
+        /* another size: refused before the file is parsed or hashed */
+        copy_file(fx.weights, w2, 1000, -1);
+        CHECK(ck_checkpoint_build_model(c, be, w2, 1) == NULL);
+        CHECK(has_error("was trained with (1000 bytes; expected sha256"));
         CHECK(ck_checkpoint_build_model(c, be, "/nonexistent/w.h5", 1) == NULL);
         CHECK(strstr(ck_error_buffer(), "'/nonexistent/w.h5'") != NULL); /* names the file it looked for */
         CHECK(has_error("not found"));

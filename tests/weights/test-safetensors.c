@@ -1,6 +1,7 @@
 /* ck/safetensors.h: writer → reader round trip, metadata, alignment, and
  * every malformed-header case the reader must reject. */
 #include "check.h"
+#include "ck/dtype.h"
 #include "ck/error.h"
 #include "ck/safetensors.h"
 

@@ -4,6 +4,7 @@
  * and every corruption path. Datasets other than block1_conv1 are left
  * unwritten (HDF5 reads them as zeros), which keeps the test files tiny. */
 #include "check.h"
+#include "load_fails.h"
 #include "ck/error.h"
 #include "ck/rng.h"
 #include "ck/sha256.h"
@@ -225,20 +226,6 @@ static void test_top(void)
     unlink("top.h5");
 }
 
-/* Loading must fail with an error naming the file and `part`. */
-static void fails(const char *path, const char *part)
-{
-    ck_error_clear();
-    ck_weights *w = ck_weights_load(path);
-    CHECK(w == NULL);
-    const char *e = ck_error_buffer();
-    if (!strstr(e, path) || (part && !strstr(e, part))) {
-        fprintf(stderr, "%s: error \"%s\" lacks \"%s\"\n", path, e, part ? part : "");
-        CHECK(0);
-    }
-    ck_weights_free(w);
-}
-
 static void write_bytes(const char *path, const void *data, size_t n)
 {
     FILE *fp = fopen(path, "wb");
@@ -382,11 +369,59 @@ static void test_random(void)
     ck_error_clear();
 }
 
+/* ck_sha256_file against known digests: FIPS 180-2's "abc" and two-block
+ * vectors, the empty file, and a file over the 1 MiB read buffer. */
+static void test_sha256(void)
+{
+    char hex[65];
+    long long size = -1;
+    write_bytes("sha-abc", "abc", 3);
+    CHECK(ck_sha256_file("sha-abc", hex, &size) == 0 && size == 3);
+    CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    write_bytes("sha-448", m, strlen(m));
+    CHECK(ck_sha256_file("sha-448", hex, NULL) == 0);
+    CHECK(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0);
+    write_bytes("sha-empty", "", 0);
+    CHECK(ck_sha256_file("sha-empty", hex, &size) == 0 && size == 0);
+    CHECK(strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
+    size_t n = 3000001;
+    unsigned char *big = malloc(n);
+    CHECK(big != NULL);
+    for (size_t i = 0; big && i < n; i++)
+        big[i] = (unsigned char)((i * 7 + i / 251) & 255);
+    if (big)
+        write_bytes("sha-big", big, n);
+    free(big);
+    CHECK(ck_sha256_file("sha-big", hex, &size) == 0 && size == (long long)n);
+    CHECK(strcmp(hex, "3efb4bdb697619b067ab6fd6eca4eca06a42a82040b737e2d42c9c36f289716d") == 0);
+    ck_error_clear();
+    CHECK(ck_sha256_file("sha-missing", hex, NULL) == -1);
+    CHECK(strstr(ck_error_buffer(), "sha-missing") != NULL);
+    ck_error_clear();
+    unlink("sha-abc");
+    unlink("sha-448");
+    unlink("sha-empty");
+    unlink("sha-big");
+}
+
+/* The one layer table, as the rest of the kit sees it. */
+static void test_layer_names(void)
+{
+    for (int k = 0; k < 13; k++)
+        CHECK(ck_vgg16_layer_name(k) && strcmp(ck_vgg16_layer_name(k), conv[k]) == 0);
+    CHECK(ck_vgg16_layer_name(13) && strcmp(ck_vgg16_layer_name(13), "fc1") == 0);
+    CHECK(ck_vgg16_layer_name(15) && strcmp(ck_vgg16_layer_name(15), "predictions") == 0);
+    CHECK(ck_vgg16_layer_name(16) == NULL && ck_vgg16_layer_name(-1) == NULL);
+}
+
 int main(void)
 {
     test_layouts();
     test_top();
     test_errors();
     test_random();
+    test_sha256();
+    test_layer_names();
     return check_report("test-weights-h5");
 }

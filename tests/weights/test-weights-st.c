@@ -2,6 +2,7 @@
  * ck's canonical names (round trip through ck_weights_write_safetensors,
  * origin kept), and the error paths. */
 #include "check.h"
+#include "load_fails.h"
 #include "ck/error.h"
 #include "ck/safetensors.h"
 #include "ck/weights.h"
@@ -96,19 +97,6 @@ static void test_torch(void)
     }
     ck_weights_free(w);
     unlink("torch.safetensors");
-}
-
-static void fails(const char *path, const char *part)
-{
-    ck_error_clear();
-    ck_weights *w = ck_weights_load(path);
-    CHECK(w == NULL);
-    const char *e = ck_error_buffer();
-    if (!strstr(e, path) || (part && !strstr(e, part))) {
-        fprintf(stderr, "%s: error \"%s\" lacks \"%s\"\n", path, e, part ? part : "");
-        CHECK(0);
-    }
-    ck_weights_free(w);
 }
 
 static void test_torch_errors(void)

@@ -1,7 +1,6 @@
-/* ck-augment: the work. Each thread takes whole images (decode once, then
- * every copy), so the only shared state is the next-image counter; the
- * random stream of copy c of image i is ck_rng_make(seed, i, c), hence the
- * same bytes at any -j. */
+/* ck-augment: the work. An OpenMP loop over whole images (decode once, then
+ * every copy); the random stream of copy c of image i is
+ * ck_rng_make(seed, i, c), hence the same bytes at any -j. */
 #include "aug_tool.h"
 #include "common/cli.h"
 
@@ -10,21 +9,17 @@
 #include "ck/progress.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* Print (and clear) whatever is in the error buffer, one prefixed line per
- * message. Several threads may fail at once: the lock keeps lines whole. */
+ * message. Several threads may fail at once: one prints at a time so that
+ * lines stay whole. */
 static void report(void)
 {
-    pthread_mutex_lock(&report_lock);
+#pragma omp critical(ck_augment_report)
     ck_cli_print_errors("ck-augment");
-    pthread_mutex_unlock(&report_lock);
 }
 
 /* One output image of image i: the resized original (copy < 0) or copy c. */
@@ -66,32 +61,6 @@ static int process_image(const aug_job *job, int i)
     return rc;
 }
 
-typedef struct {
-    aug_job *job;
-    unsigned char *ok;
-    atomic_int next;
-    atomic_int failed;
-    ck_progress *bar;
-} shared_state;
-
-static void *worker(void *arg)
-{
-    shared_state *st = arg;
-    for (;;) {
-        int i = atomic_fetch_add(&st->next, 1);
-        if (i >= st->job->n)
-            break;
-        if (process_image(st->job, i) == 0) {
-            st->ok[i] = 1;
-        } else {
-            atomic_fetch_add(&st->failed, 1);
-            report();
-        }
-        ck_progress_add(st->bar, 1);
-    }
-    return NULL;
-}
-
 /* Output folders are made up front, in one thread. */
 static int make_folders(const aug_job *job)
 {
@@ -124,26 +93,25 @@ int aug_run(aug_job *job, unsigned char *ok)
 {
     if (make_folders(job))
         return -1;
-    shared_state st = {.job = job, .ok = ok};
-    atomic_init(&st.next, 0);
-    atomic_init(&st.failed, 0);
-    st.bar = ck_progress_new(stderr, "augment", job->n, job->progress);
+    ck_progress *bar = ck_progress_new(stderr, "augment", job->n, job->progress);
     int nt = job->threads < job->n ? job->threads : job->n;
     if (nt < 1)
         nt = 1;
-    pthread_t *tid = calloc((size_t)nt, sizeof *tid);
-    int started = 0;
-    if (tid)
-        for (; started < nt - 1; started++)
-            if (pthread_create(&tid[started], NULL, worker, &st))
-                break;
-    worker(&st); /* the main thread works too */
-    for (int t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
-    free(tid);
-    ck_progress_finish(st.bar, NULL);
-    ck_progress_free(st.bar);
-    return atomic_load(&st.failed);
+    int failed = 0;
+    /* Dynamic: decode and resize times vary from image to image. */
+#pragma omp parallel for schedule(dynamic) num_threads(nt) reduction(+ : failed)
+    for (int i = 0; i < job->n; i++) {
+        if (process_image(job, i) == 0) {
+            ok[i] = 1;
+        } else {
+            failed++;
+            report();
+        }
+        ck_progress_add(bar, 1);
+    }
+    ck_progress_finish(bar, NULL);
+    ck_progress_free(bar);
+    return failed;
 }
 
 /* JSON string literal (file names may hold quotes or backslashes). */

@@ -96,6 +96,7 @@ void finetune_usage(FILE *f)
 "      --progress           progress bar even when stderr is not a terminal\n"
 "  -q, --quiet              no progress bar, no epoch lines\n"
 "  -h, --help               this help\n"
+"      --version            the version and the compute backends built in\n"
 "\n"
 "Output on stderr: a progress bar per epoch on a terminal, then one line per\n"
 "epoch: loss, acc, val_loss, val_acc, lr (a '*' marks a new best model).\n"

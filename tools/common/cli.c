@@ -8,8 +8,29 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ck/backend.h"
-#include "ck/image.h"
+#include "ck/threads.h"
+#include "ck/version.h"
+
+void ck_cli_name(char **argv, const char *prog)
+{
+    argv[0] = (char *)prog;
+}
+
+int ck_cli_options(int argc, char **argv, const char *prog, const char *shortopts,
+                   const struct option *longopts, int (*take)(void *ctx, int c), void *ctx)
+{
+    int c, rc = -1;
+    ck_cli_name(argv, prog);
+    while (rc < 0 && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+        rc = take(ctx, c);
+    return rc;
+}
+
+int ck_cli_version(const char *prog)
+{
+    printf("%s (ck) %s\n", prog, ck_version());
+    return 0;
+}
 
 int ck_cli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -98,24 +119,4 @@ int ck_cli_parse_threads(const char *s, long lo, int *out)
 int ck_cli_count_error(const char *prog, const char *opt, const char *s, long lo, long hi)
 {
     return ck_cli_usage_error(prog, "%s: '%s' is not a number from %ld to %ld", opt, s, lo, hi);
-}
-
-int ck_cli_max_pixels(const char *prog, const char *s)
-{
-    uint64_t n;
-    if (ck_image_parse_pixels(s, &n) || ck_image_set_max_pixels(n)) {
-        ck_error_clear();
-        return ck_cli_count_error(prog, "--max-pixels", s, 1, (long)CK_IMAGE_MAX_PIXELS_CAP);
-    }
-    return 0;
-}
-
-void ck_cli_blas_setup(char **argv)
-{
-    const char *core = ck_cpu_blas_better_core();
-    if (!core || setenv("OPENBLAS_CORETYPE", core, 1))
-        return;
-    execv("/proc/self/exe", argv);
-    /* Not fatal: the slower kernels still compute the same results. */
-    unsetenv("OPENBLAS_CORETYPE");
 }

@@ -1,11 +1,26 @@
 /* common/cli.h — command-line plumbing shared by the ck-* tools, in the
  * coreutils style: usage errors go to stderr with a hint and exit status 2,
  * runtime errors print the library's error buffer and exit status 1.
- * Not part of the library: tools only (linked as ck_cli). */
+ * Not part of the library: tools only (linked as ck_cli; the functions at
+ * the end, which need the network, as ck_cli_nn, and the image one as
+ * ck_cli_image). */
 #ifndef CK_CLI_H
 #define CK_CLI_H
 
+#include <getopt.h>
+
 #include "ck/error.h" /* CK_PRINTF */
+
+/* getopt names the program in its messages ("unrecognized option") after
+ * argv[0], which is the path the tool was run by: make it PROG. */
+void ck_cli_name(char **argv, const char *prog);
+/* getopt_long over argv (after ck_cli_name), handing each option to
+ * take(ctx, c) until it returns an exit status (>= 0: --help, --version,
+ * a usage error). Returns that status, or -1 when every option was taken. */
+int ck_cli_options(int argc, char **argv, const char *prog, const char *shortopts,
+                   const struct option *longopts, int (*take)(void *ctx, int c), void *ctx);
+/* --version: "PROG (ck) VERSION" on stdout. Returns 0. */
+int ck_cli_version(const char *prog);
 
 /* "PROG: <message>\n" then "Try 'PROG --help' for more information.\n" on
  * stderr. Returns 2, the usage-error exit status. */
@@ -40,10 +55,6 @@ int ck_cli_parse_threads(const char *s, long lo, int *out);
 /* Usage error for a count option out of [lo, hi] ("--threads: '100000' is
  * not a number from 1 to 8"). Returns 2. */
 int ck_cli_count_error(const char *prog, const char *opt, const char *s, long lo, long hi);
-/* --max-pixels N: parse and set the image header limit (ck/image.h).
- * 0, or the usage-error status 2 after the message. */
-int ck_cli_max_pixels(const char *prog, const char *s);
-
 /* First thing in main() of the tools that compute: when OpenBLAS loaded
  * kernels weaker than the CPU allows (ck_cpu_blas_better_core), set
  * OPENBLAS_CORETYPE and execute the program again, so that the library
@@ -51,5 +62,13 @@ int ck_cli_max_pixels(const char *prog, const char *s);
  * exec fails the run carries on as it is. Set OPENBLAS_CORETYPE yourself
  * to opt out. */
 void ck_cli_blas_setup(char **argv);
+/* --version of the tools that compute: ck_cli_version(), then
+ * "backends: cpu cuda" (those built in). Returns 0. */
+int ck_cli_version_backends(const char *prog);
+
+/* Tools that decode images (ck_cli_image): --max-pixels N parsed and set
+ * as the image header limit (ck/image.h). 0, or the usage-error status 2
+ * after the message. */
+int ck_cli_max_pixels(const char *prog, const char *s);
 
 #endif

@@ -64,7 +64,6 @@ ck_aug_spec *ck_aug_spec_parse(const char *spec);
  * the identity). Parsing it gives an equal spec. */
 char *ck_aug_spec_to_string(const ck_aug_spec *s);
 void ck_aug_spec_free(ck_aug_spec *s);
-ck_aug_spec *ck_aug_spec_copy(const ck_aug_spec *s);
 /* 1 when the spec does nothing random (no crop/rotate/flip/shift/erase). */
 int ck_aug_spec_is_identity(const ck_aug_spec *s);
 /* The size=WxH of the spec: 1 and *w,*h set, or 0 when absent. */
@@ -135,7 +134,6 @@ typedef enum ck_view {
 /* Parse a spec into views[] (CK_MAX_VIEWS entries, original first);
  * returns the number of views or -1 with an error for an unknown word. */
 int ck_tta_parse(const char *spec, ck_view *views);
-const char *ck_view_name(ck_view v);
 /* Apply a view to n packed RGB images of size×size (src and dst must not
  * overlap). */
 void ck_tta_apply(ck_view v, const unsigned char *src, unsigned char *dst, int n, int size);

@@ -24,20 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ck/dtype.h"
+#include "ck/threads.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum ck_dtype {
-    CK_F32 = 0,
-    CK_BF16 = 1, /* storage for frozen layers / feature caches */
-    CK_F16 = 2,
-    CK_I32 = 3,  /* class labels */
-    CK_U8 = 4    /* raw RGB pixels, dropout masks */
-} ck_dtype;
-
-size_t ck_dtype_size(ck_dtype t);
-const char *ck_dtype_name(ck_dtype t);
 
 typedef struct ck_backend ck_backend;
 typedef struct ck_tensor ck_tensor;
@@ -45,16 +37,17 @@ typedef struct ck_tensor ck_tensor;
 #define CK_MAX_DIMS 4
 
 /* device: "cpu", "cuda", "cuda:N" or "auto" (CUDA when built and a GPU is
- * usable, else CPU). threads: CPU threads (0 = all cores). NULL with an
- * error ("ck was built without CUDA", "no CUDA device") on failure. */
+ * usable, else CPU). threads: CPU threads (0 = all cores; at most
+ * ck_thread_limit()). NULL with an error ("ck was built without CUDA",
+ * "no CUDA device") on failure. */
 ck_backend *ck_backend_new(const char *device, int threads);
-/* The most threads (compute or image-loading) that options may ask for:
- * 4 per online core. More only costs memory and stacks; 100000 crashed. */
-int ck_thread_limit(void);
 /* Whether ck_backend_new() would understand the device name (cpu, auto,
  * cuda, cuda:N; NULL and "" mean auto), for option checks before any work. */
 int ck_device_name_valid(const char *device);
 void ck_backend_free(ck_backend *be);
+/* The i-th compute backend built in ("cpu", then e.g. "cuda"), NULL past
+ * the last: what --version lists. */
+const char *ck_backend_kind(int i);
 /* Short description, e.g. "cpu (OpenBLAS, 2 threads)". */
 const char *ck_backend_name(const ck_backend *be);
 int ck_backend_is_cpu(const ck_backend *be);

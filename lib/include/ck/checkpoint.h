@@ -94,8 +94,6 @@ const char *ck_checkpoint_path(const ck_checkpoint *c);
 int ck_checkpoint_num_classes(const ck_checkpoint *c);
 const char *ck_checkpoint_class_id(const ck_checkpoint *c, int k);
 const char *ck_checkpoint_class_name(const ck_checkpoint *c, int k);
-/* The classes as a ck_labels owned by the checkpoint (do not free). */
-const ck_labels *ck_checkpoint_labels(const ck_checkpoint *c);
 
 /* Architecture (input size, head, trainable blocks, frozen conv algorithm). */
 const ck_vgg16_config *ck_checkpoint_config(const ck_checkpoint *c);
@@ -109,7 +107,6 @@ const char *ck_checkpoint_preprocessing(const ck_checkpoint *c);
 /* Base weights recorded at training time. */
 const char *ck_checkpoint_base_sha256(const ck_checkpoint *c); /* hex, "" when none */
 long long ck_checkpoint_base_size(const ck_checkpoint *c);
-const char *ck_checkpoint_base_path(const ck_checkpoint *c);   /* hint, "" when none */
 const char *ck_checkpoint_base_origin(const ck_checkpoint *c); /* official|random|unknown|none */
 int ck_checkpoint_base_embedded(const ck_checkpoint *c);
 

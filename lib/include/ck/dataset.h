@@ -41,6 +41,10 @@ ck_dataset *ck_dataset_from_manifest(const ck_manifest *m, const char *images_di
 /* Rows idx[0..n) of ds (same item ids, so augmentation streams and cache
  * entries stay those of the full dataset). */
 ck_dataset *ck_dataset_subset(const ck_dataset *ds, const int *idx, int n);
+/* Unlabelled images (class -1, item id = position), e.g. test images to
+ * predict; paths are copied, not checked (the loader reports what it
+ * cannot read). */
+ck_dataset *ck_dataset_from_paths(const char *const *paths, int n);
 void ck_dataset_free(ck_dataset *ds);
 
 int ck_dataset_count(const ck_dataset *ds);
@@ -48,8 +52,6 @@ const char *ck_dataset_path(const ck_dataset *ds, int i);
 int ck_dataset_class(const ck_dataset *ds, int i);
 /* Stable id of row i: its row in the original manifest. */
 int ck_dataset_item_id(const ck_dataset *ds, int i);
-/* "manifest:line" (or the path) for messages; valid while ds lives. */
-const char *ck_dataset_where(const ck_dataset *ds, int i);
 /* Per-class row counts (ncls entries). */
 void ck_dataset_class_counts(const ck_dataset *ds, int ncls, int *counts);
 
@@ -65,6 +67,9 @@ typedef struct ck_loader_config {
     int depth;                /* batches in the ring (0 = threads + 2) */
     const ck_aug_spec *aug;   /* NULL = no augmentation (borrowed) */
     uint64_t seed;            /* augmentation seed */
+    int keep_going;           /* 1: an image that cannot be read is zeroed and
+                               * flagged in ck_batch.failed (its error left in
+                               * the buffer) instead of ending the pass */
 } ck_loader_config;
 
 typedef struct ck_batch {
@@ -73,6 +78,7 @@ typedef struct ck_batch {
     const uint8_t *rgb;    /* [n, size, size, 3] */
     const int32_t *labels; /* [n] class indices */
     const int *rows;       /* [n] dataset rows (positions in ds) */
+    const uint8_t *failed; /* [n] 1: unreadable, zero pixels (keep_going) */
 } ck_batch;
 
 ck_loader *ck_loader_new(const ck_dataset *ds, const ck_loader_config *cfg);
@@ -88,9 +94,6 @@ int ck_loader_start(ck_loader *l, const int *order, int n, int augment, uint64_t
 const ck_batch *ck_loader_next(ck_loader *l);
 void ck_loader_release(ck_loader *l, const ck_batch *b);
 int ck_loader_failed(const ck_loader *l);
-/* Seconds the caller spent blocked in ck_loader_next since the last start
- * (how much the loader, not the network, limited the pass). */
-double ck_loader_wait_seconds(const ck_loader *l);
 void ck_loader_free(ck_loader *l);
 
 /* ---- frozen-feature cache ----------------------------------------------- */
@@ -114,8 +117,6 @@ ck_fcache *ck_fcache_new(ck_cache_kind kind, const char *path, long slots, size_
 /* Store / fetch `count` consecutive slots starting at `slot`. */
 int ck_fcache_put(ck_fcache *c, long slot, int count, const float *src);
 int ck_fcache_get(ck_fcache *c, long slot, int count, float *dst);
-/* 1 once the slot was stored. */
-int ck_fcache_has(const ck_fcache *c, long slot);
 /* Bytes used (memory or file). */
 size_t ck_fcache_bytes(const ck_fcache *c);
 void ck_fcache_free(ck_fcache *c);

@@ -38,8 +38,6 @@ int ck_metrics_add_probs(ck_metrics *m, int truth, const double *probs);
 int ck_metrics_add_label(ck_metrics *m, int truth, int predicted);
 
 long ck_metrics_count(const ck_metrics *m);
-/* Rows that had probabilities. */
-long ck_metrics_count_probs(const ck_metrics *m);
 double ck_metrics_log_loss(const ck_metrics *m);
 double ck_metrics_accuracy(const ck_metrics *m);
 long ck_metrics_correct(const ck_metrics *m);

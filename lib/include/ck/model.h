@@ -109,7 +109,6 @@ void ck_model_free(ck_model *m);
 
 const ck_vgg16_config *ck_model_config(const ck_model *m);
 ck_backend *ck_model_backend(const ck_model *m);
-int ck_model_max_batch(const ck_model *m);
 
 /* ---- weights ----------------------------------------------------------- */
 
@@ -213,8 +212,6 @@ const ck_tensor *ck_model_probs(const ck_model *m);
 
 int ck_model_zero_grad(ck_model *m);
 int ck_model_scale_grad(ck_model *m, float a);
-/* Global L2 norm of all gradients (NaN/inf when one is not finite). */
-int ck_model_grad_norm(ck_model *m, double *norm);
 
 #ifdef __cplusplus
 }

@@ -52,7 +52,6 @@ ck_comm *ck_comm_new_local(int nlocal);
  * Fails with "built without NCCL" / "not a CUDA backend" when unusable. */
 ck_comm *ck_comm_new_nccl(ck_backend *const *bes, int nlocal, int nnodes, int node_rank, const char *id_file);
 void ck_comm_free(ck_comm *c);
-int ck_comm_local(const ck_comm *c);
 int ck_comm_world(const ck_comm *c);
 /* Global rank of local replica r. */
 int ck_comm_rank(const ck_comm *c, int r);

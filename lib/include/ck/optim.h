@@ -108,7 +108,6 @@ typedef struct ck_lr_config {
 void ck_lr_config_default(ck_lr_config *cfg, ck_lr_kind kind);
 /* "constant" | "step" | "cosine" | "plateau". */
 int ck_lr_kind_parse(const char *s, ck_lr_kind *out);
-const char *ck_lr_kind_name(ck_lr_kind k);
 
 typedef struct ck_lr_schedule ck_lr_schedule;
 

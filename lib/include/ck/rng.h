@@ -26,6 +26,10 @@ extern "C" {
 #define CK_HOSTDEV
 #endif
 
+/* The seed every tool uses unless told otherwise (--seed), so that the
+ * same command gives the same bytes whichever tool runs it. */
+#define CK_DEFAULT_SEED 1
+
 typedef struct ck_rng {
     uint32_t key[2];     /* from the seed */
     uint32_t ctr[4];     /* item, copy, block counter (2 words) */

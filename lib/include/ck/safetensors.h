@@ -137,18 +137,10 @@ int ck_st_find(const ck_st_file *f, const char *name, ck_st_tensor *out);
 /* "__metadata__" value for key, or NULL. */
 const char *ck_st_metadata(const ck_st_file *f, const char *key);
 int ck_st_metadata_count(const ck_st_file *f);
-const char *ck_st_metadata_key(const ck_st_file *f, int i);
-const char *ck_st_metadata_value(const ck_st_file *f, int i);
 
 /* Convert a F32/F16/BF16/F64 tensor to float32 into dst (t->count floats).
  * -1 and an error naming the tensor for other dtypes. Alignment-safe. */
 int ck_st_to_f32(const ck_st_tensor *t, float *dst);
-
-/* float <-> half/bfloat16 (round to nearest even), for writers of F16/BF16. */
-uint16_t ck_f32_to_f16(float x);
-float ck_f16_to_f32(uint16_t h);
-uint16_t ck_f32_to_bf16(float x);
-float ck_bf16_to_f32(uint16_t h);
 
 #ifdef __cplusplus
 }

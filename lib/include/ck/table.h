@@ -118,10 +118,6 @@ const char *ck_manifest_path(const ck_manifest *m);
  * probabilities). Columns of rows added with ck_manifest_add are 2 (or 1). */
 int ck_manifest_columns(const ck_manifest *m);
 const char *ck_manifest_field(const ck_manifest *m, int i, int col);
-/* Header text of column col, NULL without header. */
-const char *ck_manifest_column_name(const ck_manifest *m, int col);
-/* 0-based column of the file / label, label -1 when none. */
-int ck_manifest_file_index(const ck_manifest *m);
 int ck_manifest_label_index(const ck_manifest *m);
 
 /* Style of the source, reused when writing a derived manifest. */

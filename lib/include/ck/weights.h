@@ -65,6 +65,10 @@ int ck_weights_has_top(const ck_weights *w);
 ck_weights_origin ck_weights_origin_of(const ck_weights *w);
 /* "official", "random", "unknown". */
 const char *ck_weights_origin_name(ck_weights_origin o);
+/* Name of the k-th VGG16 layer with weights in network order, the 13 conv
+ * layers ("block1_conv1" ... "block5_conv3") then "fc1", "fc2",
+ * "predictions"; NULL when k is out of range. */
+const char *ck_vgg16_layer_name(int k);
 /* "hdf5" or "safetensors". */
 const char *ck_weights_format(const ck_weights *w);
 /* "caffe" or "torch": see above. */

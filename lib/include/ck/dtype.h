@@ -1,13 +1,32 @@
-/* dtype_convert.h — scalar f32 <-> bf16 / f16 conversions (private).
- * Round to nearest even, NaN kept NaN, as PyTorch does; the CUDA backend
- * uses the hardware conversions, which round the same way.
- * Inlined for the conversion loops; ck/safetensors.h exports out-of-line
- * functions of the same names, so a file includes one or the other. */
-#ifndef CK_DTYPE_CONVERT_H
-#define CK_DTYPE_CONVERT_H
+/* ck/dtype.h — tensor element types and the scalar float conversions.
+ *
+ * f32 <-> bf16 / f16 round to nearest even and keep NaN a (quiet) NaN, as
+ * PyTorch does; the CUDA kernels use the hardware conversions, which round
+ * the same way. The conversions are inline because the CPU backend calls
+ * them per element in its conversion loops. */
+#ifndef CK_DTYPE_H
+#define CK_DTYPE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ck_dtype {
+    CK_F32 = 0,
+    CK_BF16 = 1, /* storage for frozen layers / feature caches */
+    CK_F16 = 2,
+    CK_I32 = 3,  /* class labels */
+    CK_U8 = 4    /* raw RGB pixels, dropout masks */
+} ck_dtype;
+
+/* Bytes per element (0 for an unknown value). */
+size_t ck_dtype_size(ck_dtype t);
+/* "f32", "bf16", ... ("?" for an unknown value). */
+const char *ck_dtype_name(ck_dtype t);
 
 static inline uint32_t ck_f32_bits(float f)
 {
@@ -71,4 +90,7 @@ static inline float ck_f16_to_f32(uint16_t h)
     return ck_bits_f32(sign | ((exp + 112) << 23) | (mant << 13));
 }
 
+#ifdef __cplusplus
+}
+#endif
 #endif
