@@ -147,9 +147,28 @@ static int gather_features(trainer *t, const int *rows, int n, int epoch, int tr
     return ck_tensor_upload(t->feat, t->feat_host, sizeof(float) * t->fnumel * (size_t)n);
 }
 
+/* The schedule's position at batch b of epoch (1-based): fractional epochs. */
+static double position(int epoch, int b, int nb)
+{
+    return (double)(epoch - 1) + (double)b / nb;
+}
+
 static double lr_at(const trainer *t, int epoch, int b, int nb)
 {
-    return ck_lr_get(t->sched, (double)(epoch - 1) + (double)b / nb);
+    return ck_lr_get(t->sched, position(epoch, b, nb));
+}
+
+/* A one-cycle schedule moves the momentum (beta1) of every replica. */
+static int cycle_momentum(trainer *t, int epoch, int b, int nb)
+{
+    float mom;
+    if (!ck_lr_momentum(t->sched, position(epoch, b, nb), &mom))
+        return 0;
+    int n = t->dp ? ck_dp_replicas(t->dp) : 1;
+    for (int r = 0; r < n; r++)
+        if (ck_optim_set_momentum(t->dp ? t->dp_opt[r] : t->opt, mom) != 0)
+            return -1;
+    return 0;
 }
 
 static void metrics_text(char *buf, size_t n, double loss, double acc)
@@ -187,7 +206,9 @@ static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void 
                  epoch, b + 1, nb, t->o->lr, t->epoch_done > 0 ? t->last_path : "(none yet)");
         return -1;
     }
-    if ((t->dp ? trainer_dp_optim_step(t, (float)lr) : ck_optim_step(t->opt, (float)lr)) != 0)
+    if (cycle_momentum(t, epoch, b, nb) != 0 ||
+        (t->dp ? trainer_dp_optim_step(t, (float)lr) : ck_optim_step(t->opt, (float)lr)) != 0 ||
+        (t->ema && ck_ema_update(t->ema) != 0))
         return -1;
     fault_sigint(t);
     t->run_loss += (double)loss * n;
@@ -251,7 +272,7 @@ static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
 
 /* Plain log loss and accuracy on the validation rows (no label smoothing,
  * no class weights: the number a contest's scorer computes). */
-static int validate(trainer *t, double *loss, double *acc)
+static int validate_model(trainer *t, double *loss, double *acc)
 {
     *loss = NAN;
     *acc = NAN;
@@ -322,6 +343,17 @@ static int validate(trainer *t, double *loss, double *acc)
         }
     }
     return rc;
+}
+
+/* ... with the averaged weights under --ema: what the checkpoint predicts with. */
+static int validate(trainer *t, double *loss, double *acc)
+{
+    if (!t->ema || !t->val)
+        return validate_model(t, loss, acc);
+    if (ck_ema_swap(t->ema) != 0)
+        return -1;
+    int rc = validate_model(t, loss, acc);
+    return ck_ema_swap(t->ema) != 0 ? -1 : rc;
 }
 
 static int end_epoch(trainer *t, int epoch, double lr, double seconds, int *stop_early)
@@ -412,6 +444,9 @@ static void describe(const trainer *t)
             : ck_weights_origin_of(t->weights) == CK_WEIGHTS_RANDOM ? "RANDOM weights: scores will be low"
                                                                    : "unknown origin",
             tr, nt);
+    if (t->ema)
+        fprintf(t->msg, "Weight averaging: EMA with decay %g (validation, the best checkpoint and "
+                        "prediction use the averaged weights)\n", o->ema);
     trainer_dp_describe(t);
 }
 
@@ -436,6 +471,7 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         goto done;
     if (io->resume) {
         if (ck_checkpoint_restore(io->resume, t.m, t.opt) != 0 ||
+            (t.ema && ck_checkpoint_restore_ema(io->resume, t.m, t.ema) != 0) ||
             trainer_state_restore(&t, ck_checkpoint_state(io->resume)) != 0 ||
             trainer_dp_restore(&t, io->resume) != 0)
             goto done;

@@ -31,6 +31,7 @@ typedef struct trainer {
     ck_model *m;
     ck_optim *opt;
     ck_lr_schedule *sched;
+    ck_ema *ema;               /* --ema: averages of m's weights; NULL = off */
     ck_vgg16_config cfg;
     float *class_w;            /* NULL = none */
     ck_tensor *x;              /* U8 [B,S,S,3] */

@@ -278,6 +278,9 @@ int trainer_setup(trainer *t)
     if (setup_data(t) != 0 || setup_class_weights(t) != 0 || setup_network(t) != 0 ||
         setup_loaders(t) != 0 || setup_cache(t) != 0 || trainer_dp_buffers(t) != 0)
         return -1;
+    /* Of replica 0's weights: every replica holds the same after a step. */
+    if (t->o->ema > 0 && !(t->ema = ck_ema_new(t->m, (float)t->o->ema)))
+        return -1;
     t->best_val = INFINITY;
     t->last_path = ck_train_last_path(t->o->out);
     t->training_json = ck_train_options_to_json(t->o);
@@ -298,6 +301,7 @@ void trainer_teardown(trainer *t)
     free(t->labels_host);
     free(t->class_w);
     ck_lr_free(t->sched);
+    ck_ema_free(t->ema);
     trainer_dp_teardown(t); /* replicas own be, m and opt then */
     ck_optim_free(t->opt);
     ck_model_free(t->m);

@@ -1,6 +1,8 @@
 /* Training is reproducible: 4 epochs == 2 epochs + resume 2 (bit for bit),
  * at 1 or 2 loader threads, also after a SIGINT mid-epoch or between
- * epochs (CK_FAULT_SIGINT_STEP); the feature cache gives the same model as recomputing. */
+ * epochs (CK_FAULT_SIGINT_STEP), also with --ema and a one-cycle schedule
+ * (averages, trained weights and momentum); the feature cache gives the
+ * same model as recomputing. */
 #include "check.h"
 #include "train_fixture.h"
 
@@ -128,6 +130,17 @@ static int resume_to(const char *ckpt, int epochs, int lthreads)
     return rc;
 }
 
+/* --ema and a one-cycle SGD schedule, for the runs that set with_tricks. */
+static int with_tricks;
+
+static void set_tricks(ck_train_options *o)
+{
+    ck_train_options_set(o, "ema", "0.9");
+    ck_train_options_set(o, "schedule", "onecycle");
+    ck_train_options_set(o, "optimizer", "sgd");
+    ck_train_options_set(o, "lr", "0.01");
+}
+
 /* What a tool's SIGINT handler does: ask the loop to stop. */
 static volatile sig_atomic_t stop_flag;
 
@@ -150,6 +163,8 @@ static void interrupt_and_resume(const char *intr, const char *intr_last, const 
     stop_flag = 0;
     base_options(&o, intr, 3, "none", 2);
     ck_train_options_set(&o, "aug", "flip=h,shift=2");
+    if (with_tricks)
+        set_tricks(&o);
     int rc = run(&o, NULL, &stop_flag);
     ck_train_options_clear(&o);
     unsetenv("CK_FAULT_SIGINT_STEP");
@@ -210,6 +225,18 @@ int main(void)
     sigaction(SIGINT, &sa, NULL);
     interrupt_and_resume(intr, intr_last, ref_last, 6, 1, 2);
     interrupt_and_resume(intr, intr_last, ref_last, 4, 1, 0);
+
+    /* The same with --ema and one-cycle: the checkpoints hold the averages
+     * and, as "trained/...", the weights training goes on from. */
+    with_tricks = 1;
+    base_options(&o, ref, 3, "none", 2);
+    ck_train_options_set(&o, "aug", "flip=h,shift=2");
+    set_tricks(&o);
+    CHECK(run(&o, NULL, NULL) == 0);
+    ck_train_options_clear(&o);
+    interrupt_and_resume(intr, intr_last, ref_last, 6, 1, 2);
+    interrupt_and_resume(intr, intr_last, ref_last, 4, 1, 0);
+    with_tricks = 0;
 
     /* Feature cache vs recomputing the frozen part: the same training (up
      * to the summation order of GEMMs over other batch compositions, which
