@@ -55,6 +55,7 @@ static const opt_def defs[] = {
     {"label-smoothing", T_DBL, O(label_smoothing), "0", 0},
     {"early-stop", T_INT, O(early_stop), "0", 1},
     {"ema", T_DBL, O(ema), "0", 0},
+    {"mixup", T_DBL, O(mixup), "0", 0},
     {"aug", T_STR, O(aug), NULL, 0},
     {"aug-views", T_INT, O(aug_views), "0", 0},
     {"cache", T_STR, O(cache), "memory", 1},
@@ -489,6 +490,10 @@ int ck_train_options_check(const ck_train_options *o)
     }
     if (strcmp(o->class_weight, "none") && strcmp(o->class_weight, "auto")) {
         ck_error("options", "--class-weight: '%s' is not auto or none", o->class_weight);
+        return -1;
+    }
+    if (o->mixup < 0 || o->mixup > 1000) {
+        ck_error("options", "--mixup: %g is not a Beta parameter in (0,1000] (e.g. 0.4), or 0 for off", o->mixup);
         return -1;
     }
     if (o->ema != 0 && !(o->ema > 0 && o->ema < 1)) {

@@ -14,6 +14,7 @@
  * augmentation's (seed, image, epoch or view). */
 #define STREAM_ORDER 0x6f726465u /* "orde" */
 #define STREAM_VIEW 0x76696577u  /* "view" */
+#define STREAM_MIX 0x6d697875u   /* "mixu" */
 
 static int stopped(const trainer *t)
 {
@@ -137,14 +138,40 @@ static int gather_host(trainer *t, const int *rows, int n, int epoch, int train)
     return 0;
 }
 
-/* ... and on into t->feat. */
+/* Mixup of the gathered batch into t->mix_host: row j becomes
+ * lam·row j + (1-lam)·row perm(j), lam ~ Beta(A, A) folded to >= 0.5 (as
+ * fastai, so that row j's own label dominates), lam and perm drawn from
+ * (seed, optimizer step). */
+static void mix_batch(trainer *t, int n)
+{
+    ck_rng r = ck_rng_make((uint64_t)t->o->seed, (uint64_t)ck_optim_steps(t->opt), STREAM_MIX);
+    double lam = ck_rng_beta(&r, t->o->mixup, t->o->mixup);
+    float a = (float)(lam < 0.5 ? 1.0 - lam : lam);
+    int *perm = (int *)t->labels_b; /* the partner of row j, then its label */
+    for (int j = 0; j < n; j++)
+        perm[j] = j;
+    ck_rng_shuffle_int(&r, perm, n);
+    for (int j = 0; j < n; j++) {
+        const float *x = t->feat_host + (size_t)j * t->fnumel, *y = t->feat_host + (size_t)perm[j] * t->fnumel;
+        float *out = t->mix_host + (size_t)j * t->fnumel;
+        for (size_t k = 0; k < t->fnumel; k++)
+            out[k] = a * x[k] + (1.0f - a) * y[k];
+        t->labels_b[j] = t->labels_host[perm[j]];
+    }
+    t->mix_lam = a;
+}
+
+/* ... and on into t->feat (mixed, for training under --mixup). */
 static int gather_features(trainer *t, const int *rows, int n, int epoch, int train)
 {
     if (gather_host(t, rows, n, epoch, train) != 0)
         return -1;
+    t->mixed = train && t->mix_host;
+    if (t->mixed)
+        mix_batch(t, n);
     if (ck_tensor_set_batch(t->feat, n) != 0)
         return -1;
-    return ck_tensor_upload(t->feat, t->feat_host, sizeof(float) * t->fnumel * (size_t)n);
+    return ck_tensor_upload(t->feat, t->mixed ? t->mix_host : t->feat_host, sizeof(float) * t->fnumel * (size_t)n);
 }
 
 /* The schedule's position at batch b of epoch (1-based): fractional epochs. */
@@ -197,7 +224,10 @@ static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void 
         if (trainer_dp_forward_backward(t, from, host, labels, n, &loss, &correct) != 0)
             return -1;
     } else if (ck_model_zero_grad(t->m) != 0 ||
-               ck_model_train_step(t->m, from, x, labels, (uint32_t)ck_optim_steps(t->opt), &loss, &correct) != 0) {
+               (t->mixed ? ck_model_train_step_mix(t->m, from, x, labels, t->labels_b, t->mix_lam,
+                                                   (uint32_t)ck_optim_steps(t->opt), &loss, &correct)
+                         : ck_model_train_step(t->m, from, x, labels, (uint32_t)ck_optim_steps(t->opt), &loss,
+                                               &correct)) != 0) {
         return -1;
     }
     if (!isfinite(loss)) {
@@ -444,6 +474,9 @@ static void describe(const trainer *t)
             : ck_weights_origin_of(t->weights) == CK_WEIGHTS_RANDOM ? "RANDOM weights: scores will be low"
                                                                    : "unknown origin",
             tr, nt);
+    if (o->mixup > 0)
+        fprintf(t->msg, "Mixup: pairs of cached feature maps mixed with a Beta(%g, %g) weight, soft targets "
+                        "(manifold mixup; the training accuracy counts the dominant label)\n", o->mixup, o->mixup);
     if (t->ema)
         fprintf(t->msg, "Weight averaging: EMA with decay %g (validation, the best checkpoint and "
                         "prediction use the averaged weights)\n", o->ema);

@@ -1,7 +1,8 @@
 /* Training tricks through ck_train_run: --schedule onecycle shows in the
  * lr column of --log as the formula says; --ema validates (and picks the
  * best checkpoint) with the averaged weights without changing training,
- * and the checkpoint holds the averages plus the trained weights. */
+ * and the checkpoint holds the averages plus the trained weights; --mixup
+ * changes training, resumes bit for bit and needs the feature cache. */
 #include "check.h"
 #include "train_fixture.h"
 
@@ -163,6 +164,51 @@ static void test_ema(void)
     free(plain), free(avg), free(plain_last), free(avg_last);
 }
 
+static void test_mixup(void)
+{
+    char *plain = ck_path_join(fx.dir, "plain.ckpt"), *mix = ck_path_join(fx.dir, "mix.ckpt");
+    char *one = ck_path_join(fx.dir, "mix1.ckpt");
+    ck_train_options o;
+    options(&o, mix, "2", "0.25");
+    ck_train_options_set(&o, "lr", "0.001");
+    ck_train_options_set(&o, "mixup", "0.4");
+    CHECK(run(&o) == 0);
+    ck_checkpoint *a = ck_checkpoint_load(plain), *b = ck_checkpoint_load(mix);
+    CHECK(a && b && hist(a, 0, "train_loss") != hist(b, 0, "train_loss"));
+    ck_checkpoint_free(a);
+    ck_checkpoint_free(b);
+    /* 1 epoch, then resumed to 2: the same bits (lam and pairs come from
+     * the seed and the optimizer step). */
+    options(&o, one, "1", "0.25");
+    ck_train_options_set(&o, "lr", "0.001");
+    ck_train_options_set(&o, "mixup", "0.4");
+    CHECK(run(&o) == 0);
+    char *one_last = ck_train_last_path(one), *mix_last = ck_train_last_path(mix);
+    ck_checkpoint *c = ck_checkpoint_load(one_last);
+    CHECK(c != NULL);
+    if (c) {
+        ck_train_options_init(&o);
+        CHECK(ck_train_options_from_json(&o, ck_checkpoint_training(c)) == 0);
+        ck_train_options_set(&o, "epochs", "2");
+        ck_train_io io = {.resume = c};
+        CHECK(ck_train_run(&o, &io) == 0);
+        free(io.summary);
+        ck_train_options_clear(&o);
+    }
+    ck_checkpoint_free(c);
+    CHECK(tensor_diff(mix_last, "predictions/kernel", one_last, "predictions/kernel") == 0);
+    CHECK(tensor_diff(mix_last, "dense_1/kernel", one_last, "dense_1/kernel") == 0);
+    /* Without the cache there are no features to mix. */
+    options(&o, one, "1", "0.25");
+    ck_train_options_set(&o, "mixup", "0.4");
+    ck_train_options_set(&o, "cache", "none");
+    ck_train_io io = {0};
+    CHECK(ck_train_run(&o, &io) == -1 && strstr(ck_error_buffer(), "--mixup"));
+    ck_error_clear();
+    ck_train_options_clear(&o);
+    free(plain), free(mix), free(one), free(one_last), free(mix_last);
+}
+
 int main(void)
 {
     if (fixture_make(&fx, 3, 12, 1) != 0) {
@@ -171,6 +217,7 @@ int main(void)
     }
     test_onecycle_log();
     test_ema();
+    test_mixup();
     fixture_free(&fx);
     return check_report("test-train-tricks");
 }
