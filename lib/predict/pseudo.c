@@ -26,7 +26,7 @@ int ck_predict_write_manifest(const ck_submission *s, const char *const *file_na
         memset(passed, 0, (size_t)K * sizeof *passed);
     if (predicted)
         memset(predicted, 0, (size_t)K * sizeof *predicted);
-    ck_atomic_file *af = ck_atomic_open(path);
+    ck_atomic_file *af = ck_atomic_open(path, CK_OUT_SYNC | CK_OUT_STDOUT);
     if (!af)
         return -1;
     FILE *fp = ck_atomic_stream(af);
