@@ -4,31 +4,7 @@
  * two labels' gradients, with label smoothing and class weights too. */
 #include "nn_util.h"
 
-#include "ck/model.h"
-
 static ck_backend *be;
-
-static ck_model *tiny_model(void)
-{
-    ck_vgg16_config c;
-    ck_vgg16_config_default(&c);
-    c.num_classes = 3;
-    c.pool = CK_POOL_AVG;
-    c.hidden[0] = 8;
-    c.dropout = 0; /* training and inference forward passes agree */
-    c.seed = 3;
-    return ck_vgg16_new(be, &c, 4);
-}
-
-static ck_tensor *features(void)
-{
-    float f[4 * 512];
-    for (int i = 0; i < 4 * 512; i++)
-        f[i] = (float)((i * 53) % 97) / 40.0f - 1.2f;
-    ck_tensor *t = ck_tensor_new_4d(be, CK_F32, 4, 1, 1, 512);
-    ck_tensor_upload(t, f, sizeof f);
-    return t;
-}
 
 enum { NK = 8 * 3 };
 
@@ -50,8 +26,8 @@ static float step(ck_model *m, const ck_tensor *x, const int32_t *a, const int32
 
 static void test_mix(float smoothing, const float *class_w)
 {
-    ck_model *m = tiny_model();
-    ck_tensor *x = features();
+    ck_model *m = nn_tiny_head(be, 0, 0, 3); /* no dropout: training and inference passes agree */
+    ck_tensor *x = nn_tiny_features(be);
     OK(ck_model_set_loss(m, smoothing, class_w));
     const int32_t a[4] = {0, 2, 1, 2}, b[4] = {1, 0, 1, 0};
     const float lam = 0.7f;

@@ -8,27 +8,8 @@
 
 static ck_backend *be;
 
-static ck_model *tiny_model(void)
-{
-    ck_vgg16_config c;
-    ck_vgg16_config_default(&c);
-    c.num_classes = 3;
-    c.pool = CK_POOL_AVG;
-    c.hidden[0] = 8;
-    c.dropout = 0.2f;
-    c.seed = 5;
-    return ck_vgg16_new(be, &c, 4);
-}
-
-static ck_tensor *features(void)
-{
-    float f[4 * 512];
-    for (int i = 0; i < 4 * 512; i++)
-        f[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
-    ck_tensor *t = ck_tensor_new_4d(be, CK_F32, 4, 1, 1, 512);
-    ck_tensor_upload(t, f, sizeof f);
-    return t;
-}
+static ck_model *tiny_model(void) { return nn_tiny_head(be, 0.2f, 0, 5); }
+static ck_tensor *features(void) { return nn_tiny_features(be); }
 
 static void run_steps(ck_model *m, ck_optim *o, const ck_tensor *x, int from, int to)
 {
@@ -268,10 +249,7 @@ static size_t weights_host(ck_model *m, double *out)
  * gives the model's weights back bit for bit. */
 static void test_ema(void)
 {
-    ck_vgg16_config c;
-    ck_vgg16_config_default(&c);
-    c.num_classes = 3, c.pool = CK_POOL_AVG, c.hidden[0] = 8, c.dropout = 0, c.batchnorm = 1, c.seed = 9;
-    ck_model *m = ck_vgg16_new(be, &c, 4);
+    ck_model *m = nn_tiny_head(be, 0, 1, 9);
     ck_optim_config oc;
     ck_optim_config_default(&oc, CK_OPT_SGD);
     ck_optim *o = ck_optim_new(m, &oc);

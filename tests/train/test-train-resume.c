@@ -18,24 +18,13 @@ static fixture fx;
 static void base_options(ck_train_options *o, const char *out, int epochs, const char *cache, int lthreads)
 {
     char buf[32];
-    ck_train_options_init(o);
-    ck_train_options_set(o, "weights", fx.weights);
-    ck_train_options_set(o, "train", fx.manifest);
-    ck_train_options_set(o, "images", fx.images);
-    ck_train_options_set(o, "labels", fx.labels);
-    ck_train_options_set(o, "output", out);
+    fixture_options(&fx, o, out);
     snprintf(buf, sizeof buf, "%d", epochs);
     ck_train_options_set(o, "epochs", buf);
-    ck_train_options_set(o, "batch", "8");
-    ck_train_options_set(o, "threads", "1");
     ck_train_options_set(o, "val", "0.25");
-    ck_train_options_set(o, "head", "32");
     ck_train_options_set(o, "cache", cache);
     snprintf(buf, sizeof buf, "%d", lthreads);
     ck_train_options_set(o, "loader-threads", buf);
-    ck_train_options_set(o, "progress", "-1");
-    /* fp32 im2col: the reference algorithm, and the cheapest under ASan */
-    ck_train_options_set(o, "conv-algo", "fp32");
 }
 
 static char *path_in(const char *name)
@@ -100,34 +89,12 @@ done:
 
 static int run(ck_train_options *o, const ck_checkpoint *resume, volatile sig_atomic_t *stop)
 {
-    ck_train_io io = {.msg = NULL, .stop = stop, .resume = resume};
-    int rc = ck_train_run(o, &io);
-    free(io.summary);
-    if (rc < 0)
-        fprintf(stderr, "%s", ck_error_buffer());
-    ck_error_clear();
-    return rc;
+    return fixture_run(o, resume, stop);
 }
 
-/* Resume from `ckpt` with the checkpoint's own options, to `epochs`. */
 static int resume_to(const char *ckpt, int epochs, int lthreads)
 {
-    ck_checkpoint *c = ck_checkpoint_load(ckpt);
-    if (!c)
-        return -1;
-    ck_train_options o;
-    ck_train_options_init(&o);
-    char buf[32];
-    int rc = ck_train_options_from_json(&o, ck_checkpoint_training(c));
-    snprintf(buf, sizeof buf, "%d", epochs);
-    ck_train_options_set(&o, "epochs", buf);
-    snprintf(buf, sizeof buf, "%d", lthreads);
-    ck_train_options_set(&o, "loader-threads", buf);
-    if (rc == 0)
-        rc = run(&o, c, NULL);
-    ck_train_options_clear(&o);
-    ck_checkpoint_free(c);
-    return rc;
+    return fixture_resume(ckpt, epochs, lthreads);
 }
 
 /* --ema and a one-cycle SGD schedule, for the runs that set with_tricks. */

@@ -16,29 +16,14 @@ static fixture fx;
 
 static void options(ck_train_options *o, const char *out, const char *epochs, const char *val)
 {
-    ck_train_options_init(o);
-    ck_train_options_set(o, "weights", fx.weights);
-    ck_train_options_set(o, "train", fx.manifest);
-    ck_train_options_set(o, "images", fx.images);
-    ck_train_options_set(o, "labels", fx.labels);
-    ck_train_options_set(o, "output", out);
+    fixture_options(&fx, o, out);
     ck_train_options_set(o, "epochs", epochs);
     ck_train_options_set(o, "val", val);
-    ck_train_options_set(o, "batch", "8");
-    ck_train_options_set(o, "threads", "1");
-    ck_train_options_set(o, "head", "32");
-    ck_train_options_set(o, "progress", "-1");
-    ck_train_options_set(o, "conv-algo", "fp32");
 }
 
 static int run(ck_train_options *o)
 {
-    ck_train_io io = {0};
-    int rc = ck_train_run(o, &io);
-    free(io.summary);
-    if (rc != 0)
-        fprintf(stderr, "%s", ck_error_buffer());
-    ck_error_clear();
+    int rc = fixture_run(o, NULL, NULL);
     ck_train_options_clear(o);
     return rc;
 }
@@ -184,18 +169,7 @@ static void test_mixup(void)
     ck_train_options_set(&o, "mixup", "0.4");
     CHECK(run(&o) == 0);
     char *one_last = ck_train_last_path(one), *mix_last = ck_train_last_path(mix);
-    ck_checkpoint *c = ck_checkpoint_load(one_last);
-    CHECK(c != NULL);
-    if (c) {
-        ck_train_options_init(&o);
-        CHECK(ck_train_options_from_json(&o, ck_checkpoint_training(c)) == 0);
-        ck_train_options_set(&o, "epochs", "2");
-        ck_train_io io = {.resume = c};
-        CHECK(ck_train_run(&o, &io) == 0);
-        free(io.summary);
-        ck_train_options_clear(&o);
-    }
-    ck_checkpoint_free(c);
+    CHECK(fixture_resume(one_last, 2, 0) == 0);
     CHECK(tensor_diff(mix_last, "predictions/kernel", one_last, "predictions/kernel") == 0);
     CHECK(tensor_diff(mix_last, "dense_1/kernel", one_last, "dense_1/kernel") == 0);
     /* Without the cache there are no features to mix. */
