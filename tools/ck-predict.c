@@ -5,6 +5,7 @@
 #include "common/cli.h"
 #include "ck/fs.h"
 
+#include "ck/backend.h"
 #include "ck/error.h"
 #include "ck/image.h"
 #include "ck/predict.h"
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #define MAX_MODELS 64
+#define MAX_BATCH 4096 /* images in flight twice over, plus activations */
 
 static void usage(FILE *f)
 {
@@ -59,6 +61,8 @@ static void usage(FILE *f)
           "  -j, --threads N        compute threads (default: all cores)\n"
           "      --loaders N        image decoding threads (default 1; on a GPU all cores\n"
           "                         but one, up to 16)\n"
+          "      --max-pixels N     refuse images whose header claims more pixels\n"
+          "                         (default 100000000, or CK_MAX_PIXELS)\n"
           "      --device DEV       cpu, cuda, cuda:N or auto (default)\n"
           "      --conv-algo A      frozen convolutions: auto, fp32, winograd or bf16\n"
           "                         (default: what the checkpoint recorded, usually auto:\n"
@@ -77,16 +81,6 @@ static void usage(FILE *f)
 }
 
 static const char prog[] = "ck-predict";
-
-/* Counts (batch, threads, loaders): lo..1000000. */
-static int parse_count(const char *s, long lo, int *out)
-{
-    long v;
-    if (ck_cli_parse_long(s, lo, 1000000, &v))
-        return -1;
-    *out = (int)v;
-    return 0;
-}
 
 static int parse_sep(const char *s, char *out)
 {
@@ -132,7 +126,7 @@ static void warn(void *ctx, const char *msg)
 
 enum { OPT_ORDER = 256, OPT_LABEL_NAMES, OPT_HEADER, OPT_NO_HEADER, OPT_SEP, OPT_PRECISION, OPT_CLIP, OPT_TTA,
        OPT_LOADERS, OPT_DEVICE, OPT_CONV_ALGO, OPT_SHARD, OPT_MERGE, OPT_ALLOW_MISSING, OPT_PROGRESS,
-       OPT_VERSION, OPT_MIN_PROB };
+       OPT_VERSION, OPT_MAX_PIXELS, OPT_MIN_PROB };
 
 static const struct option longopts[] = {
     {"model", required_argument, 0, 'm'},
@@ -158,6 +152,7 @@ static const struct option longopts[] = {
     {"merge", required_argument, 0, OPT_MERGE},
     {"allow-missing", no_argument, 0, OPT_ALLOW_MISSING},
     {"progress", no_argument, 0, OPT_PROGRESS},
+    {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, OPT_VERSION},
     {0, 0, 0, 0},
@@ -231,18 +226,27 @@ static int parse_option(void *ctx, int c)
         }
         break;
     case 'b':
-        if (parse_count(optarg, 1, &a->o.batch))
-            return ck_cli_usage_error(prog, "invalid --batch '%s'", optarg);
+        if (ck_cli_parse_long(optarg, 1, MAX_BATCH, &v))
+            return ck_cli_count_error(prog, "--batch", optarg, 1, MAX_BATCH);
+        a->o.batch = (int)v;
         break;
     case 'j':
-        if (parse_count(optarg, 0, &a->o.threads))
-            return ck_cli_usage_error(prog, "invalid --threads '%s'", optarg);
+        if (ck_cli_parse_threads(optarg, 0, &a->o.threads))
+            return ck_cli_count_error(prog, "--threads", optarg, 0, ck_thread_limit());
         break;
     case OPT_LOADERS:
-        if (parse_count(optarg, 1, &a->o.loaders))
-            return ck_cli_usage_error(prog, "invalid --loaders '%s'", optarg);
+        if (ck_cli_parse_threads(optarg, 1, &a->o.loaders))
+            return ck_cli_count_error(prog, "--loaders", optarg, 1, ck_thread_limit());
         break;
-    case OPT_DEVICE: a->o.device = optarg; break;
+    case OPT_MAX_PIXELS:
+        if (ck_cli_max_pixels(prog, optarg))
+            return 2;
+        break;
+    case OPT_DEVICE:
+        if (!ck_device_name_valid(optarg))
+            return ck_cli_usage_error(prog, "--device must be cpu, cuda, cuda:N or auto, not '%s'", optarg);
+        a->o.device = optarg;
+        break;
     case OPT_CONV_ALGO:
         if (ck_conv_algo_parse(optarg, &a->o.conv_algo) != 0) {
             ck_error_clear();
@@ -343,6 +347,8 @@ static int predict(args *a)
         rc = a->order ? rows_from_order(&rows, a->order, a->images) : rows_from_folder(&rows, a->images);
     if (!rc)
         rc = check_missing(&rows, a->images, a->o.shard, a->o.nshards, a->o.allow_missing);
+    if (!rc && a->order && a->fmt.kind == CK_SUB_PROBS && !a->manifest)
+        rc = rows_check_classes(&rows, a->order, a->models[0], ck_predict_num_classes(p));
     ck_submission *s = rc ? NULL : ck_predict_run(p, (const char *const *)rows.names,
                                                   (const char *const *)rows.paths, rows.n);
     rc = rc || !s ||

@@ -7,6 +7,7 @@
 #include "ck/safetensors.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +319,14 @@ void ck_checkpoint_free(ck_checkpoint *c)
     free(c);
 }
 
+/* An integer member in [lo, hi], else fallback: converting a number such
+ * as 1e300 from a (hostile) file to an integer type is undefined. */
+static int64_t json_int(const ck_json *v, int64_t lo, int64_t hi, int64_t fallback)
+{
+    int64_t x;
+    return ck_json_int64(v, &x) && x >= lo && x <= hi ? x : fallback;
+}
+
 ck_checkpoint *ck_checkpoint_load(const char *path)
 {
     ck_checkpoint *c = calloc(1, sizeof *c);
@@ -377,9 +386,9 @@ ck_checkpoint *ck_checkpoint_load(const char *path)
     c->base_sha = ck_json_string(ck_json_get(bw, "sha256"));
     c->base_path = ck_json_string(ck_json_get(bw, "path"));
     c->base_origin = ck_json_string(ck_json_get(bw, "origin"));
-    c->base_size = (long long)ck_json_number(ck_json_get(bw, "size"), 0);
+    c->base_size = json_int(ck_json_get(bw, "size"), 0, INT64_MAX, 0);
     c->base_embedded = ck_json_bool(ck_json_get(bw, "embedded"), 0);
-    c->random_seed = (long long)ck_json_number(ck_json_get(bw, "random_seed"), -1);
+    c->random_seed = json_int(ck_json_get(bw, "random_seed"), INT64_MIN, INT64_MAX, -1);
     if (!c->base_sha || !c->base_path || !c->base_origin) {
         ck_error("checkpoint", "%s: malformed \"base_weights\" metadata", path);
         goto fail;
@@ -413,7 +422,7 @@ const ck_json *ck_checkpoint_state(const ck_checkpoint *c) { return ck_json_get(
 
 int ck_checkpoint_epoch(const ck_checkpoint *c)
 {
-    return (int)ck_json_number(ck_json_get(ck_checkpoint_state(c), "epoch"), 0);
+    return (int)json_int(ck_json_get(ck_checkpoint_state(c), "epoch"), 0, INT_MAX, 0);
 }
 
 double ck_checkpoint_best_val_loss(const ck_checkpoint *c)
@@ -501,6 +510,11 @@ int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *m, ck_optim *opt)
     int rc = -1, used = 0;
     for (int i = 0; i < ck_model_param_count(m); i++) {
         const char *name = ck_model_param_name(m, i);
+        ck_st_tensor found;
+        /* ck_model_param() would compute the lazy initial values of a frozen
+         * layer that the checkpoint does not hold (14.7 M for VGG16). */
+        if (ck_model_param_kind(m, i) == CK_PARAM_FROZEN && !ck_st_find(c->st, name, &found))
+            continue;
         int r = fetch(c, name, ck_model_param(m, i), &buf, &cap);
         if (r < 0)
             goto done;

@@ -1,6 +1,9 @@
 /* ck_train_options: one table of options shared by the command line, the
  * checkpoint's "training" metadata and --resume. */
 #include "ck/train.h"
+#include "ck/image.h"
+#include "ck/augment.h"
+#include "ck/backend.h"
 #include "ck/dataset.h"
 #include "ck/error.h"
 #include "ck/fs.h"
@@ -76,6 +79,7 @@ static const opt_def defs[] = {
     {"nodes", T_INT, O(nodes), "1", 2},
     {"node-rank", T_INT, O(node_rank), "0", 2},
     {"nccl-id-file", T_STR, O(nccl_id_file), NULL, 2},
+    {"max-pixels", T_I64, O(max_pixels), "0", 2},
 };
 #undef O
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -393,6 +397,10 @@ int ck_train_optim_config(const ck_train_options *o, ck_optim_config *cfg)
     if (ck_optim_kind_parse(o->optimizer, &kind) != 0)
         return -1;
     ck_optim_config_default(cfg, kind);
+    if (!(o->momentum >= 0 && o->momentum < 1)) {
+        ck_error("options", "--momentum: %g is not in [0,1)", o->momentum);
+        return -1;
+    }
     if (kind == CK_OPT_SGD) {
         cfg->momentum = (float)o->momentum;
         cfg->nesterov = o->nesterov;
@@ -457,6 +465,29 @@ int ck_train_lr_config(const ck_train_options *o, ck_lr_config *cfg)
         return -1;
     }
     return 0;
+}
+
+/* --gpus: "all", or a comma list of GPU numbers or device names. */
+static int gpus_valid(const char *s)
+{
+    if (!strcmp(s, "all"))
+        return 1;
+    char tok[32];
+    for (const char *p = s;; p++) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof tok)
+            return 0;
+        memcpy(tok, p, n);
+        tok[n] = '\0';
+        char *end;
+        long v = strtol(tok, &end, 10);
+        int number = end != tok && !*end && tok[0] >= '0' && tok[0] <= '9' && v <= 1024;
+        if (!number && !(strcmp(tok, "auto") && ck_device_name_valid(tok)))
+            return 0;
+        p += n;
+        if (!*p)
+            return 1;
+    }
 }
 
 /* Inputs registered, outputs checked (and their folders created) before
@@ -559,6 +590,12 @@ int ck_train_options_check(const ck_train_options *o)
         ck_error("options", "--aug-views needs --aug SPEC");
         return -1;
     }
+    if (o->aug && *o->aug) {
+        ck_aug_spec *spec = ck_aug_spec_parse(o->aug);
+        if (!spec)
+            return -1;
+        ck_aug_spec_free(spec);
+    }
     ck_cache_kind ck;
     char *cp = NULL;
     if (ck_cache_parse(o->cache, &ck, &cp) != 0)
@@ -566,6 +603,27 @@ int ck_train_options_check(const ck_train_options *o)
     free(cp);
     if (o->early_stop < 0 || o->threads < 0 || o->loader_threads < 0) {
         ck_error("options", "--early-stop, --threads and --loader-threads must not be negative");
+        return -1;
+    }
+    if (o->threads > ck_thread_limit() || o->loader_threads > ck_thread_limit()) {
+        ck_error("options", "--%s %d: the limit is %d (4 per core)", o->threads > ck_thread_limit() ? "threads" :
+                 "loader-threads", o->threads > ck_thread_limit() ? o->threads : o->loader_threads, ck_thread_limit());
+        return -1;
+    }
+    if (o->gpus && *o->gpus && !gpus_valid(o->gpus)) {
+        ck_error("options", "--gpus: '%s' is not 'all' or a list like 0,1 (or cpu,cpu)", o->gpus);
+        return -1;
+    }
+    if (!ck_device_name_valid(o->device)) {
+        ck_error("options", "--device: '%s' is not cpu, cuda, cuda:N or auto", o->device);
+        return -1;
+    }
+    if (o->max_pixels < 0 || (unsigned long long)o->max_pixels > CK_IMAGE_MAX_PIXELS_CAP) {
+        ck_error("options", "--max-pixels: %lld is out of range (1 to %llu)", o->max_pixels, CK_IMAGE_MAX_PIXELS_CAP);
+        return -1;
+    }
+    if (o->epochs > 1000000 || o->early_stop > 1000000 || o->folds > 1000) {
+        ck_error("options", "--epochs, --early-stop (at most 1000000) or --folds (at most 1000) out of range");
         return -1;
     }
     if (o->nodes < 1 || o->nodes > 65536 || o->node_rank < 0 || o->node_rank >= o->nodes) {

@@ -3,6 +3,7 @@
 #include "trainer_internal.h"
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/image.h"
 #include "ck/progress.h"
 #include "ck/rng.h"
 
@@ -492,6 +493,8 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         ck_error("train", "no output checkpoint (-o FILE)");
         return -1;
     }
+    if (o->max_pixels > 0 && ck_image_set_max_pixels((uint64_t)o->max_pixels) != 0)
+        return -1;
     /* A run killed while writing a checkpoint leaves its temporary. */
     char *last = ck_train_last_path(o->out);
     int stale = ck_output_clean_stale(o->out) + ck_output_clean_stale(last);

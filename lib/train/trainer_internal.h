@@ -22,6 +22,8 @@ typedef struct trainer {
     ck_labels *labels;
     ck_dataset *all, *train, *val; /* val may be NULL */
     int ncls, ntrain, nval;
+    int data_rows;             /* rows of --train, and a hash of them, so that */
+    char data_hash[17];        /* a resumed run checks they did not change */
     ck_aug_spec *aug;
     ck_loader *ltrain, *lval;
 

@@ -6,6 +6,8 @@
 #include "ck/split.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +17,95 @@ static int is_dir(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Problems that do not stop training but make its result mean less. On
+ * io->msg even with -q: they are not progress. */
+static void warn(const trainer *t, const char *fmt, ...) CK_PRINTF(2, 3);
+static void warn(const trainer *t, const char *fmt, ...)
+{
+    if (!t->io || !t->io->msg)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("warning: ", t->io->msg);
+    vfprintf(t->io->msg, fmt, ap);
+    fputc('\n', t->io->msg);
+    va_end(ap);
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Rows and a hash of the training list (file, label per row; FNV-1a, 64
+ * bits: it detects change, nothing adversarial), recorded in checkpoints: a
+ * resumed run on other data would silently train on a different set. */
+static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static void hash_rows(trainer *t)
+{
+    uint64_t h = 1469598103934665603ull;
+    int n = ck_manifest_count(t->man);
+    for (int i = 0; i < n; i++) {
+        const char *f = ck_manifest_file(t->man, i), *l = ck_manifest_label(t->man, i);
+        h = fnv1a(h, f, strlen(f) + 1);
+        h = fnv1a(h, l ? l : "", l ? strlen(l) + 1 : 1);
+    }
+    snprintf(t->data_hash, sizeof t->data_hash, "%016llx", (unsigned long long)h);
+    t->data_rows = n;
+}
+
+/* Degenerate data: one class with images is an error (nothing to learn);
+ * classes without training images, a validation set that is the training
+ * set, and skipped folder entries are warnings. */
+static int check_data(trainer *t)
+{
+    const ck_train_options *o = t->o;
+    const char *skipped;
+    int nskip = ck_manifest_skipped(t->man, &skipped);
+    if (nskip)
+        warn(t, "%s: skipped %d entr%s that %s not a regular file (first: %s)", o->train, nskip,
+             nskip == 1 ? "y" : "ies", nskip == 1 ? "is" : "are", skipped);
+    int *all = calloc((size_t)t->ncls, sizeof *all), *tr = calloc((size_t)t->ncls, sizeof *tr);
+    if (!all || !tr) {
+        free(all);
+        free(tr);
+        ck_error("train", "out of memory");
+        return -1;
+    }
+    ck_dataset_class_counts(t->all, t->ncls, all);
+    ck_dataset_class_counts(t->train, t->ncls, tr);
+    int present = 0, first = -1, empty = 0;
+    for (int k = 0; k < t->ncls; k++)
+        if (all[k] && !present++)
+            first = k;
+    int rc = 0;
+    if (present < 2) {
+        ck_error("train", "%s: every image is in class '%s' but %s has %d classes: a classifier needs images of "
+                 "at least 2 classes", o->train, first >= 0 ? ck_labels_name(t->labels, first) : "?",
+                 o->labels ? o->labels : "the label list", t->ncls);
+        rc = -1;
+    }
+    for (int k = 0; rc == 0 && k < t->ncls; k++)
+        if (!tr[k] && empty++ < 10)
+            warn(t, "class '%s' (id %s) has no training images: the model will never predict it",
+                 ck_labels_name(t->labels, k), ck_labels_id(t->labels, k));
+    if (rc == 0 && empty > 10)
+        warn(t, "%d classes of %d have no training images", empty, t->ncls);
+    free(all);
+    free(tr);
+    if (rc == 0 && o->val_manifest && (same_file(o->val_manifest, o->train) || !strcmp(o->val_manifest, o->train)))
+        warn(t, "--val-manifest %s is the training manifest: validation measures fit to the training images, "
+             "and the best checkpoint and early stopping choose by it", o->val_manifest);
+    return rc;
 }
 
 static int utf8(const char *s)
@@ -136,7 +227,8 @@ static int setup_data(trainer *t)
         goto done;
     t->ntrain = ntr;
     t->nval = t->val ? ck_dataset_count(t->val) : 0;
-    rc = 0;
+    hash_rows(t);
+    rc = check_data(t);
 done:
     free(cls);
     free(tr);

@@ -25,6 +25,8 @@ char *trainer_state_json(const trainer *t)
     ck_json_kv_number(w, "best_val_loss", t->best_val); /* null while +inf */
     ck_json_kv_int(w, "best_epoch", t->best_epoch);
     ck_json_kv_int(w, "epochs_without_improvement", t->bad_epochs);
+    ck_json_kv_int(w, "train_rows", t->data_rows);
+    ck_json_kv_string(w, "train_hash", t->data_hash);
     char seed[32];
     snprintf(seed, sizeof seed, "%lld", t->o->seed);
     ck_json_kv_string(w, "seed", seed);
@@ -69,6 +71,15 @@ int trainer_state_restore(trainer *t, const ck_json *st)
 {
     if (ck_json_type_of(st) != CK_JSON_OBJECT) {
         ck_error("train", "checkpoint has no training state");
+        return -1;
+    }
+    /* Checkpoints from before these keys were recorded are not checked. */
+    const char *hash = ck_json_string(ck_json_get(st, "train_hash"));
+    if (hash && strcmp(hash, t->data_hash) != 0) {
+        int rows = (int)num(st, "train_rows", -1);
+        ck_error("train", "%s: the training data changed since the checkpoint was saved (%d rows then, %d now%s): "
+                 "resuming would train on a different set; resume with the original --train, or start a new run",
+                 t->o->train, rows, t->data_rows, rows == t->data_rows ? ", other files or labels" : "");
         return -1;
     }
     t->epoch_done = (int)num(st, "epoch", 0);

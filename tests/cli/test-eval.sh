@@ -99,5 +99,23 @@ expect 0 ck-eval --check <(cat "$T/sample.csv") "$T/sub.csv"
 expect 1 ck-eval --check "$T/sample.csv" "$T"
 has "$err" "not a regular file"
 
+# Hex floats are numbers to strtod but to no contest scorer.
+printf 'a.png,0x1.99p-5,0.9,0x1.99p-5\nb.png,0.25,0.25,0.5\nc.png,0.25,0.25,0.5\nd.png,0.25,0.25,0.5\n' >"$T/hex.csv"
+expect 1 ck-eval --check "$T/sample.csv" "$T/hex.csv"
+has "$out" "hex.csv:1: column 2: '0x1.99p-5' is not a plain decimal number"
+expect 1 ck-eval --truth "$T/truth.tsv" --summary "$T/hex.csv"
+has "$err" "hex.csv:1: column 2: '0x1.99p-5'"
+printf 'a.png,1e-1,0.8,.1\nb.png,0.25,0.25,0.5\nc.png,0.25,0.25,5E-1\nd.png,+0.25,0.25,0.5\n' >"$T/exp.csv"
+expect 0 ck-eval --check "$T/sample.csv" "$T/exp.csv"
+
+# Without --labels the truth defines the classes: a predicted id beyond
+# them is an error naming the row, not a 100- or 30001-class report.
+printf 'file_name,label\na.png,0\nb.png,99\nc.png,2\nd.png,2\n' >"$T/lab99.csv"
+expect 1 ck-eval --truth "$T/truth.tsv" --summary "$T/lab99.csv"
+has "$err" "lab99.csv:3: label 99 is not a class of"
+printf 'a.png,0\nb.png,1\nc.png,2\nd.png,30000\n' >"$T/lab30000.csv"
+expect 1 timeout 60 ck-eval --truth "$T/truth.tsv" "$T/lab30000.csv"
+has "$err" "lab30000.csv:4: label 30000"
+
 [ $fails -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "test-eval: all passed"

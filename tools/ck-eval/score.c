@@ -82,6 +82,19 @@ ck_metrics *eval_score(const char *truth_path, const ck_labels *labels, const ch
         ck_submission_free(s);
         s = wide;
     }
+    /* Without a label table the truth defines the classes: a predicted id
+     * beyond them would invent classes (id 30000: a 30001² matrix). */
+    if (s && !labels && ck_submission_kind(s) == CK_SUB_LABEL && ck_submission_nclass(s) > nclass) {
+        for (int r = 0; r < ck_submission_nrows(s); r++)
+            if (ck_submission_label(s, r) >= nclass) {
+                ck_error("ck-eval", "%s:%d: label %d is not a class of %s (labels 0..%d; give the class list with "
+                         "--labels)", sub_path, ck_submission_line(s, r), ck_submission_label(s, r), truth_path,
+                         nclass - 1);
+                break;
+            }
+        ck_submission_free(s);
+        s = NULL;
+    }
     free(namebuf);
     ck_metrics *m = NULL;
     if (s) {

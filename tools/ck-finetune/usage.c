@@ -80,6 +80,8 @@ void finetune_usage(FILE *f)
 "      --cache-fp16         store cached features as 16-bit floats\n"
 "      --loader-threads N   image decode threads (default 2; on a GPU all\n"
 "                           cores but one, up to 16)\n"
+"      --max-pixels N       refuse images whose header claims more pixels\n"
+"                           (default 100000000, or CK_MAX_PIXELS)\n"
 "\n"
 "Run:\n"
 "      --seed N             split, order, augmentation, init, dropout (default 1)\n"

@@ -22,6 +22,9 @@ int rows_from_order(pred_rows *r, const char *order_path, const char *images);
 /* Every image file of the folder, in natural order (test_2 before test_10). */
 int rows_from_folder(pred_rows *r, const char *images);
 void rows_free(pred_rows *r);
+/* A probability sample wider than 2 columns says how many classes it wants:
+ * -1 with an error naming both counts when the model has others. */
+int rows_check_classes(const pred_rows *r, const char *order_path, const char *model, int nclass);
 
 /* --format manifest: write the rows whose top probability is >= min_prob
  * as "file_name<TAB>label_id" (file names relative to images) and the

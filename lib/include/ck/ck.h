@@ -29,6 +29,7 @@
 #include "ck/synth.h"
 #include "ck/table.h"
 #include "ck/text.h"
+#include "ck/threads.h"
 #include "ck/train.h"
 #include "ck/version.h"
 #include "ck/weights.h"

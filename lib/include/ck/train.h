@@ -78,6 +78,7 @@ typedef struct ck_train_options {
     char *cache;          /* memory | disk:PATH | none */
     int cache_fp16;
     int loader_threads;   /* 0 = auto */
+    long long max_pixels; /* image header limit (ck/image.h); 0 = default */
     /* run */
     long long seed;
     int threads;          /* compute threads, 0 = all cores */
