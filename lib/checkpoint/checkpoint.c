@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Prefix of the trained weights kept beside their averages (--ema). */
+#define TRAINED "trained/"
+
 /* First conv index of each block (1-based block number -> index). */
 static const int block_first_conv[6] = {0, 0, 2, 4, 7, 10};
 
@@ -265,7 +268,12 @@ int ck_checkpoint_save(const char *path, ck_model *m, const ck_optim *opt, const
         if (!(buf = staging(buf, &cap, n)))
             goto done;
         const char *name = ck_model_param_name(m, i);
-        if (ck_model_param_get(m, name, buf, n) != 0 || add_tensor(w, name, t, buf) != 0)
+        const ck_tensor *avg = meta->ema ? ck_ema_average(meta->ema, i) : NULL;
+        char key[512];
+        snprintf(key, sizeof key, "%s%s", avg ? TRAINED : "", name);
+        if (ck_model_param_get(m, name, buf, n) != 0 || add_tensor(w, key, t, buf) != 0)
+            goto done;
+        if (avg && (ck_tensor_download(avg, buf, n * sizeof *buf) != 0 || add_tensor(w, name, t, buf) != 0))
             goto done;
     }
     if (opt) {
@@ -526,6 +534,8 @@ int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *m, ck_optim *opt)
         const char *name = ck_st_name(c->st, i);
         if (!strncmp(name, "optim/", 6))
             optim_tensors++;
+        else if (!strncmp(name, TRAINED, strlen(TRAINED)) && ck_model_param_find(m, name + strlen(TRAINED)) >= 0)
+            continue;
         else if (ck_model_param_find(m, name) < 0) {
             ck_error("checkpoint", "%s: tensor '%s' does not belong to this architecture", c->path, name);
             goto done;
@@ -554,6 +564,43 @@ int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *m, ck_optim *opt)
                 goto done;
         }
         ck_optim_set_steps(opt, (long)ck_checkpoint_optimizer_step(c));
+    }
+    rc = 0;
+done:
+    free(buf);
+    return rc;
+}
+
+int ck_checkpoint_restore_ema(const ck_checkpoint *c, ck_model *m, ck_ema *ema)
+{
+    float *buf = NULL;
+    size_t cap = 0;
+    int rc = -1;
+    for (int i = 0; i < ck_model_param_count(m); i++) {
+        if (ck_model_param_kind(m, i) == CK_PARAM_FROZEN)
+            continue;
+        const char *name = ck_model_param_name(m, i);
+        const ck_tensor *t = ck_model_param(m, i);
+        size_t n = ck_tensor_numel(t);
+        char key[512];
+        snprintf(key, sizeof key, TRAINED "%s", name);
+        int r = fetch(c, key, t, &buf, &cap);
+        if (r < 0)
+            goto done;
+        if (r == 0 && !ema)
+            continue;
+        if (r == 0) {
+            ck_error("checkpoint", "%s: tensor '%s' is missing: a checkpoint saved with --ema keeps the "
+                     "trained weights beside their averages", c->path, key);
+            goto done;
+        }
+        if (ck_model_param_set(m, name, buf, n) != 0)
+            goto done;
+        if (ema && ((r = fetch(c, name, t, &buf, &cap)) <= 0 || ck_ema_set(ema, i, buf, n) != 0)) {
+            if (r == 0)
+                ck_error("checkpoint", "%s: tensor '%s' is missing", c->path, name);
+            goto done;
+        }
     }
     rc = 0;
 done:

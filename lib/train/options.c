@@ -60,6 +60,8 @@ static const opt_def defs[] = {
     {"class-weight", T_STR, O(class_weight), "none", 0},
     {"label-smoothing", T_DBL, O(label_smoothing), "0", 0},
     {"early-stop", T_INT, O(early_stop), "0", 1},
+    {"ema", T_DBL, O(ema), "0", 0},
+    {"mixup", T_DBL, O(mixup), "0", 0},
     {"aug", T_STR, O(aug), NULL, 0},
     {"aug-views", T_INT, O(aug_views), "0", 0},
     {"cache", T_STR, O(cache), "memory", 1},
@@ -544,6 +546,10 @@ int ck_train_options_check(const ck_train_options *o)
         ck_error("options", "--epochs: must be at least 1");
         return -1;
     }
+    if (lc.kind == CK_LR_ONECYCLE && oc.kind == CK_OPT_SGD && !(oc.momentum > 0)) {
+        ck_error("options", "--schedule onecycle cycles the SGD momentum: --momentum 0 turns it off");
+        return -1;
+    }
     if (o->batch < 1 || o->batch > 65536) {
         ck_error("options", "--batch: %d is out of range", o->batch);
         return -1;
@@ -562,6 +568,14 @@ int ck_train_options_check(const ck_train_options *o)
     }
     if (strcmp(o->class_weight, "none") && strcmp(o->class_weight, "auto")) {
         ck_error("options", "--class-weight: '%s' is not auto or none", o->class_weight);
+        return -1;
+    }
+    if (o->mixup < 0 || o->mixup > 1000) {
+        ck_error("options", "--mixup: %g is not a Beta parameter in (0,1000] (e.g. 0.4), or 0 for off", o->mixup);
+        return -1;
+    }
+    if (o->ema != 0 && !(o->ema > 0 && o->ema < 1)) {
+        ck_error("options", "--ema: %g is not a decay in (0,1) (e.g. 0.999)", o->ema);
         return -1;
     }
     if (o->label_smoothing < 0 || o->label_smoothing >= 1) {

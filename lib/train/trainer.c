@@ -16,6 +16,7 @@
  * augmentation's (seed, image, epoch or view). */
 #define STREAM_ORDER 0x6f726465u /* "orde" */
 #define STREAM_VIEW 0x76696577u  /* "view" */
+#define STREAM_MIX 0x6d697875u   /* "mixu" */
 
 static int stopped(const trainer *t)
 {
@@ -139,19 +140,64 @@ static int gather_host(trainer *t, const int *rows, int n, int epoch, int train)
     return 0;
 }
 
-/* ... and on into t->feat. */
+/* Mixup of the gathered batch into t->mix_host: row j becomes
+ * lam·row j + (1-lam)·row perm(j), lam ~ Beta(A, A) folded to >= 0.5 (as
+ * fastai, so that row j's own label dominates), lam and perm drawn from
+ * (seed, optimizer step). */
+static void mix_batch(trainer *t, int n)
+{
+    ck_rng r = ck_rng_make((uint64_t)t->o->seed, (uint64_t)ck_optim_steps(t->opt), STREAM_MIX);
+    double lam = ck_rng_beta(&r, t->o->mixup, t->o->mixup);
+    float a = (float)(lam < 0.5 ? 1.0 - lam : lam);
+    int *perm = (int *)t->labels_b; /* the partner of row j, then its label */
+    for (int j = 0; j < n; j++)
+        perm[j] = j;
+    ck_rng_shuffle_int(&r, perm, n);
+    for (int j = 0; j < n; j++) {
+        const float *x = t->feat_host + (size_t)j * t->fnumel, *y = t->feat_host + (size_t)perm[j] * t->fnumel;
+        float *out = t->mix_host + (size_t)j * t->fnumel;
+        for (size_t k = 0; k < t->fnumel; k++)
+            out[k] = a * x[k] + (1.0f - a) * y[k];
+        t->labels_b[j] = t->labels_host[perm[j]];
+    }
+    t->mix_lam = a;
+}
+
+/* ... and on into t->feat (mixed, for training under --mixup). */
 static int gather_features(trainer *t, const int *rows, int n, int epoch, int train)
 {
     if (gather_host(t, rows, n, epoch, train) != 0)
         return -1;
+    t->mixed = train && t->mix_host;
+    if (t->mixed)
+        mix_batch(t, n);
     if (ck_tensor_set_batch(t->feat, n) != 0)
         return -1;
-    return ck_tensor_upload(t->feat, t->feat_host, sizeof(float) * t->fnumel * (size_t)n);
+    return ck_tensor_upload(t->feat, t->mixed ? t->mix_host : t->feat_host, sizeof(float) * t->fnumel * (size_t)n);
+}
+
+/* The schedule's position at batch b of epoch (1-based): fractional epochs. */
+static double position(int epoch, int b, int nb)
+{
+    return (double)(epoch - 1) + (double)b / nb;
 }
 
 static double lr_at(const trainer *t, int epoch, int b, int nb)
 {
-    return ck_lr_get(t->sched, (double)(epoch - 1) + (double)b / nb);
+    return ck_lr_get(t->sched, position(epoch, b, nb));
+}
+
+/* A one-cycle schedule moves the momentum (beta1) of every replica. */
+static int cycle_momentum(trainer *t, int epoch, int b, int nb)
+{
+    float mom;
+    if (!ck_lr_momentum(t->sched, position(epoch, b, nb), &mom))
+        return 0;
+    int n = t->dp ? ck_dp_replicas(t->dp) : 1;
+    for (int r = 0; r < n; r++)
+        if (ck_optim_set_momentum(t->dp ? t->dp_opt[r] : t->opt, mom) != 0)
+            return -1;
+    return 0;
 }
 
 static void metrics_text(char *buf, size_t n, double loss, double acc)
@@ -180,7 +226,10 @@ static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void 
         if (trainer_dp_forward_backward(t, from, host, labels, n, &loss, &correct) != 0)
             return -1;
     } else if (ck_model_zero_grad(t->m) != 0 ||
-               ck_model_train_step(t->m, from, x, labels, (uint32_t)ck_optim_steps(t->opt), &loss, &correct) != 0) {
+               (t->mixed ? ck_model_train_step_mix(t->m, from, x, labels, t->labels_b, t->mix_lam,
+                                                   (uint32_t)ck_optim_steps(t->opt), &loss, &correct)
+                         : ck_model_train_step(t->m, from, x, labels, (uint32_t)ck_optim_steps(t->opt), &loss,
+                                               &correct)) != 0) {
         return -1;
     }
     if (!isfinite(loss)) {
@@ -189,7 +238,9 @@ static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void 
                  epoch, b + 1, nb, t->o->lr, t->epoch_done > 0 ? t->last_path : "(none yet)");
         return -1;
     }
-    if ((t->dp ? trainer_dp_optim_step(t, (float)lr) : ck_optim_step(t->opt, (float)lr)) != 0)
+    if (cycle_momentum(t, epoch, b, nb) != 0 ||
+        (t->dp ? trainer_dp_optim_step(t, (float)lr) : ck_optim_step(t->opt, (float)lr)) != 0 ||
+        (t->ema && ck_ema_update(t->ema) != 0))
         return -1;
     fault_sigint(t);
     t->run_loss += (double)loss * n;
@@ -253,7 +304,7 @@ static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
 
 /* Plain log loss and accuracy on the validation rows (no label smoothing,
  * no class weights: the number a contest's scorer computes). */
-static int validate(trainer *t, double *loss, double *acc)
+static int validate_model(trainer *t, double *loss, double *acc)
 {
     *loss = NAN;
     *acc = NAN;
@@ -324,6 +375,17 @@ static int validate(trainer *t, double *loss, double *acc)
         }
     }
     return rc;
+}
+
+/* ... with the averaged weights under --ema: what the checkpoint predicts with. */
+static int validate(trainer *t, double *loss, double *acc)
+{
+    if (!t->ema || !t->val)
+        return validate_model(t, loss, acc);
+    if (ck_ema_swap(t->ema) != 0)
+        return -1;
+    int rc = validate_model(t, loss, acc);
+    return ck_ema_swap(t->ema) != 0 ? -1 : rc;
 }
 
 static int end_epoch(trainer *t, int epoch, double lr, double seconds, int *stop_early)
@@ -414,6 +476,12 @@ static void describe(const trainer *t)
             : ck_weights_origin_of(t->weights) == CK_WEIGHTS_RANDOM ? "RANDOM weights: scores will be low"
                                                                    : "unknown origin",
             tr, nt);
+    if (o->mixup > 0)
+        fprintf(t->msg, "Mixup: pairs of cached feature maps mixed with a Beta(%g, %g) weight, soft targets "
+                        "(manifold mixup; the training accuracy counts the dominant label)\n", o->mixup, o->mixup);
+    if (t->ema)
+        fprintf(t->msg, "Weight averaging: EMA with decay %g (validation, the best checkpoint and "
+                        "prediction use the averaged weights)\n", o->ema);
     trainer_dp_describe(t);
 }
 
@@ -447,6 +515,7 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         goto done;
     if (io->resume) {
         if (ck_checkpoint_restore(io->resume, t.m, t.opt) != 0 ||
+            (t.ema && ck_checkpoint_restore_ema(io->resume, t.m, t.ema) != 0) ||
             trainer_state_restore(&t, ck_checkpoint_state(io->resume)) != 0 ||
             trainer_dp_restore(&t, io->resume) != 0)
             goto done;

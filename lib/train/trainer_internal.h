@@ -33,12 +33,18 @@ typedef struct trainer {
     ck_model *m;
     ck_optim *opt;
     ck_lr_schedule *sched;
+    ck_ema *ema;               /* --ema: averages of m's weights; NULL = off */
     ck_vgg16_config cfg;
     float *class_w;            /* NULL = none */
     ck_tensor *x;              /* U8 [B,S,S,3] */
     ck_tensor *feat;           /* F32 [B,h,w,c] (cache only) */
     float *feat_host;          /* B × fnumel */
     int32_t *labels_host;      /* B */
+    /* --mixup (cached features only) */
+    float *mix_host;           /* B × fnumel: the mixed batch */
+    int32_t *labels_b;         /* B: the partner rows' labels */
+    float mix_lam;             /* weight of labels_host in the batch on t->feat */
+    int mixed;                 /* the batch on t->feat is a mixed one */
     int mb;                    /* batch capacity of m, x and feat: B, or a
                                 * replica's shard ceil(B / world) with --gpus */
 

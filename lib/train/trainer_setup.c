@@ -411,6 +411,22 @@ int trainer_setup(trainer *t)
     if (setup_data(t) != 0 || setup_class_weights(t) != 0 || setup_network(t) != 0 ||
         setup_loaders(t) != 0 || setup_cache(t) != 0 || trainer_dp_buffers(t) != 0)
         return -1;
+    if (t->o->mixup > 0) {
+        if (!t->cache || t->dp) {
+            ck_error("train", "--mixup mixes the cached frozen features (manifold mixup): it needs the feature "
+                     "cache (not --cache none, nor --aug without --aug-views) and one device (no --gpus)");
+            return -1;
+        }
+        t->mix_host = malloc(sizeof *t->mix_host * t->fnumel * (size_t)t->o->batch);
+        t->labels_b = malloc(sizeof *t->labels_b * (size_t)t->o->batch);
+        if (!t->mix_host || !t->labels_b) {
+            ck_error("train", "out of memory");
+            return -1;
+        }
+    }
+    /* Of replica 0's weights: every replica holds the same after a step. */
+    if (t->o->ema > 0 && !(t->ema = ck_ema_new(t->m, (float)t->o->ema)))
+        return -1;
     t->best_val = INFINITY;
     t->last_path = ck_train_last_path(t->o->out);
     t->training_json = ck_train_options_to_json(t->o);
@@ -429,8 +445,11 @@ void trainer_teardown(trainer *t)
     ck_tensor_free(t->feat);
     free(t->feat_host);
     free(t->labels_host);
+    free(t->mix_host);
+    free(t->labels_b);
     free(t->class_w);
     ck_lr_free(t->sched);
+    ck_ema_free(t->ema);
     trainer_dp_teardown(t); /* replicas own be, m and opt then */
     ck_optim_free(t->opt);
     ck_model_free(t->m);

@@ -136,6 +136,7 @@ int trainer_save(trainer *t, const char *path)
         .embed_base = t->o->embed_base,
         .training_json = t->training_json,
         .state_json = state,
+        .ema = t->ema,
     };
     int rc = ck_checkpoint_save(path, t->m, t->opt, &meta);
     free(state);

@@ -32,6 +32,15 @@ expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --clip 0.7
 expect 2 ck-predict --merge "$T/x.csv"
 expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --conv-algo fast
 has "$err" "--conv-algo must be"
+# Pseudo-label manifests (checked byte for byte in test-predict).
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.tsv" --min-prob 0.9
+has "$err" "--min-prob goes with --format manifest"
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.tsv" --format manifest --min-prob 1.5
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.tsv" --format manifest --shard 0/2
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/all.tsv" --format manifest
+[ "$(head -1 "$T/all.tsv")" = "$(printf 'file_name\tlabel_id')" ] && [ "$(wc -l <"$T/all.tsv")" = 8 ] ||
+  fail "manifest without --min-prob: every row: $(cat "$T/all.tsv")"
+has "$err" "7 of 7 rows"
 
 # Without --order: every image, natural order.
 expect 0 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/nat.csv"

@@ -69,6 +69,9 @@ typedef struct ck_train_options {
     char *class_weight;   /* none | auto (N / (C·n_c)) */
     double label_smoothing;
     int early_stop;       /* patience in epochs, 0 = off */
+    double mixup;         /* Beta(A,A) mixup of the cached features (0 = off) */
+    double ema;           /* decay of the weights' moving average (0 = off):
+                           * validated, chosen and saved to predict with */
     /* input pipeline */
     char *aug;            /* ck/augment.h spec, NULL/"" = none */
     int aug_views;        /* K fixed augmented views per image (cacheable) */
