@@ -62,6 +62,8 @@ static const opt_def defs[] = {
     {"early-stop", T_INT, O(early_stop), "0", 1},
     {"ema", T_DBL, O(ema), "0", 0},
     {"mixup", T_DBL, O(mixup), "0", 0},
+    {"cutmix", T_DBL, O(cutmix), "0", 0},
+    {"mix-prob", T_DBL, O(mix_prob), "1", 0},
     {"aug", T_STR, O(aug), NULL, 0},
     {"aug-views", T_INT, O(aug_views), "0", 0},
     {"cache", T_STR, O(cache), "memory", 1},
@@ -572,6 +574,18 @@ int ck_train_options_check(const ck_train_options *o)
     }
     if (o->mixup < 0 || o->mixup > 1000) {
         ck_error("options", "--mixup: %g is not a Beta parameter in (0,1000] (e.g. 0.4), or 0 for off", o->mixup);
+        return -1;
+    }
+    if (o->cutmix < 0 || o->cutmix > 1000) {
+        ck_error("options", "--cutmix: %g is not a Beta parameter in (0,1000] (e.g. 1), or 0 for off", o->cutmix);
+        return -1;
+    }
+    if (!(o->mix_prob > 0 && o->mix_prob <= 1)) {
+        ck_error("options", "--mix-prob: %g is not a share of the batches in (0,1]", o->mix_prob);
+        return -1;
+    }
+    if (o->mix_prob < 1 && !(o->mixup > 0) && !(o->cutmix > 0)) {
+        ck_error("options", "--mix-prob needs --mixup A or --cutmix A");
         return -1;
     }
     if (o->ema != 0 && !(o->ema > 0 && o->ema < 1)) {

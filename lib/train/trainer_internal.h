@@ -40,8 +40,10 @@ typedef struct trainer {
     ck_tensor *feat;           /* F32 [B,h,w,c] (cache only) */
     float *feat_host;          /* B × fnumel */
     int32_t *labels_host;      /* B */
-    /* --mixup (cached features only) */
+    /* --mixup (on cached features), --cutmix (on images, no cache) */
     float *mix_host;           /* B × fnumel: the mixed batch */
+    uint8_t *mix_rgb;          /* B × S·S·3: the mixed images (no cache) */
+    int *mix_perm;             /* B: the partner of each row */
     int32_t *labels_b;         /* B: the partner rows' labels */
     float mix_lam;             /* weight of labels_host in the batch on t->feat */
     int mixed;                 /* the batch on t->feat is a mixed one */

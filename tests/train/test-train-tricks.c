@@ -2,7 +2,8 @@
  * lr column of --log as the formula says; --ema validates (and picks the
  * best checkpoint) with the averaged weights without changing training,
  * and the checkpoint holds the averages plus the trained weights; --mixup
- * changes training, resumes bit for bit and needs the feature cache. */
+ * changes training, resumes bit for bit and needs the feature cache; so
+ * does --cutmix, which turns the cache off. */
 #include "check.h"
 #include "train_fixture.h"
 
@@ -183,6 +184,67 @@ static void test_mixup(void)
     free(plain), free(mix), free(one), free(one_last), free(mix_last);
 }
 
+/* --cutmix (alone, and with --mixup on the images and --mix-prob) changes
+ * training, resumes bit for bit, and turns the cache off with a note. */
+static void test_cutmix(const char *mixup, const char *prob)
+{
+    char *plain = ck_path_join(fx.dir, "plain.ckpt"), *cut = ck_path_join(fx.dir, "cut.ckpt");
+    char *one = ck_path_join(fx.dir, "cut1.ckpt");
+    ck_train_options o;
+    options(&o, cut, "2", "0.25");
+    ck_train_options_set(&o, "lr", "0.001");
+    ck_train_options_set(&o, "cutmix", "1");
+    ck_train_options_set(&o, "mixup", mixup);
+    ck_train_options_set(&o, "mix-prob", prob);
+    ck_train_options_set(&o, "progress", "0"); /* the notes, no bar: msg is no terminal */
+    FILE *msg = tmpfile();
+    ck_train_io io = {.msg = msg};
+    CHECK(ck_train_run(&o, &io) == 0);
+    free(io.summary);
+    ck_train_options_clear(&o);
+    char text[4096] = "";
+    if (msg) {
+        rewind(msg);
+        text[fread(text, 1, sizeof text - 1, msg)] = '\0';
+        fclose(msg);
+    }
+    CHECK(strstr(text, "no feature cache: --cutmix") && strstr(text, "CutMix:"));
+    ck_checkpoint *a = ck_checkpoint_load(plain), *b = ck_checkpoint_load(cut);
+    CHECK(a && b && hist(a, 0, "train_loss") != hist(b, 0, "train_loss"));
+    ck_checkpoint_free(a);
+    ck_checkpoint_free(b);
+    options(&o, one, "1", "0.25");
+    ck_train_options_set(&o, "lr", "0.001");
+    ck_train_options_set(&o, "cutmix", "1");
+    ck_train_options_set(&o, "mixup", mixup);
+    ck_train_options_set(&o, "mix-prob", prob);
+    CHECK(run(&o) == 0);
+    char *one_last = ck_train_last_path(one), *cut_last = ck_train_last_path(cut);
+    CHECK(fixture_resume(one_last, 2, 0) == 0);
+    CHECK(tensor_diff(cut_last, "predictions/kernel", one_last, "predictions/kernel") == 0);
+    CHECK(tensor_diff(cut_last, "dense_1/kernel", one_last, "dense_1/kernel") == 0);
+    free(plain), free(cut), free(one), free(one_last), free(cut_last);
+}
+
+static void test_mix_options(void)
+{
+    ck_train_options o;
+    options(&o, "x.ckpt", "1", "0");
+    ck_train_options_set(&o, "mix-prob", "0.5");
+    CHECK(ck_train_options_check(&o) == -1 && strstr(ck_error_buffer(), "--mix-prob"));
+    ck_error_clear();
+    ck_train_options_set(&o, "cutmix", "1");
+    CHECK(ck_train_options_check(&o) == 0);
+    ck_train_options_set(&o, "mix-prob", "0");
+    CHECK(ck_train_options_check(&o) == -1 && strstr(ck_error_buffer(), "--mix-prob"));
+    ck_error_clear();
+    ck_train_options_set(&o, "mix-prob", "1");
+    ck_train_options_set(&o, "cutmix", "-1");
+    CHECK(ck_train_options_check(&o) == -1 && strstr(ck_error_buffer(), "--cutmix"));
+    ck_error_clear();
+    ck_train_options_clear(&o);
+}
+
 int main(void)
 {
     if (fixture_make(&fx, 3, 12, 1) != 0) {
@@ -192,6 +254,9 @@ int main(void)
     test_onecycle_log();
     test_ema();
     test_mixup();
+    test_cutmix("0", "1");
+    test_cutmix("0.4", "0.5");
+    test_mix_options();
     fixture_free(&fx);
     return check_report("test-train-tricks");
 }

@@ -32,6 +32,7 @@
 #include "ck/json.h"
 #include "ck/model.h"
 #include "ck/optim.h"
+#include "ck/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,7 +70,11 @@ typedef struct ck_train_options {
     char *class_weight;   /* none | auto (N / (C·n_c)) */
     double label_smoothing;
     int early_stop;       /* patience in epochs, 0 = off */
-    double mixup;         /* Beta(A,A) mixup of the cached features (0 = off) */
+    double mixup;         /* Beta(A,A) mixup of the cached features (0 = off);
+                           * of the images under --cutmix (no cache then) */
+    double cutmix;        /* Beta(A,A) CutMix of the images (0 = off) */
+    double mix_prob;      /* share of the batches mixed (default 1); with
+                           * both, one of mixup/CutMix per batch, 50/50 */
     double ema;           /* decay of the weights' moving average (0 = off):
                            * validated, chosen and saved to predict with */
     /* input pipeline */
@@ -161,6 +166,18 @@ int ck_curves_write_svg(const char *path, const ck_epoch_record *r, int n, const
 /* Rasterise an SVG file to PNG with libvips' svgload (librsvg); -1 with an
  * error when this libvips cannot load SVG. */
 int ck_curves_svg_to_png(const char *svg_path, const char *png_path);
+
+/* ---- CutMix (--cutmix; lib/train/mix.c) -------------------------------- */
+/* A box as timm's rand_bbox: lam0 ~ Beta(alpha, alpha), sides
+ * floor(h·sqrt(1-lam0)) by floor(w·sqrt(1-lam0)), centre uniform over the
+ * image, clipped to it. box = {y0, x0, y1, x1}, half-open. Returns the
+ * weight of each image's own label, adjusted to the clipped box:
+ * lam = 1 - box area / (h·w). */
+double ck_cutmix_box(ck_rng *r, double alpha, int h, int w, int box[4]);
+/* n images of h·w·c elements of elem bytes: image j of dst is image j of
+ * src with the box taken from image perm[j] of src (dst != src). */
+void ck_cutmix_paste(void *dst, const void *src, size_t elem, int n, int h, int w, int c, const int *perm,
+                     const int box[4]);
 
 #ifdef __cplusplus
 }
