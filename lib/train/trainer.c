@@ -455,8 +455,46 @@ static int validate(trainer *t, double *loss, double *acc)
     return ck_ema_swap(t->ema) != 0 ? -1 : rc;
 }
 
+/* --swa-from: the epoch's weights join the running mean (before the
+ * checkpoints, which keep it for resume). */
+static int swa_update(trainer *t, int epoch)
+{
+    if (!t->swa || epoch < t->o->swa_from)
+        return 0;
+    if (ck_ema_accumulate(t->swa, (float)t->swa_n / (float)(t->swa_n + 1)) != 0)
+        return -1;
+    t->swa_n++;
+    return 0;
+}
+
+/* ... and the average's own checkpoint and validation figures. */
+static int swa_write(trainer *t)
+{
+    if (!t->swa || t->swa_n == 0)
+        return 0;
+    double vl = NAN, va = NAN;
+    if (t->val) {
+        if (ck_ema_swap(t->swa) != 0)
+            return -1;
+        int rc = validate_model(t, &vl, &va);
+        if (ck_ema_swap(t->swa) != 0 || rc != 0)
+            return -1;
+    }
+    if (trainer_save_swa(t) != 0)
+        return -1;
+    if (t->msg) {
+        fprintf(t->msg, "SWA of epochs %d-%d", t->o->swa_from, t->o->swa_from + t->swa_n - 1);
+        if (t->val)
+            fprintf(t->msg, " - val_loss: %.4f - val_acc: %.4f", vl, va);
+        fprintf(t->msg, ": %s\n", t->swa_path);
+    }
+    return 0;
+}
+
 static int end_epoch(trainer *t, int epoch, double lr, double seconds, int *stop_early)
 {
+    if (swa_update(t, epoch) != 0)
+        return -1;
     double vl, va;
     if (validate(t, &vl, &va) != 0)
         return -1;
@@ -514,6 +552,8 @@ static int end_epoch(trainer *t, int epoch, double lr, double seconds, int *stop
         fprintf(t->msg, " - lr: %.3g%s\n", lr, improved && t->val ? " *" : "");
         fflush(t->msg);
     }
+    if (swa_write(t) != 0)
+        return -1;
     *stop_early = t->o->early_stop > 0 && t->bad_epochs >= t->o->early_stop;
     return 0;
 }
@@ -552,6 +592,9 @@ static void describe(const trainer *t)
                 o->cutmix, o->cutmix, o->mixup > 0 ? "; or mixup of the images, one of the two per batch" : "");
     if (o->mix_prob < 1)
         fprintf(t->msg, "Mixing applies to a share %g of the batches\n", o->mix_prob);
+    if (t->swa)
+        fprintf(t->msg, "SWA: the weights at the end of each epoch from %d on averaged (BN statistics too) "
+                        "into %s\n", o->swa_from, t->swa_path);
     if (t->ema)
         fprintf(t->msg, "Weight averaging: EMA with decay %g (validation, the best checkpoint and "
                         "prediction use the averaged weights)\n", o->ema);
@@ -570,8 +613,10 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         return -1;
     /* A run killed while writing a checkpoint leaves its temporary. */
     char *last = ck_train_last_path(o->out);
-    int stale = ck_output_clean_stale(o->out) + ck_output_clean_stale(last);
+    char *swa = o->swa_from > 0 ? ck_train_swa_path(o->out) : NULL;
+    int stale = ck_output_clean_stale(o->out) + ck_output_clean_stale(last) + (swa ? ck_output_clean_stale(swa) : 0);
     free(last);
+    free(swa);
     if (stale && io->msg)
         fprintf(io->msg, "Warning: removed %d stale temporary file%s of %s (left by an interrupted run)\n", stale,
                 stale == 1 ? "" : "s", o->out);
@@ -590,6 +635,7 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         if (ck_checkpoint_restore(io->resume, t.m, t.opt) != 0 ||
             (t.ema && ck_checkpoint_restore_ema(io->resume, t.m, t.ema) != 0) ||
             trainer_state_restore(&t, ck_checkpoint_state(io->resume)) != 0 ||
+            (t.swa && t.swa_n > 0 && ck_checkpoint_restore_swa(io->resume, t.m, t.swa) != 0) ||
             trainer_dp_restore(&t, io->resume) != 0)
             goto done;
         if (strcmp(ck_checkpoint_base_sha256(io->resume), ck_weights_sha256(t.weights)) != 0) {

@@ -34,6 +34,9 @@ typedef struct trainer {
     ck_optim *opt;
     ck_lr_schedule *sched;
     ck_ema *ema;               /* --ema: averages of m's weights; NULL = off */
+    ck_ema *swa;               /* --swa-from: running mean of the weights at
+                                * the end of swa_n epochs; NULL = off */
+    int swa_n;
     ck_vgg16_config cfg;
     float *class_w;            /* NULL = none */
     ck_tensor *x;              /* U8 [B,S,S,3] */
@@ -77,6 +80,7 @@ typedef struct trainer {
     int nhist;
 
     char *last_path;
+    char *swa_path;            /* --swa-from: where the average goes */
     char *training_json;
 } trainer;
 
@@ -84,6 +88,7 @@ typedef struct trainer {
 char *trainer_state_json(const trainer *t);
 int trainer_state_restore(trainer *t, const ck_json *state);
 int trainer_save(trainer *t, const char *path);
+int trainer_save_swa(trainer *t);
 int trainer_write_curves(trainer *t);
 
 /* trainer_dp.c */

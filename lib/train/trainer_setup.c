@@ -436,6 +436,9 @@ int trainer_setup(trainer *t)
     /* Of replica 0's weights: every replica holds the same after a step. */
     if (t->o->ema > 0 && !(t->ema = ck_ema_new(t->m, (float)t->o->ema)))
         return -1;
+    /* The decay is given at each epoch's ck_ema_accumulate. */
+    if (t->o->swa_from > 0 && (!(t->swa = ck_ema_new(t->m, 0.5f)) || !(t->swa_path = ck_train_swa_path(t->o->out))))
+        return -1;
     t->best_val = INFINITY;
     t->last_path = ck_train_last_path(t->o->out);
     t->training_json = ck_train_options_to_json(t->o);
@@ -461,6 +464,8 @@ void trainer_teardown(trainer *t)
     free(t->class_w);
     ck_lr_free(t->sched);
     ck_ema_free(t->ema);
+    ck_ema_free(t->swa);
+    free(t->swa_path);
     trainer_dp_teardown(t); /* replicas own be, m and opt then */
     ck_optim_free(t->opt);
     ck_model_free(t->m);

@@ -226,6 +226,70 @@ static void test_cutmix(const char *mixup, const char *prob)
     free(plain), free(cut), free(one), free(one_last), free(cut_last);
 }
 
+/* n floats of tensor `name` in file `path` into out; 0 when found. */
+static int tensor_get(const char *path, const char *name, float *out, int64_t n)
+{
+    ck_st_file *f = ck_st_open(path);
+    ck_st_tensor t;
+    int rc = f && ck_st_find(f, name, &t) && t.count == n ? 0 : -1;
+    if (rc == 0)
+        memcpy(out, t.data, sizeof *out * (size_t)n);
+    ck_st_close(f);
+    return rc;
+}
+
+/* --swa-from 2 over 3 epochs: OUT.swa.ckpt holds the mean of the weights
+ * (BN moving statistics too) at the end of epochs 2 and 3, and a run
+ * stopped after epoch 2 and resumed writes the same bits. */
+static void test_swa(void)
+{
+    char *full = ck_path_join(fx.dir, "swa.ckpt"), *part = ck_path_join(fx.dir, "swa2.ckpt");
+    ck_train_options o;
+    for (int k = 0; k < 2; k++) {
+        options(&o, k ? part : full, k ? "2" : "3", "0.25");
+        ck_train_options_set(&o, "lr", "0.001");
+        ck_train_options_set(&o, "batchnorm", "1");
+        ck_train_options_set(&o, "swa-from", "2");
+        CHECK(run(&o) == 0);
+    }
+    char *full_last = ck_train_last_path(full), *part_last = ck_train_last_path(part);
+    char *full_swa = ck_train_swa_path(full), *part_swa = ck_train_swa_path(part);
+    CHECK(strstr(full_swa, "swa.swa.ckpt") != NULL);
+    const char *names[2] = {"predictions/kernel", "batch_normalization_1/moving_mean"};
+    const int64_t sizes[2] = {32 * 3, 32};
+    float w2[2][96] = {{0}}, w3[2][96] = {{0}}, avg[2][96] = {{0}};
+    /* After epoch 2 the average is epoch 2's weights. */
+    for (int i = 0; i < 2; i++) {
+        CHECK(tensor_get(part_last, names[i], w2[i], sizes[i]) == 0);
+        CHECK(tensor_get(part_swa, names[i], avg[i], sizes[i]) == 0);
+        CHECK(memcmp(w2[i], avg[i], sizeof(float) * (size_t)sizes[i]) == 0);
+    }
+    CHECK(fixture_resume(part_last, 3, 0) == 0);
+    double moved = 0;
+    for (int i = 0; i < 2; i++) {
+        CHECK(tensor_get(full_last, names[i], w3[i], sizes[i]) == 0);
+        CHECK(tensor_get(full_swa, names[i], avg[i], sizes[i]) == 0);
+        for (int64_t k = 0; k < sizes[i]; k++) {
+            double want = ((double)w2[i][k] + w3[i][k]) / 2;
+            CHECK_CLOSE(avg[i][k], want, 1e-6, 1e-9);
+            moved = fmax(moved, fabs((double)w3[i][k] - w2[i][k]));
+        }
+        CHECK(tensor_diff(full_swa, names[i], part_swa, names[i]) == 0);
+        CHECK(tensor_diff(full_last, names[i], part_last, names[i]) == 0);
+    }
+    CHECK(moved > 1e-4);
+    /* The SWA file predicts with the average and has no optimizer state. */
+    ck_checkpoint *c = ck_checkpoint_load(full_swa);
+    CHECK(c != NULL && ck_checkpoint_optimizer_step(c) == 0);
+    ck_checkpoint_free(c);
+    options(&o, full, "3", "0.25");
+    ck_train_options_set(&o, "swa-from", "4");
+    CHECK(ck_train_options_check(&o) == -1 && strstr(ck_error_buffer(), "--swa-from"));
+    ck_error_clear();
+    ck_train_options_clear(&o);
+    free(full), free(part), free(full_last), free(part_last), free(full_swa), free(part_swa);
+}
+
 static void test_mix_options(void)
 {
     ck_train_options o;
@@ -257,6 +321,7 @@ int main(void)
     test_cutmix("0", "1");
     test_cutmix("0.4", "0.5");
     test_mix_options();
+    test_swa();
     fixture_free(&fx);
     return check_report("test-train-tricks");
 }

@@ -84,6 +84,8 @@ typedef struct ck_checkpoint_meta {
     const ck_ema *ema;         /* NULL, or the averages to store under the
                                 * model names (the model's own weights go to
                                 * "trained/<param>") */
+    const ck_ema *swa;         /* NULL, or a running SWA average to keep
+                                * (for resume) under "swa/<param>" */
 } ck_checkpoint_meta;
 
 /* Write model (+ optimizer state when optim is not NULL) to path atomically. */
@@ -155,6 +157,9 @@ int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *model, ck_optim *opt
  * checkpoint without "trained/" tensors is an error when ema is given,
  * else nothing is done. */
 int ck_checkpoint_restore_ema(const ck_checkpoint *c, ck_model *model, ck_ema *ema);
+/* The running SWA average stored by ck_checkpoint_save (meta.swa) into swa,
+ * an average of model's weights; -1 when a tensor is missing. */
+int ck_checkpoint_restore_swa(const ck_checkpoint *c, ck_model *model, ck_ema *swa);
 
 #ifdef __cplusplus
 }

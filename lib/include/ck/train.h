@@ -77,6 +77,8 @@ typedef struct ck_train_options {
                            * both, one of mixup/CutMix per batch, 50/50 */
     double ema;           /* decay of the weights' moving average (0 = off):
                            * validated, chosen and saved to predict with */
+    int swa_from;         /* SWA of the weights at the end of epochs >= E,
+                           * saved to ck_train_swa_path(out) (0 = off) */
     /* input pipeline */
     char *aug;            /* ck/augment.h spec, NULL/"" = none */
     int aug_views;        /* K fixed augmented views per image (cacheable) */
@@ -127,6 +129,8 @@ int ck_train_optim_config(const ck_train_options *o, ck_optim_config *cfg);
 int ck_train_lr_config(const ck_train_options *o, ck_lr_config *cfg);
 /* "model.ckpt" -> "model.last.ckpt", "m" -> "m.last" (malloc'd). */
 char *ck_train_last_path(const char *out);
+/* "model.ckpt" -> "model.swa.ckpt": the SWA average under --swa-from. */
+char *ck_train_swa_path(const char *out);
 
 /* ---- running ------------------------------------------------------------- */
 
