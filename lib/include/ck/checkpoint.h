@@ -14,6 +14,7 @@
  *             the model names are the averages, the weights to predict
  *             with, and the optimizer's own weights are kept beside them as
  *             "trained/<param>" so that a resumed run continues from them.
+ *             With --swa-from, the running SWA average as "swa/<param>".
  *   __metadata__
  *     "format"  "ck-checkpoint"
  *     "version" "1"
