@@ -128,7 +128,8 @@ int trainer_state_restore(trainer *t, const ck_json *st)
     return 0;
 }
 
-int trainer_save(trainer *t, const char *path)
+/* The model with the run's metadata and state, plus what is given. */
+static int save(trainer *t, const char *path, const ck_optim *opt, const ck_ema *ema, const ck_ema *swa)
 {
     if (!trainer_writes_files(t)) /* several nodes: rank 0 writes */
         return 0;
@@ -142,38 +143,27 @@ int trainer_save(trainer *t, const char *path)
         .embed_base = t->o->embed_base,
         .training_json = t->training_json,
         .state_json = state,
-        .ema = t->ema,
-        .swa = t->swa_n > 0 ? t->swa : NULL,
+        .ema = ema,
+        .swa = swa,
     };
-    int rc = ck_checkpoint_save(path, t->m, t->opt, &meta);
+    int rc = ck_checkpoint_save(path, t->m, opt, &meta);
     free(state);
     return rc;
+}
+
+int trainer_save(trainer *t, const char *path)
+{
+    return save(t, path, t->opt, t->ema, t->swa_n > 0 ? t->swa : NULL);
 }
 
 /* The SWA average as a checkpoint of its own to predict with: its weights
  * under the layer names, no optimizer state (it continues no run). */
 int trainer_save_swa(trainer *t)
 {
-    if (!trainer_writes_files(t))
-        return 0;
-    char *state = trainer_state_json(t);
-    if (!state)
-        return -1;
-    ck_checkpoint_meta meta = {
-        .labels = t->labels,
-        .base = t->weights,
-        .base_path = t->o->weights,
-        .embed_base = t->o->embed_base,
-        .training_json = t->training_json,
-        .state_json = state,
-    };
-    int rc = ck_ema_swap(t->swa);
-    if (rc == 0)
-        rc = ck_checkpoint_save(t->swa_path, t->m, NULL, &meta);
     if (ck_ema_swap(t->swa) != 0)
-        rc = -1;
-    free(state);
-    return rc;
+        return -1;
+    int rc = save(t, t->swa_path, NULL, NULL, NULL);
+    return ck_ema_swap(t->swa) != 0 ? -1 : rc;
 }
 
 int trainer_write_curves(trainer *t)
