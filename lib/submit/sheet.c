@@ -92,6 +92,15 @@ int ck_sheet_write(const char *path, const char *const *images, const char *cons
     }
     if (ck_image_init(NULL))
         return -1;
+    /* Refused before anything is drawn: the sheet is held in memory whole. */
+    int across = cols < n ? cols : n, down = (n + across - 1) / across;
+    uint64_t sw = (uint64_t)across * (uint64_t)(tile + CK_SHEET_GAP) - CK_SHEET_GAP,
+             sh = (uint64_t)down * (uint64_t)(tile + CK_SHEET_CAPTION_H + CK_SHEET_GAP) - CK_SHEET_GAP;
+    if (sw * sh > ck_image_max_pixels()) {
+        ck_error("sheet", "%s: %llux%llu is over the pixel limit of %llu: draw fewer images", path,
+                 (unsigned long long)sw, (unsigned long long)sh, (unsigned long long)ck_image_max_pixels());
+        return -1;
+    }
     int rc = -1, text = have_font();
     uint8_t **pix = calloc((size_t)n, sizeof *pix);
     VipsImage **cells = calloc((size_t)n, sizeof *cells);
@@ -125,7 +134,7 @@ int ck_sheet_write(const char *path, const char *const *images, const char *cons
     }
     double white[3] = {255, 255, 255};
     VipsArrayDouble *bg = vips_array_double_new(white, 3);
-    int bad = vips_arrayjoin(cells, &sheet, n, "across", cols < n ? cols : n, "shim", CK_SHEET_GAP, "background",
+    int bad = vips_arrayjoin(cells, &sheet, n, "across", across, "shim", CK_SHEET_GAP, "background",
                              bg, NULL);
     vips_area_unref(VIPS_AREA(bg));
     if (bad) {

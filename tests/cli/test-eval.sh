@@ -157,6 +157,12 @@ syn_eval 0
 [ -z "$err" ] || fail "sheet stderr: $err"
 [ "$(tail -n 3 "$T/out" | cut -f 1)" = "$(printf 'test_00003.png\ntest_00000.png\ntest_00001.png')" ] ||
   fail "sheet rows: $(cat "$T/out")"
+# A sheet over the pixel limit is refused before anything is drawn.
+rm -f "$T/sheet.png"
+CK_MAX_PIXELS=90479 syn_eval 1
+has "$err" "260x348 is over the pixel limit of 90479"
+[ ! -e "$T/sheet.png" ] || fail "sheet written over the pixel limit"
+CK_MAX_PIXELS=90480 syn_eval 0
 # Without fonts: the images alone (260 x 260), said once on stderr.
 echo '<?xml version="1.0"?><fontconfig></fontconfig>' >"$T/nofonts.conf"
 FONTCONFIG_FILE="$T/nofonts.conf" syn_eval 0

@@ -47,7 +47,8 @@ const ck_worst_row *ck_worst_get(const ck_worst *w, int k);
  * character as the same box: "iiii" is not narrower than "MMMM") the caption
  * bands are left out (cells are tile×tile) and *text_drawn is 0, else 1.
  * Images go through ck_image_load_rgb (its format and pixel checks); the
- * sheet is written atomically as PNG, JPEG or WebP from path's extension.
+ * sheet is written atomically as PNG, JPEG or WebP from path's extension;
+ * one over ck_image_max_pixels() (with the captions) is refused undrawn.
  * 0, or -1 + error naming the file. */
 #define CK_SHEET_CAPTION_H 44
 #define CK_SHEET_GAP 4
