@@ -14,13 +14,16 @@
 #            gives the same order, its own init and dropout masks
 #   ARGS     extra ck-finetune options of the recipe (default
 #            "--batchnorm --lr 0.0001"); PYARGS the same for peer_torch.py
-#            (default "--batchnorm --lr 0.0001"). Why not ck's defaults:
+#            (default ARGS: it takes the same --batchnorm, --lr, --schedule
+#            onecycle, --ema and --mixup), e.g.
+#            ARGS="--batchnorm --lr 0.0001 --mixup 0.4". Why not ck's defaults:
 #            with random base weights (no official file offline) the default
 #            head (no BN, lr 1e-3) does not learn at all in either tool (val
 #            accuracy 5% = chance), which proves nothing.
 #   TORCH_SEEDS  PyTorch's seeds (default SEEDS): more are cheap, its frozen
 #            features are computed once
-#   THREADS  (default 2)   WORK (scratch folder; default a temp folder, kept)
+#   THREADS  (default 2)   WORK (scratch folder; default a temp folder, kept;
+#            the finished runs in it are kept: a new WORK for new ARGS)
 # PyTorch computes the frozen base once and trains every seed's head on it
 # (as ck's feature cache does); this changes only the time, not the numbers.
 set -euo pipefail
@@ -32,7 +35,7 @@ EPOCHS=${EPOCHS:-10}
 SEEDS=${SEEDS:-"1 2 3"}
 TORCH_SEEDS=${TORCH_SEEDS:-$SEEDS}
 ARGS=${ARGS:-"--batchnorm --lr 0.0001"}
-PYARGS=${PYARGS:-"--batchnorm --lr 0.0001"}
+PYARGS=${PYARGS:-$ARGS}
 THREADS=${THREADS:-2}
 TORCH_PY=${TORCH_PY:-/usr/bin/python3}
 work=${WORK:-$(mktemp -d /tmp/ck-parity.XXXXXX)}
@@ -52,10 +55,14 @@ for s in $SEEDS; do
         --val-manifest "$work/split/val.tsv" "${common[@]}" --seed "$s" -j "$THREADS" $ARGS -q \
         --log "$work/ck_seed$s.csv" -o "$work/ck_seed$s.ckpt"
 done
+# a finished PyTorch run of the same seeds in WORK is kept too
 # shellcheck disable=SC2086
-"$TORCH_PY" "$here/peer_torch.py" --weights "$work/w.h5" --train "$work/split/train.tsv" \
-    --val "$work/split/val.tsv" "${common[@]}" --seeds "$(echo $TORCH_SEEDS | tr ' ' ,)" \
-    --threads "$THREADS" --base once $PYARGS > "$work/torch.out"
+if ! grep -q '^total_seconds' "$work/torch.out" 2>/dev/null ||
+    [ "$(awk -F'\t' '$1 == "seed" { printf "%s,", $2 }' "$work/torch.out")" != "$(echo $TORCH_SEEDS | tr ' ' ,)," ]; then
+    "$TORCH_PY" "$here/peer_torch.py" --weights "$work/w.h5" --train "$work/split/train.tsv" \
+        --val "$work/split/val.tsv" "${common[@]}" --seeds "$(echo $TORCH_SEEDS | tr ' ' ,)" \
+        --threads "$THREADS" --base once $PYARGS > "$work/torch.out"
+fi
 
 # Final epoch and best epoch (lowest val_loss, what -o keeps) of each run.
 {

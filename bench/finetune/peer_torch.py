@@ -10,6 +10,20 @@ kernels, zero biases, as Keras), softmax cross-entropy, Adam (torch defaults
 rows of --train in ck's per-epoch order (see ck_order below); validation on
 --val: plain multi-class log loss and accuracy, as ck reports them.
 
+The tricks, with ck-finetune's definitions (docs/workflow.md):
+  --schedule onecycle  lr and beta1 of each step from the fractional epoch
+                  (epoch - 1 + batch / batches) as lib/nn/lr_schedule.c:
+                  warm-up a quarter of --epochs, lr/25 -> lr -> lr/1e4 and
+                  beta1 0.95 -> 0.85 -> 0.95 along half cosines
+  --ema DECAY     after each step avg <- DECAY avg + (1 - DECAY) w over the
+                  head's weights and BN statistics, from the initial ones
+                  (as ck_ema_update); validation uses the average
+  --mixup A       each batch of cached features mixed with a shuffle of
+                  itself, lam ~ Beta(A, A) folded to >= 0.5, loss
+                  lam CE(y) + (1 - lam) CE(y_partner); the training accuracy
+                  counts the dominant label. The draws are torch's, not
+                  ck's Philox streams: parity is statistical
+
 Two ways to run the frozen base:
   --base once     compute the frozen features once (what ck's feature cache
                   does; the parity run, and the like-for-like speed run:
@@ -185,6 +199,22 @@ def evaluate(head, feats_fn, y, batch):
     return loss / len(y), correct / len(y)
 
 
+def onecycle(lr, epochs, pos):
+    """(lr, beta1) at the fractional epoch pos, as ck_lr_get / ck_lr_momentum."""
+    w = 0.25 * epochs
+    cos_between = lambda a, b, p: b + (a - b) * 0.5 * (1.0 + math.cos(math.pi * min(p, 1.0)))
+    if pos < w:
+        p = pos / w
+        return cos_between(lr / 25.0, lr, p), cos_between(0.95, 0.85, p)
+    p = (pos - w) / (epochs - w)
+    return cos_between(lr, lr / 1e4, p), cos_between(0.85, 0.95, p)
+
+
+def averaged(head):
+    """The tensors ck's EMA averages: weights and BN statistics (float)."""
+    return [t for t in head.state_dict().values() if t.is_floating_point()]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", required=True)
@@ -203,6 +233,9 @@ def main():
     ap.add_argument("--torch-seed", type=int, default=None, help="head init and dropout (default --seed)")
     ap.add_argument("--seeds", default=None,
                     help="e.g. 1,2,3: one run per seed (order, init, dropout), same features")
+    ap.add_argument("--schedule", choices=["constant", "onecycle"], default="constant")
+    ap.add_argument("--ema", type=float, default=0.0, help="as ck-finetune --ema DECAY")
+    ap.add_argument("--mixup", type=float, default=0.0, help="as ck-finetune --mixup A (cached features)")
     ap.add_argument("--base", choices=["once", "every"], default="once")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true")
@@ -210,6 +243,8 @@ def main():
     ap.add_argument("--order", choices=["ck", "torch"], default="ck",
                     help="ck: ck-finetune's order for --seed; torch: torch.randperm")
     a = ap.parse_args()
+    if a.mixup > 0 and a.base != "once":
+        sys.exit("peer_torch.py: --mixup mixes cached features: needs --base once")
 
     torch.set_num_threads(a.threads)
     # As ck's CPU backend: denormals flushed to zero (Adam's moments of dead
@@ -252,6 +287,10 @@ def main():
         torch.manual_seed(ts)
         head = make_head(fdim, len(cls), a.hidden, a.dropout, a.batchnorm)
         opt = torch.optim.Adam(head.parameters(), lr=a.lr)
+        ema = [t.detach().clone() for t in averaged(head)] if a.ema > 0 else None
+        gmix = torch.Generator().manual_seed(ts)
+        rmix = np.random.default_rng(ts)
+        nb = (n + a.batch - 1) // a.batch
         print(f"seed\t{oseed}\t{ts}", flush=True)
         epoch_s = []
         for epoch in range(1, epochs_run + 1):
@@ -260,16 +299,41 @@ def main():
             order = torch.tensor(order)
             head.train()
             tl, tc = 0.0, 0
-            for i in range(0, n, a.batch):
+            for b, i in enumerate(range(0, n, a.batch)):
                 idx = order[i:i + a.batch]
-                logits = head(feats_tr(idx))
-                loss = F.cross_entropy(logits, ytr[idx])
+                x, y = feats_tr(idx), ytr[idx]
+                if a.mixup > 0:
+                    lam = float(rmix.beta(a.mixup, a.mixup))
+                    lam = max(lam, 1.0 - lam)
+                    perm = torch.randperm(len(idx), generator=gmix)
+                    x = lam * x + (1.0 - lam) * x[perm]
+                logits = head(x)
+                loss = F.cross_entropy(logits, y)
+                if a.mixup > 0:
+                    loss = lam * loss + (1.0 - lam) * F.cross_entropy(logits, y[perm])
+                if a.schedule == "onecycle":
+                    lr, beta1 = onecycle(a.lr, a.epochs, epoch - 1 + b / nb)
+                    for g in opt.param_groups:
+                        g["lr"], g["betas"] = lr, (beta1, g["betas"][1])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if ema is not None:
+                    with torch.no_grad():
+                        for avg, w in zip(ema, averaged(head)):
+                            avg.mul_(a.ema).add_(w, alpha=1.0 - a.ema)
                 tl += loss.item() * len(idx)
                 tc += (logits.argmax(1) == ytr[idx]).sum().item()
+            if ema is not None:  # validate the average, keep training the weights
+                trained = [t.clone() for t in averaged(head)]
+                with torch.no_grad():
+                    for w, avg in zip(averaged(head), ema):
+                        w.copy_(avg)
             vl, vacc = evaluate(head, feats_va, yva, B)
+            if ema is not None:
+                with torch.no_grad():
+                    for w, t in zip(averaged(head), trained):
+                        w.copy_(t)
             s = time.perf_counter() - t0
             epoch_s.append(s)
             print(f"epoch\t{epoch}\t{tl / n:.4f}\t{tc / n:.4f}\t{vl:.4f}\t{vacc:.4f}\t{s:.1f}", flush=True)
