@@ -171,9 +171,23 @@ static void pack_weights(ck_backend *be, const void *wt, ck_dtype dt, int ci, in
         }
 }
 
+/* x[0..n) to bf16, rounded to nearest even: with vcvtneps2bf16 when vec
+ * (the native kernels; it also flushes denormals, which vdpbf16ps and
+ * tdpbf16ps would read as zero anyway), else ck_f32_to_bf16. */
+static void to_bf16(uint16_t *d, const float *x, int n, int vec)
+{
+    if (vec) {
+        ck_bf16_from_f32_avx512(d, x, n);
+        return;
+    }
+    for (int c = 0; c < n; c++)
+        d[c] = ck_f32_to_bf16(x[c]);
+}
+
 /* n images (x [n][h][w][ci] f32) into zero-padded bf16 copies, back to
  * back: [n][h+2][w+2][cip]. */
-static void pad_images(ck_backend *be, const float *x, int n, int h, int w, int ci, int cip, uint16_t *xp)
+static void pad_images(ck_backend *be, const float *x, int n, int h, int w, int ci, int cip, int vec,
+                       uint16_t *xp)
 {
     const size_t prow = (size_t)(w + 2) * cip, plane = (size_t)(h + 2) * prow;
 #pragma omp parallel for collapse(2) num_threads(be->threads) schedule(static)
@@ -187,11 +201,13 @@ static void pad_images(ck_backend *be, const float *x, int n, int h, int w, int 
             const float *s = x + ((size_t)img * h + r - 1) * w * ci;
             memset(d, 0, cip * sizeof(uint16_t));
             memset(d + (size_t)(w + 1) * cip, 0, cip * sizeof(uint16_t));
+            if (cip == ci) {
+                to_bf16(d + cip, s, w * ci, vec);
+                continue;
+            }
             for (int px = 0; px < w; px++) {
                 uint16_t *dp = d + (size_t)(px + 1) * cip;
-                const float *sp = s + (size_t)px * ci;
-                for (int c = 0; c < ci; c++)
-                    dp[c] = ck_f32_to_bf16(sp[c]);
+                to_bf16(dp, s + (size_t)px * ci, ci, vec);
                 memset(dp + ci, 0, (size_t)(cip - ci) * sizeof(uint16_t));
             }
         }
@@ -244,7 +260,7 @@ static int run_amx(ck_backend *be, ck_bf16_kernel k, const float *x, int n, int 
     uint16_t *xp = ck_cpu_scratch(be, 3, ((size_t)n * plane + CK_AMX_SLACK) * cip * sizeof(uint16_t));
     if (!xp)
         return -1;
-    pad_images(be, x, n, h, w, ci, cip, xp);
+    pad_images(be, x, n, h, w, ci, cip, k == CK_BF16_AMX && ck_cpu_bf16_can_run(CK_BF16_AVX512), xp);
     memset(xp + (size_t)n * plane * cip, 0, (size_t)CK_AMX_SLACK * cip * sizeof(uint16_t));
     /* positions up to the last real pixel; blocks may run into the slack */
     const long nq = ((long)(n - 1) * plane + (long)(h - 1) * pw + w + CK_AMX_Q - 1) / CK_AMX_Q;
@@ -278,20 +294,22 @@ static int run(ck_backend *be, ck_bf16_kernel k, const float *x, int n, int h, i
         return run_amx(be, k, x, n, h, w, ci, wp, bias, co, y, relu);
     const int cip = padded_ci(k, ci);
     const int ncob = (co + CK_BF16_COB - 1) / CK_BF16_COB;
-    const size_t img_in = (size_t)h * w * ci, img_out = (size_t)h * w * co;
-    uint16_t *xp = ck_cpu_scratch(be, 3, (size_t)(h + 2) * (w + 2) * cip * sizeof(uint16_t));
+    const size_t plane = (size_t)(h + 2) * (w + 2) * cip, img_out = (size_t)h * w * co;
+    uint16_t *xp = ck_cpu_scratch(be, 3, (size_t)n * plane * sizeof(uint16_t));
     if (!xp)
         return -1;
+    pad_images(be, x, n, h, w, ci, cip, k == CK_BF16_AVX512, xp);
     void (*row_fn)(const ck_bf16_conv *, int, int) =
         k == CK_BF16_AVX512 ? ck_bf16_conv_row_avx512 : ck_bf16_conv_row_portable;
-    for (int img = 0; img < n; img++) {
-        pad_images(be, x + img * img_in, 1, h, w, ci, cip, xp);
-        ck_bf16_conv cv = {xp, wp, bias, y + img * img_out, h, w, cip, co, relu};
-#pragma omp parallel for collapse(2) num_threads(be->threads) schedule(static)
-        for (int cob = 0; cob < ncob; cob++)
-            for (int r = 0; r < h; r++)
+    /* one fan-out for the batch (small images have few rows each); a
+     * thread's run of tasks mostly shares cob, whose weights stay in L2 */
+#pragma omp parallel for collapse(3) num_threads(be->threads) schedule(static)
+    for (int cob = 0; cob < ncob; cob++)
+        for (int img = 0; img < n; img++)
+            for (int r = 0; r < h; r++) {
+                ck_bf16_conv cv = {xp + img * plane, wp, bias, y + img * img_out, h, w, cip, co, relu};
                 row_fn(&cv, r, cob);
-    }
+            }
     return 0;
 }
 

@@ -49,6 +49,8 @@ typedef struct ck_bf16_conv {
 /* One output row `row`, output channels 32·cob .. (clipped to co). */
 void ck_bf16_conv_row_avx512(const ck_bf16_conv *c, int row, int cob);
 void ck_bf16_conv_row_portable(const ck_bf16_conv *c, int row, int cob);
+/* d[i] = x[i] rounded to bf16 (vcvtneps2bf16), i < n. */
+void ck_bf16_from_f32_avx512(uint16_t *d, const float *x, int n);
 
 typedef struct ck_bf16_amx {
     const uint16_t *xp;
