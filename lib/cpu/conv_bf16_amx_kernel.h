@@ -83,18 +83,25 @@ void CK_AMX_NAME(ck_bf16_amx_block_)(const ck_bf16_amx *c, long q0, int cob)
     float b[CK_BF16_COB] = {0};
     if (c->bias)
         memcpy(b, c->bias + o0, (size_t)on * sizeof *b);
+    /* the position of q0, then stepped: no division per row */
+    long img = q0 / plane, r = q0 % plane / pw, x = q0 % pw;
     for (int i = 0; i < CK_AMX_Q; i++) {
-        long q = q0 + i, img = q / plane, rem = q % plane;
-        long r = rem / pw, x = rem % pw;
-        if (img >= c->n || r >= c->h || x >= c->w)
-            continue; /* a position on the padding */
-        float *dst = c->y + (((size_t)img * c->h + r) * c->w + x) * c->co + o0;
-        const float *s = acc + i * CK_BF16_COB;
-        if (c->relu)
-            for (int o = 0; o < on; o++)
-                dst[o] = s[o] + b[o] > 0.0f ? s[o] + b[o] : 0.0f;
-        else
-            for (int o = 0; o < on; o++)
-                dst[o] = s[o] + b[o];
+        if (img < c->n && r < c->h && x < c->w) { /* else a position on the padding */
+            float *dst = c->y + (((size_t)img * c->h + r) * c->w + x) * c->co + o0;
+            const float *s = acc + i * CK_BF16_COB;
+            if (c->relu)
+                for (int o = 0; o < on; o++)
+                    dst[o] = s[o] + b[o] > 0.0f ? s[o] + b[o] : 0.0f;
+            else
+                for (int o = 0; o < on; o++)
+                    dst[o] = s[o] + b[o];
+        }
+        if (++x == pw) {
+            x = 0;
+            if (++r == c->h + 2) {
+                r = 0;
+                img++;
+            }
+        }
     }
 }
