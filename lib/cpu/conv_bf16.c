@@ -7,11 +7,12 @@
  * about 1e-2 relative error per layer, fine for frozen feature extractors,
  * not for training (backward stays fp32).
  *
- * Each image is converted once to a zero-padded bf16 copy, so the kernel
- * needs no border tests and no im2col buffer: an output pixel's 9 taps are
+ * The batch is converted once to zero-padded bf16 copies, so the kernels
+ * need no border tests and no im2col buffer: an output pixel's 9 taps are
  * read straight from the padded image (implicit GEMM). Work is split over
- * (output-channel block, row) pairs; a block's packed weights (9·ci·32 bf16,
- * at most 288 KiB) stay in L2 while a thread walks its rows.
+ * (output-channel block, image, row) triples (AMX: blocks of 32 positions);
+ * a block's packed weights (9·ci·32 bf16, at most 288 KiB) stay in L2
+ * while a thread walks its rows.
  *
  * Kernels (conv_bf16.h): AMX-BF16 where the CPU has it and the kernel
  * grants the tile state (arch_prctl), else AVX-512 BF16; other CPUs
@@ -240,7 +241,9 @@ void ck_bf16_conv_row_portable(const ck_bf16_conv *c, int row, int cob)
 
 static ck_bf16_kernel chosen_kernel(void)
 {
-    return bf16_forced != CK_BF16_NONE ? bf16_forced : ck_cpu_bf16_best();
+    if (bf16_forced == CK_BF16_NONE)
+        return ck_cpu_bf16_best();
+    return ck_cpu_bf16_can_run(bf16_forced) ? bf16_forced : CK_BF16_NONE;
 }
 
 static void pack(ck_backend *be, ck_bf16_kernel k, const void *wt, ck_dtype dt, int ci, int co, uint16_t *wp)
