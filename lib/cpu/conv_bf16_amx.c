@@ -6,14 +6,26 @@
 #include "conv_bf16.h"
 
 #if defined(__AMX_TILE__) && defined(__AMX_BF16__)
-#include <immintrin.h>
-
-#define AMX_LOADCFG(cfg) _tile_loadconfig(cfg)
-#define AMX_RELEASE() _tile_release()
-#define AMX_ZERO(t) _tile_zero(t)
-#define AMX_LOAD(t, base, stride) _tile_loadd(t, base, stride)
-#define AMX_STORE(t, base, stride) _tile_stored(t, base, stride)
-#define AMX_DP(c, a, b) _tile_dpbf16ps(c, a, b)
+/* Own asm rather than gcc 12's <immintrin.h> tile intrinsics: those tell
+ * the compiler neither that ldtilecfg reads 64 bytes (it declares 8: the
+ * rest of the configuration could be dropped as dead stores) nor that
+ * tileloadd / tilestored touch memory (the accumulators read back after a
+ * tilestored could be taken from before it). Tile numbers are immediates. */
+#define CK_AMX_STR_(x) #x
+#define CK_AMX_STR(x) CK_AMX_STR_(x)
+#define AMX_LOADCFG(cfg) __asm__ volatile("ldtilecfg %0" ::"m"(*(const ck_amx_cfg *)(cfg)))
+#define AMX_RELEASE() __asm__ volatile("tilerelease" ::: "memory")
+#define AMX_ZERO(t) __asm__ volatile("tilezero %%tmm" CK_AMX_STR(t)::)
+#define AMX_LOAD(t, base, stride)                                                               \
+    __asm__ volatile("tileloadd (%0,%1,1), %%tmm" CK_AMX_STR(t)::"r"((const void *)(base)), \
+                     "r"((long)(stride))                                                        \
+                     : "memory")
+#define AMX_STORE(t, base, stride)                                                               \
+    __asm__ volatile("tilestored %%tmm" CK_AMX_STR(t) ", (%0,%1,1)" ::"r"((void *)(base)), \
+                     "r"((long)(stride))                                                         \
+                     : "memory")
+/* AT&T order: tdpbf16ps b, a, c computes c += a·b */
+#define AMX_DP(c, a, b) __asm__ volatile("tdpbf16ps %%tmm" CK_AMX_STR(b) ", %%tmm" CK_AMX_STR(a) ", %%tmm" CK_AMX_STR(c)::)
 #define CK_AMX_FN amx
 #include "conv_bf16_amx_kernel.h"
 
