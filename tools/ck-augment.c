@@ -4,6 +4,7 @@
 #include "common/cli.h"
 
 #include "ck/error.h"
+#include "ck/fs.h"
 #include "ck/rng.h"
 #include "ck/text.h"
 
@@ -304,6 +305,10 @@ static int check_inputs(const aug_job *job, int nfiles, char **files, int filter
                 rc = ck_cli_usage_error(prog, "'-' (stdin) as an input needs -o -");
     } else
         rc = 0;
+    int write_dir = !filter && !job->dry_run;
+    if (!rc && (ck_cli_input(prog, job->manifest, "--manifest") || ck_cli_input(prog, job->images, "--images") ||
+                (write_dir && ck_cli_output(prog, job->outdir, "--output", CK_OUT_FOLDER | CK_OUT_MKDIR))))
+        rc = 2;
     return rc;
 }
 
@@ -322,6 +327,10 @@ static int run(aug_job *job, int nfiles, char **files, int filter)
         ck_cli_print_errors(prog);
         aug_job_free(job);
         return 1;
+    }
+    if (!job->dry_run && aug_check_outputs(job)) {
+        aug_job_free(job);
+        return ck_cli_usage_from_errors(prog);
     }
     if (job->dry_run) {
         int failed = aug_dry_run(job);

@@ -2,6 +2,7 @@
  * against the sample submission before uploading it. */
 #include "ck-eval/eval_internal.h"
 #include "common/cli.h"
+#include "ck/fs.h"
 
 #include "ck/labels.h"
 
@@ -23,7 +24,7 @@ static void usage(FILE *f)
           "  -l, --labels FILE        label table (label_master.tsv): class names, and\n"
           "                           label names in the truth or the submission\n"
           "      --confusion FILE.svg write the confusion matrix as a picture\n"
-          "      --confusion-csv FILE write the confusion matrix as CSV\n"
+          "      --confusion-csv FILE write the confusion matrix as CSV ('-': stdout)\n"
           "      --eps EPS            log-loss clipping (default 1e-15, like scikit-learn)\n"
           "      --top K              top-K accuracy (default 5)\n"
           "  -s, --summary            one line: logloss=... accuracy=... topK=... rows=N\n"
@@ -117,6 +118,11 @@ static int parse_args(int argc, char **argv, args *a)
     a->sub = argv[optind];
     if (!a->truth == !a->sample)
         return ck_cli_usage_error(prog, "give either --truth (score) or --check (validate)");
+    if (ck_cli_input(prog, a->truth, "--truth") || ck_cli_input(prog, a->labels_path, "--labels") ||
+        ck_cli_input(prog, a->sample, "--check") || ck_cli_input(prog, a->sub, "SUBMISSION") ||
+        ck_cli_output(prog, a->svg, "--confusion", CK_OUT_STDOUT) ||
+        ck_cli_output(prog, a->csv, "--confusion-csv", CK_OUT_STDOUT))
+        return 2;
     return -1;
 }
 

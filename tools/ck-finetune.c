@@ -124,7 +124,13 @@ static int parse_args(int argc, char **argv, ck_train_options *cli, char *set, i
         }
         switch (c) {
         case OPT_SUMMARY: *summary = 1; break;
-        case OPT_RESUME: *resume = optarg; break;
+        case OPT_RESUME:
+            if (!*optarg) {
+                rc = usage_error("%s", "--resume: empty path");
+                goto out;
+            }
+            *resume = optarg;
+            break;
         case OPT_PROGRESS: cli->progress = 1; break;
         case 'q': cli->progress = -1; break;
         case 'h':

@@ -3,6 +3,7 @@
  * probabilities averaged over an ensemble of models and TTA views. */
 #include "ck-predict/predict_internal.h"
 #include "common/cli.h"
+#include "ck/fs.h"
 
 #include "ck/error.h"
 #include "ck/image.h"
@@ -30,7 +31,7 @@ static void usage(FILE *f)
           "                         column; '.png' etc. is appended when an id has no file)\n"
           "                         and, unless told otherwise, its separator and header;\n"
           "                         without it, every image of DIR in natural order\n"
-          "  -o, --output FILE      submission to write (atomically)\n"
+          "  -o, --output FILE      submission to write (atomically; '-': stdout)\n"
           "  -w, --weights FILE     base weights file, when not where training recorded it\n"
           "\n"
           "Format:\n"
@@ -271,7 +272,10 @@ static int parse_args(int argc, char **argv, args *a)
             return ck_cli_usage_error(prog, "--merge needs the shard files as arguments");
         if (a->nmodels || a->images || a->out)
             return ck_cli_usage_error(prog, "--merge takes only OUT and the shard files");
-        return -1;
+        for (int k = optind; k < argc; k++)
+            if (ck_cli_input(prog, argv[k], "SHARD"))
+                return 2;
+        return ck_cli_output(prog, a->merge, "--merge", CK_OUT_SYNC | CK_OUT_STDOUT) ? 2 : -1;
     }
     if (optind < argc)
         return ck_cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
@@ -283,7 +287,11 @@ static int parse_args(int argc, char **argv, args *a)
         return ck_cli_usage_error(prog, "no output: give -o OUT.csv");
     if (a->fmt.label_names && a->fmt.kind != CK_SUB_LABEL)
         return ck_cli_usage_error(prog, "--label-names goes with --format label");
-    return -1;
+    int bad = ck_cli_input(prog, a->images, "--images") || ck_cli_input(prog, a->order, "--order") ||
+              ck_cli_input(prog, a->o.weights, "--weights");
+    for (int m = 0; m < a->nmodels && !bad; m++)
+        bad = ck_cli_input(prog, a->models[m], "-m");
+    return bad || ck_cli_output(prog, a->out, "-o", CK_OUT_SYNC | CK_OUT_STDOUT) ? 2 : -1;
 }
 
 /* Write the submission in the shape asked for: explicit options, else the

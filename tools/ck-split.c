@@ -186,6 +186,9 @@ static int parse_args(int argc, char **argv, args *a)
         return ck_cli_usage_error(prog, "missing --output");
     if (a->have_val && a->folds)
         return ck_cli_usage_error(prog, "--val and --folds are exclusive");
+    if (ck_cli_input(prog, a->manifest, "--manifest") || ck_cli_input(prog, a->labels_path, "--labels") ||
+        ck_cli_output(prog, a->outdir, "--output", CK_OUT_FOLDER | CK_OUT_MKDIR))
+        return 2;
     if (is_dir(a->manifest) && (a->file_col || a->label_col))
         return ck_cli_usage_error(prog, "--file-column/--label-column do not apply to a folder");
     return -1;

@@ -4,6 +4,7 @@
 
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/image.h"
 #include "ck/labels.h"
 #include "ck/progress.h"
 #include "ck/rng.h"
@@ -87,45 +88,6 @@ static void image_path(const job *J, int k, char *buf, size_t n)
     }
 }
 
-/* PNG to a temporary name, renamed when complete: no half-written image.
- * No fsync per image (thousands of them): the tables, written last with
- * ck_atomic_*, are synced. */
-static int write_png(const char *path, const uint8_t *rgb, int size)
-{
-    VipsImage *im = vips_image_new_from_memory(rgb, (size_t)size * (size_t)size * 3, size, size, 3,
-                                               VIPS_FORMAT_UCHAR);
-    void *png = NULL;
-    size_t len = 0;
-    if (!im || vips_pngsave_buffer(im, &png, &len, "strip", TRUE, NULL) != 0) {
-        if (im)
-            g_object_unref(im);
-        ck_error("ck-synth", "%s: cannot encode PNG: %s", path, vips_error_buffer());
-        vips_error_clear();
-        return -1;
-    }
-    g_object_unref(im);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(png, 1, len, f) == len;
-    int err = errno;
-    if (f && fclose(f) != 0 && ok) {
-        ok = 0;
-        err = errno;
-    }
-    g_free(png);
-    if (ok && rename(tmp, path) != 0) {
-        ok = 0;
-        err = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        ck_error_system(err, "ck-synth", "cannot write %s", path);
-        return -1;
-    }
-    return 0;
-}
-
 /* Every image, an OpenMP loop over items: item k's pixels depend only on
  * (seed, k), so the bytes do not depend on -j. 0, or -1 after the first
  * failure (the remaining items are skipped). */
@@ -151,7 +113,8 @@ static int draw_all(const job *J, int jobs)
             uint64_t item = k < J->ntrain ? (uint64_t)k : TEST_ITEM0 + (uint64_t)(k - J->ntrain);
             char path[4096];
             image_path(J, k, path, sizeof path);
-            if (ck_synth_draw(cls, J->seed, item, J->size, rgb) < 0 || write_png(path, rgb, J->size) < 0) {
+            if (ck_synth_draw(cls, J->seed, item, J->size, rgb) < 0 ||
+                ck_image_save_rgb(path, rgb, J->size, J->size, 0) < 0) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
@@ -219,7 +182,7 @@ static int write_tables(const job *J, int nclasses)
     }
     if (rc == 0) {
         snprintf(path, sizeof path, "%s/sample_submit.csv", J->dir);
-        ck_atomic_file *f = ck_atomic_open(path);
+        ck_atomic_file *f = ck_atomic_open(path, CK_OUT_SYNC);
         FILE *out = ck_atomic_stream(f);
         rc = f ? 0 : -1;
         for (int k = 0; rc == 0 && k < J->ntest; k++) {
@@ -315,6 +278,8 @@ static int parse_args(int argc, char **argv, synth_args *a)
         return ck_cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
     if (!dir)
         return ck_cli_usage_error(prog, "missing --output");
+    if (!*dir)
+        return ck_cli_usage_error(prog, "--output: empty path");
     if (ntrain + ntest == 0)
         return ck_cli_usage_error(prog, "nothing to generate (--train and --test are 0)");
     *a = (synth_args){.dir = dir, .classes = classes, .ntrain = ntrain, .ntest = ntest, .size = size,

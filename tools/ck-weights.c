@@ -1,5 +1,6 @@
 /* ck-weights — make, inspect, verify and convert VGG16 weight files. */
 #include "common/cli.h"
+#include "ck/fs.h"
 
 #include "ck/weights.h"
 
@@ -176,6 +177,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "random") == 0) {
         if (nargs != 1)
             return ck_cli_usage_error(prog, "random: unexpected argument '%s'", args[1]);
+        if (ck_cli_output(prog, out, "--output", CK_OUT_SYNC))
+            return 2;
         return cmd_random(seed, top, out);
     }
     if (seed || top || out)
@@ -183,11 +186,15 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "info") == 0 || strcmp(cmd, "verify") == 0) {
         if (nargs != 2)
             return ck_cli_usage_error(prog, "%s: exactly one FILE expected", cmd);
+        if (!*args[1])
+            return ck_cli_usage_error(prog, "%s: empty file name", cmd);
         return cmd[0] == 'i' ? cmd_info(args[1]) : cmd_verify(args[1]);
     }
     if (strcmp(cmd, "convert") == 0) {
         if (nargs != 3)
             return ck_cli_usage_error(prog, "convert: IN and OUT expected");
+        if (ck_cli_input(prog, args[1], "IN") || ck_cli_output(prog, args[2], "OUT", CK_OUT_SYNC))
+            return 2;
         return cmd_convert(args[1], args[2]);
     }
     return ck_cli_usage_error(prog, "unknown command '%s'", cmd);

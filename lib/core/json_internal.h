@@ -10,7 +10,6 @@
 double ck_json_strtod(const char *s, char **end);
 /* Length of the valid UTF-8 sequence starting at s (0 when invalid). */
 size_t ck_utf8_valid_seq(const unsigned char *s, size_t n);
-int ck_utf8_valid(const char *s, size_t n);
 /* Byte length of an object key (keys may contain \u0000). */
 size_t ck_json_key_len_at(const ck_json *obj, int i);
 

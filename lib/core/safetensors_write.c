@@ -274,7 +274,7 @@ int ck_st_writer_write(ck_st_writer *w, const char *path)
         ck_error("safetensors", "%s: cannot build the header", path);
         return -1;
     }
-    ck_atomic_file *af = ck_atomic_open(path);
+    ck_atomic_file *af = ck_atomic_open(path, CK_OUT_SYNC);
     if (!af) {
         free(order);
         free(header);

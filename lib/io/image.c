@@ -5,7 +5,6 @@
  * opens per file), which dominates for 32×32 images. Pixels are computed in
  * the calling thread with vips_region_prepare(); ck parallelises over whole
  * images instead of inside libvips. */
-#define _GNU_SOURCE /* O_TMPFILE */
 #include "ck/image.h"
 
 #include "ck/error.h"
@@ -447,127 +446,21 @@ void *ck_image_encode_rgb(const uint8_t *rgb, int w, int h, ck_image_format f, i
     return buf;
 }
 
-/* Temporary file + rename, like ck_atomic_write() but without its fsync():
- * a reader never sees a half-written image and a failed write (ENOSPC, at
- * write or close) leaves nothing behind, but images are not forced to the
- * disk one by one. With thousands of 2 KB outputs the fsync()s took 10×
- * the CPU work (measured: 1000 CIFAR images, 12 s instead of 2 s); outputs
- * can be regenerated after a power cut, unlike checkpoints.
- *
- * Where the kernel and file system allow, the temporary file has no name
- * at all (O_TMPFILE) and is linked into place once written: one directory
- * operation per image instead of two (create, rename). At ~2000 small
- * images a second, ext4's directory lock was what two threads waited on
- * (perf: rwsem_spin_on_owner; docs/augment.md). */
-static int write_all(int fd, const void *data, size_t len)
+/* Through the one output function, without CK_OUT_SYNC: a reader never
+ * sees a half-written image and a failed write leaves nothing behind, but
+ * images are not forced to the disk one by one. With thousands of 2 KB
+ * outputs the fsync()s took 10x the CPU work (docs/augment.md); outputs can
+ * be regenerated after a power cut, unlike checkpoints. */
+static int write_image_file(const char *path, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    for (size_t done = 0; done < len;) {
-        ssize_t k = write(fd, p + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return k < 0 ? errno : EIO;
-        done += (size_t)k;
-    }
-    return 0;
-}
-
-/* Named temporary file, then rename over path. */
-static int write_named_tmp(const char *path, const void *data, size_t len)
-{
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp) {
-        ck_error("image", "%s: out of memory", path);
+    ck_atomic_file *f = ck_atomic_open(path, 0);
+    if (!f)
+        return -1;
+    if (ck_atomic_put(f, data, len) != 0) {
+        ck_atomic_abort(f);
         return -1;
     }
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        ck_error_system(errno, "image", "cannot create %s", tmp);
-        free(tmp);
-        return -1;
-    }
-    /* mkstemp makes 0600; outputs are ordinary files. */
-    int err = fchmod(fd, (mode_t)ck_file_mode()) ? errno : 0;
-    if (!err)
-        err = write_all(fd, data, len);
-    if (close(fd) && !err)
-        err = errno;
-    if (!err && rename(tmp, path))
-        err = errno;
-    if (err) {
-        unlink(tmp);
-        ck_error_system(err, "image", "cannot write %s", path);
-    }
-    free(tmp);
-    return err ? -1 : 0;
-}
-
-/* 0 written, 1 not possible here (no O_TMPFILE, no /proc, the file exists
- * already: the caller takes the named path), -1 error (message set). */
-static int write_unnamed_tmp(const char *path, const void *data, size_t len)
-{
-#ifdef O_TMPFILE
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == path)
-        strcpy(dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir)
-        memcpy(dir, path, (size_t)(slash - path)), dir[slash - path] = '\0';
-    else
-        return 1;
-    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666); /* umask applies */
-    if (fd < 0)
-        return 1;
-    int err = write_all(fd, data, len);
-    if (err) {
-        close(fd);
-        ck_error_system(err, "image", "cannot write %s", path);
-        return -1;
-    }
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    int rc = 1;
-    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
-        rc = 0;
-    else if (errno == EEXIST) {
-        /* Replacing a file: link under a fresh temporary name, rename. */
-        static unsigned counter;
-        size_t n = strlen(path) + 48;
-        char *tmp = malloc(n);
-        for (int tries = 0; tmp && rc == 1 && tries < 8; tries++) {
-            snprintf(tmp, n, "%s.tmp.%ld.%u", path, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW)) {
-                if (errno != EEXIST)
-                    break;
-                continue;
-            }
-            if (rename(tmp, path) == 0) {
-                rc = 0;
-            } else {
-                ck_error_system(errno, "image", "cannot write %s", path);
-                unlink(tmp);
-                rc = -1;
-            }
-        }
-        free(tmp);
-    }
-    close(fd);
-    return rc;
-#else
-    (void)path, (void)data, (void)len;
-    return 1;
-#endif
-}
-
-static int write_atomic_nosync(const char *path, const void *data, size_t len)
-{
-    int rc = write_unnamed_tmp(path, data, len);
-    return rc == 1 ? write_named_tmp(path, data, len) : rc;
+    return ck_atomic_commit(f);
 }
 
 int ck_image_save_rgb(const char *path, const uint8_t *rgb, int w, int h, int quality)
@@ -583,7 +476,7 @@ int ck_image_save_rgb(const char *path, const uint8_t *rgb, int w, int h, int qu
         ck_error("image", "%s: not written", path);
         return -1;
     }
-    int rc = write_atomic_nosync(path, buf, len);
+    int rc = write_image_file(path, buf, len);
     free(buf);
     return rc;
 }

@@ -395,7 +395,7 @@ int ck_manifest_save(const ck_manifest *m, const char *path)
 {
     if (!m)
         return -1;
-    ck_atomic_file *f = ck_atomic_open(path);
+    ck_atomic_file *f = ck_atomic_open(path, CK_OUT_STDOUT);
     if (!f)
         return -1;
     if (ck_manifest_write(m, ck_atomic_stream(f)) < 0) {

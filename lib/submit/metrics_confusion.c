@@ -22,7 +22,7 @@ static void put_name(FILE *f, const char *const *names, int k, int csv)
 
 int ck_metrics_write_confusion_csv(const ck_metrics *m, const char *const *names, const char *path)
 {
-    ck_atomic_file *af = ck_atomic_open(path);
+    ck_atomic_file *af = ck_atomic_open(path, CK_OUT_STDOUT);
     if (!af)
         return -1;
     FILE *f = ck_atomic_stream(af);
@@ -45,7 +45,7 @@ int ck_metrics_write_confusion_csv(const ck_metrics *m, const char *const *names
 
 int ck_metrics_write_confusion_svg(const ck_metrics *m, const char *const *names, const char *path)
 {
-    ck_atomic_file *af = ck_atomic_open(path);
+    ck_atomic_file *af = ck_atomic_open(path, CK_OUT_STDOUT);
     if (!af)
         return -1;
     FILE *f = ck_atomic_stream(af);

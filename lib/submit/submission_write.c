@@ -96,7 +96,7 @@ static int write_rows(const ck_submission *s, const char *path, const ck_submiss
 {
     if (check_format(s, f))
         return -1;
-    ck_atomic_file *af = ck_atomic_open(path);
+    ck_atomic_file *af = ck_atomic_open(path, CK_OUT_SYNC | CK_OUT_STDOUT);
     if (!af)
         return -1;
     FILE *fp = ck_atomic_stream(af);
@@ -256,7 +256,7 @@ int ck_submission_merge(const char *out, const char *const *shards, int nshards)
         }
     }
     if (!rc) {
-        ck_atomic_file *af = ck_atomic_open(out);
+        ck_atomic_file *af = ck_atomic_open(out, CK_OUT_SYNC | CK_OUT_STDOUT);
         if (!af) {
             rc = -1;
         } else {

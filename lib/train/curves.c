@@ -20,7 +20,7 @@ static void put_num(FILE *f, double v, const char *fmt)
 
 int ck_curves_write_csv(const char *path, const ck_epoch_record *r, int n)
 {
-    ck_atomic_file *af = ck_atomic_open(path);
+    ck_atomic_file *af = ck_atomic_open(path, 0);
     if (!af)
         return -1;
     FILE *f = ck_atomic_stream(af);
@@ -168,7 +168,7 @@ int ck_curves_write_svg(const char *path, const ck_epoch_record *r, int n, const
         ck_error("curves", "%s: no epochs to plot", path);
         return -1;
     }
-    ck_atomic_file *af = ck_atomic_open(path);
+    ck_atomic_file *af = ck_atomic_open(path, 0);
     if (!af)
         return -1;
     FILE *f = ck_atomic_stream(af);

@@ -9,6 +9,7 @@
 #include "ck/dataset.h"
 #include "ck/dtype.h"
 #include "ck/error.h"
+#include "ck/fs.h"
 #include "ck/safetensors.h"
 
 #include <errno.h>
@@ -86,9 +87,8 @@ ck_fcache *ck_fcache_new(ck_cache_kind kind, const char *path, long slots, size_
         c->path = strdup(path);
         if (!c->path)
             goto oom;
-        c->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        c->fd = ck_scratch_open(path);
         if (c->fd < 0) {
-            ck_error_system(errno, "cache", "cannot create feature cache %s", path);
             ck_fcache_free(c);
             return NULL;
         }
@@ -104,10 +104,8 @@ void ck_fcache_free(ck_fcache *c)
 {
     if (!c)
         return;
-    if (c->fd >= 0) {
-        close(c->fd);
-        unlink(c->path); /* a scratch file: meaningless without this run */
-    }
+    if (c->fd >= 0)
+        close(c->fd); /* the name went at creation: nothing is left behind */
     free(c->path);
     free(c->mem);
     free(c->have);

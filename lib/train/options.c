@@ -3,12 +3,15 @@
 #include "ck/train.h"
 #include "ck/dataset.h"
 #include "ck/error.h"
+#include "ck/fs.h"
+#include "ck/json.h"
 #include "ck/rng.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef enum opt_type { T_STR, T_INT, T_DBL, T_FLAG, T_I64 } opt_type;
 
@@ -454,6 +457,50 @@ int ck_train_lr_config(const ck_train_options *o, ck_lr_config *cfg)
     return 0;
 }
 
+/* Inputs registered, outputs checked (and their folders created) before
+ * any image is decoded: a bad output path fails now, not at the first
+ * checkpoint. --resume is not an input here: it is read whole before
+ * training and is meant to be overwritten by the next checkpoint. */
+static int check_paths(const ck_train_options *o)
+{
+    if (o->nccl_id_file && !*o->nccl_id_file) {
+        ck_error("options", "--nccl-id-file: empty path");
+        return -1;
+    }
+    /* Option values go into the checkpoint's JSON metadata. */
+    for (int i = 0; i < ck_train_option_count(); i++) {
+        char *v = ck_train_options_get(o, ck_train_option_name(i));
+        int bad = v && !ck_utf8_valid(v, strlen(v));
+        free(v);
+        if (bad) {
+            ck_error("options", "--%s: the value is not valid UTF-8 (checkpoints store it as UTF-8 text)",
+                     ck_train_option_name(i));
+            return -1;
+        }
+    }
+    if (ck_io_input_add(o->weights, "--weights") || ck_io_input_add(o->train, "--train") ||
+        ck_io_input_add(o->images, "--images") || ck_io_input_add(o->labels, "--labels") ||
+        ck_io_input_add(o->val_manifest, "--val-manifest"))
+        return -1;
+    char *last = o->out && *o->out ? ck_train_last_path(o->out) : NULL;
+    int rc = ck_output_check(o->out, "-o", CK_OUT_MKDIR) || ck_output_check(last, "-o (.last)", CK_OUT_MKDIR) ||
+             ck_output_check(o->log, "--log", CK_OUT_MKDIR) || ck_output_check(o->plot, "--plot", CK_OUT_MKDIR);
+    free(last);
+    ck_cache_kind kind;
+    char *scratch = NULL;
+    if (!rc && ck_cache_parse(o->cache, &kind, &scratch) == 0 && scratch) {
+        struct stat st;
+        rc = ck_output_check(scratch, "--cache disk:", CK_OUT_MKDIR);
+        if (!rc && lstat(scratch, &st) == 0) {
+            ck_error("options", "--cache disk:%s: the file exists; the cache is a scratch file, give a new name",
+                     scratch);
+            rc = -1;
+        }
+    }
+    free(scratch);
+    return rc ? -1 : 0;
+}
+
 int ck_train_options_check(const ck_train_options *o)
 {
     ck_vgg16_config mc;
@@ -516,7 +563,7 @@ int ck_train_options_check(const ck_train_options *o)
         ck_error("options", "--nodes %d needs --gpus LIST and --nccl-id-file PATH", o->nodes);
         return -1;
     }
-    return 0;
+    return check_paths(o);
 }
 
 char *ck_train_last_path(const char *out)

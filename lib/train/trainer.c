@@ -2,6 +2,7 @@
  * curves, early stopping, interruption and resume. */
 #include "trainer_internal.h"
 #include "ck/error.h"
+#include "ck/fs.h"
 #include "ck/progress.h"
 #include "ck/rng.h"
 
@@ -423,6 +424,13 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         ck_error("train", "no output checkpoint (-o FILE)");
         return -1;
     }
+    /* A run killed while writing a checkpoint leaves its temporary. */
+    char *last = ck_train_last_path(o->out);
+    int stale = ck_output_clean_stale(o->out) + ck_output_clean_stale(last);
+    free(last);
+    if (stale && io->msg)
+        fprintf(io->msg, "Warning: removed %d stale temporary file%s of %s (left by an interrupted run)\n", stale,
+                stale == 1 ? "" : "s", o->out);
     trainer t;
     memset(&t, 0, sizeof t);
     t.o = o;

@@ -2,6 +2,7 @@
 #include "trainer_internal.h"
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/json.h"
 #include "ck/split.h"
 
 #include <math.h>
@@ -14,6 +15,44 @@ static int is_dir(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int utf8(const char *s)
+{
+    return !s || ck_utf8_valid(s, strlen(s));
+}
+
+/* Class names go into the checkpoint's JSON metadata: refuse what JSON
+ * cannot hold now, not at the first checkpoint after an epoch. */
+static int check_class_names(trainer *t)
+{
+    const ck_train_options *o = t->o;
+    for (int k = 0; k < t->ncls; k++) {
+        const char *id = ck_labels_id(t->labels, k), *name = ck_labels_name(t->labels, k);
+        if (utf8(id) && utf8(name))
+            continue;
+        int line = 0;
+        if (o->labels) {
+            size_t n;
+            char *text = ck_read_file(o->labels, &n);
+            int at = 1;
+            for (char *p = text, *nl; !line && p && p < text + n; p = nl + 1, at++) {
+                nl = memchr(p, '\n', (size_t)(text + n - p));
+                nl = nl ? nl : text + n;
+                if (!ck_utf8_valid(p, (size_t)(nl - p)))
+                    line = at;
+            }
+            free(text);
+        } else {
+            for (int i = 0; !line && i < ck_manifest_count(t->man); i++)
+                if (!strcmp(ck_manifest_label(t->man, i), id))
+                    line = ck_manifest_line(t->man, i);
+        }
+        ck_error("train", "%s:%d: class name is not valid UTF-8 (checkpoints store names as UTF-8; convert the "
+                 "file, e.g. with iconv)", o->labels ? o->labels : o->train, line);
+        return -1;
+    }
+    return 0;
 }
 
 /* Training rows and validation rows (holdout, k-fold, a separate manifest
@@ -46,6 +85,8 @@ static int setup_data(trainer *t)
         ck_error("train", "%s: need at least 2 classes, found %d", o->labels ? o->labels : o->train, t->ncls);
         return -1;
     }
+    if (check_class_names(t) != 0)
+        return -1;
     t->all = ck_dataset_from_manifest(t->man, images, t->labels);
     if (!t->all)
         return -1;

@@ -3,6 +3,7 @@
 #include "weights_internal.h"
 #include "h5_util.h"
 #include "ck/error.h"
+#include "ck/fs.h"
 #include "ck/rng.h"
 
 #include <errno.h>
@@ -174,24 +175,16 @@ out:
 
 int ck_weights_write_random_h5(const char *path, uint64_t seed, int with_top)
 {
-    size_t len = strlen(path) + 16;
-    char *tmp = malloc(len);
+    /* HDF5 writes by name: into the named temporary of the one writer. */
+    ck_atomic_file *af = ck_atomic_open(path, CK_OUT_SYNC | CK_OUT_NAMED);
+    const char *tmp = ck_atomic_tmp_path(af);
+    if (!af)
+        return -1;
     if (!tmp) {
-        ck_error("weights", "out of memory");
+        ck_atomic_abort(af);
+        ck_error("weights", "%s: HDF5 weights need a regular file", path);
         return -1;
     }
-    snprintf(tmp, len, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        ck_error_system(errno, "weights", "cannot create a temporary file beside %s", path);
-        free(tmp);
-        return -1;
-    }
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(fd, 0666 & ~um);
-    close(fd);
-
     char h5msg[256];
     h5_quiet q;
     h5_quiet_begin(&q);
@@ -199,18 +192,9 @@ int ck_weights_write_random_h5(const char *path, uint64_t seed, int with_top)
     if (rc < 0)
         ck_error("weights", "cannot write %s (%s; disk full?)", path, h5_error_text(h5msg, sizeof h5msg));
     h5_quiet_end(&q);
-
-    if (rc == 0) {
-        fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0 || rename(tmp, path) != 0) {
-            ck_error_system(errno, "weights", "cannot write %s", path);
-            rc = -1;
-        }
-        if (fd >= 0)
-            close(fd);
+    if (rc < 0) {
+        ck_atomic_abort(af);
+        return -1;
     }
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    return ck_atomic_commit(af);
 }

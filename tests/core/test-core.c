@@ -76,7 +76,7 @@ static void test_atomic(void)
     CHECK(s && n == 5 && strcmp(s, "hello") == 0);
     free(s);
     /* An aborted write leaves the old file and no temporary. */
-    ck_atomic_file *f = ck_atomic_open(p);
+    ck_atomic_file *f = ck_atomic_open(p, 0);
     fputs("partial", ck_atomic_stream(f));
     ck_atomic_abort(f);
     s = ck_read_file(p, &n);

@@ -51,7 +51,8 @@ for f in cut.h5 missing.h5 /dev/null; do
     check "info $f names the file" grep -qF "$f" err.txt
 done
 ck-weights convert r.h5 no-such-dir/x.safetensors 2>err.txt; st=$?
-check "convert into a missing folder exits 1" test $st -eq 1
+check "convert into a missing folder: usage error before any work" test $st -eq 2
+check "the error names the folder" grep -q no-such-dir err.txt
 check "no temporary left behind" test -z "$(ls | grep tmp)"
 
 [ $fails -eq 0 ] && echo "test-weights-cli: all passed" >&2

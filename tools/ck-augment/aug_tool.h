@@ -39,6 +39,9 @@ typedef struct {
 /* Resolve inputs and output names; detects output-name collisions.
  * 0 or -1 + error. */
 int aug_plan(aug_job *job, int argc, char **argv);
+/* Before any work: no output may overwrite an input (--include-original
+ * into the source folder). 0 or -1 + error. */
+int aug_check_outputs(const aug_job *job);
 /* Number of outputs per image and the k-th output's name. */
 int aug_outputs_per_image(const aug_job *job);
 const char *aug_out_name(const aug_job *job, int image, int k);

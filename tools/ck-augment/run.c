@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Print (and clear) whatever is in the error buffer, one prefixed line per
  * message. Several threads may fail at once: one prints at a time so that
@@ -61,6 +62,8 @@ static int process_image(const aug_job *job, int i)
     return rc;
 }
 
+static int aug_run_locked(aug_job *job, unsigned char *ok);
+
 /* Output folders are made up front, in one thread. */
 static int make_folders(const aug_job *job)
 {
@@ -89,7 +92,36 @@ static int make_folders(const aug_job *job)
     return 0;
 }
 
+int aug_check_outputs(const aug_job *job)
+{
+    const char *opt = job->manifest ? "--manifest" : "FILE";
+    for (int i = 0; i < job->n; i++)
+        if (ck_io_input_add(job->src[i], opt))
+            return -1;
+    int per = aug_outputs_per_image(job);
+    for (int i = 0; i < job->n; i++)
+        for (int k = 0; k < per; k++) {
+            char *path = ck_path_join(job->outdir, aug_out_name(job, i, k));
+            int rc = path ? ck_output_check(path, "--output", CK_OUT_MKDIR) : -1;
+            free(path);
+            if (rc)
+                return -1;
+        }
+    return 0;
+}
+
 int aug_run(aug_job *job, unsigned char *ok)
+{
+    /* One run per output folder at a time: two would interleave copies. */
+    int lock = ck_mkdir_p(job->outdir) ? -1 : ck_dir_lock(job->outdir);
+    if (lock < 0)
+        return -1;
+    int rc = aug_run_locked(job, ok);
+    close(lock);
+    return rc;
+}
+
+static int aug_run_locked(aug_job *job, unsigned char *ok)
 {
     if (make_folders(job))
         return -1;
@@ -188,10 +220,11 @@ int aug_filter(aug_job *job, const char *input)
     int rc = -1;
     if (out && render_one(job, 0, 0, rgb, w, h, out, ow, oh) == 0 &&
         (enc = ck_image_encode_rgb(out, ow, oh, f, job->quality, &n))) {
-        if (fwrite(enc, 1, n, stdout) == n && fflush(stdout) == 0)
-            rc = 0;
+        ck_atomic_file *o = ck_atomic_open("-", CK_OUT_STDOUT);
+        if (o && ck_atomic_put(o, enc, n) == 0)
+            rc = ck_atomic_commit(o);
         else
-            ck_error_system(errno, "ck-augment", "cannot write the image to stdout");
+            ck_atomic_abort(o);
     }
     free(enc);
     free(out);

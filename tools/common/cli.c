@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ck/fs.h"
 #include "ck/version.h"
 
 void ck_cli_name(char **argv, const char *prog)
@@ -65,6 +66,28 @@ void ck_cli_print_errors(const char *prog)
             fprintf(stderr, "%s: %s\n", prog, line);
     }
     free(msg);
+}
+
+int ck_cli_usage_from_errors(const char *prog)
+{
+    ck_cli_print_errors(prog);
+    return ck_cli_try_help(prog);
+}
+
+int ck_cli_input(const char *prog, const char *path, const char *option)
+{
+    return ck_io_input_add(path, option) ? ck_cli_usage_from_errors(prog) : 0;
+}
+
+int ck_cli_output(const char *prog, const char *path, const char *option, unsigned flags)
+{
+    if (ck_output_check(path, option, flags))
+        return ck_cli_usage_from_errors(prog);
+    int n = flags & CK_OUT_FOLDER ? 0 : ck_output_clean_stale(path);
+    if (n)
+        fprintf(stderr, "%s: removed %d stale temporary file%s of %s (left by an interrupted run)\n", prog, n,
+                n == 1 ? "" : "s", path);
+    return 0;
 }
 
 int ck_cli_parse_long(const char *s, long lo, long hi, long *out)

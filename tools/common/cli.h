@@ -35,6 +35,18 @@ int ck_cli_fail(const char *prog);
  * Not locked: callers with threads serialize it themselves. */
 void ck_cli_print_errors(const char *prog);
 
+/* The error buffer as a usage error: one "PROG: <line>" per message, then
+ * the hint. Returns 2. */
+int ck_cli_usage_from_errors(const char *prog);
+/* Paths, checked before any work (docs/outputs.md). Register an input
+ * (NULL: option not given) so that no output may overwrite it; 0, or 2
+ * after a usage error (an empty path). */
+int ck_cli_input(const char *prog, const char *path, const char *option);
+/* Check an output (ck_output_check with `flags`) after the inputs are
+ * registered, and remove the temporaries a killed run left beside it,
+ * saying so on stderr. 0, or 2 after a usage error. */
+int ck_cli_output(const char *prog, const char *path, const char *option, unsigned flags);
+
 /* Option values. Each takes the whole string (no trailing junk, not empty)
  * and returns 0, or -1 without touching *out. */
 /* Base-10 integer in [lo, hi]. */

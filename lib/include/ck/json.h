@@ -63,6 +63,9 @@ typedef struct ck_json ck_json;
 
 /* Parse `len` bytes (need not be NUL-terminated). `what` names the source in
  * errors (may be NULL). NULL and an error on failure. */
+/* 1 when s[0..n) is valid UTF-8 (JSON strings must be: checkpoint metadata). */
+int ck_utf8_valid(const char *s, size_t n);
+
 ck_json *ck_json_parse(const char *text, size_t len, const char *what);
 /* Frees a whole tree; only call it on the root. NULL is safe. */
 void ck_json_free(ck_json *root);
