@@ -102,6 +102,22 @@ static void bf16_kernels(ck_bf16_kernel ks[2])
     ks[1] = ck_cpu_bf16_can_run(CK_BF16_AVX512) ? CK_BF16_AVX512 : CK_BF16_PORTABLE;
 }
 
+/* Kernel k on shape s against ref: every output written, within the bound. */
+static void check_bf16(ck_backend *be, ck_bf16_kernel k, const shape *s, const float *x, const void *wt,
+                       ck_dtype wdt, const float *b, float *y, const double *ref, const char *what)
+{
+    size_t ny = (size_t)s->n * s->h * s->w * s->co;
+    ck_bf16_kernel old = ck_cpu_bf16_use(k);
+    memset(y, 0xff, ny * sizeof *y); /* NaN: every element must be written */
+    int rc = ck_cpu_conv3x3_bf16(be, x, s->n, s->h, s->w, s->ci, wt, wdt, b, s->co, y, s->relu);
+    ck_cpu_bf16_use(old);
+    CHECK(rc == 0);
+    double e = rel_err(y, ref, ny);
+    fprintf(stderr, "bf16 (%s) n=%d %3dx%-3d ci=%-3d co=%-3d%s: max err/max|ref| %.2e\n", ck_cpu_bf16_kernel_name(k),
+            s->n, s->h, s->w, s->ci, s->co, what, e);
+    CHECK(e <= BF16_TOL);
+}
+
 static void one_shape(ck_backend *be, const shape *s, int idx)
 {
     size_t nx = (size_t)s->n * s->h * s->w * s->ci, ny = (size_t)s->n * s->h * s->w * s->co;
@@ -132,22 +148,11 @@ static void one_shape(ck_backend *be, const shape *s, int idx)
      * weights, then weights already in bf16 (same result). */
     ck_bf16_kernel ks[2];
     bf16_kernels(ks);
+    for (size_t i = 0; i < nw; i++)
+        wb[i] = to_bf16(wt[i]);
     for (int ki = 0; ki < 2; ki++) {
-        ck_bf16_kernel old = ck_cpu_bf16_use(ks[ki]);
-        for (int wdt = 0; wdt < 2; wdt++) {
-            for (size_t i = 0; i < nw; i++)
-                wb[i] = to_bf16(wt[i]);
-            memset(y, 0xff, ny * sizeof *y);
-            int rc = ck_cpu_conv3x3_bf16(be, x, s->n, s->h, s->w, s->ci, wdt ? (const void *)wb : wt,
-                                         wdt ? CK_BF16 : CK_F32, b, s->co, y, s->relu);
-            CHECK(rc == 0);
-            double e = rel_err(y, ref, ny);
-            if (wdt == 0)
-                fprintf(stderr, "bf16 (%s) n=%d %2dx%-2d ci=%-2d co=%-2d: max err/max|ref| %.2e\n",
-                        ck_cpu_bf16_kernel_name(ks[ki]), s->n, s->h, s->w, s->ci, s->co, e);
-            CHECK(e <= BF16_TOL);
-        }
-        ck_cpu_bf16_use(old);
+        check_bf16(be, ks[ki], s, x, wt, CK_F32, b, y, ref, "");
+        check_bf16(be, ks[ki], s, x, wb, CK_BF16, b, y, ref, " bf16 weights");
     }
 
     free(x), free(wt), free(b), free(y), free(wb), free(ref);
@@ -393,14 +398,7 @@ static void vgg_layers(ck_backend *be)
                         ck_cpu_bf16_kernel_name(kk), s->n, s->h, s->w, s->ci, s->co, macs / 1e6);
                 continue;
             }
-            ck_bf16_kernel old = ck_cpu_bf16_use(kk);
-            memset(y, 0xff, ny * sizeof *y);
-            CHECK(ck_cpu_conv3x3_bf16(be, x, s->n, s->h, s->w, s->ci, wt, CK_F32, b, s->co, y, s->relu) == 0);
-            ck_cpu_bf16_use(old);
-            double e = rel_err(y, refd, ny);
-            fprintf(stderr, "bf16 (%s) n=%d %3dx%-3d ci=%-3d co=%-3d vs fp32: max err/max|ref| %.2e\n",
-                    ck_cpu_bf16_kernel_name(kk), s->n, s->h, s->w, s->ci, s->co, e);
-            CHECK(e <= BF16_TOL);
+            check_bf16(be, kk, s, x, wt, CK_F32, b, y, refd, " vs fp32");
         }
         free(x), free(wt), free(b), free(ref), free(y), free(refd);
     }
