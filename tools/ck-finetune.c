@@ -70,7 +70,7 @@ static struct option *long_options(int ntab)
         if (!strcmp(name, "progress"))
             continue;
         int flag = !strcmp(name, "batchnorm") || !strcmp(name, "nesterov") || !strcmp(name, "cache-fp16") ||
-                   !strcmp(name, "embed-base");
+                   !strcmp(name, "embed-base") || !strcmp(name, "find-lr");
         lo[k++] = (struct option){name, flag ? no_argument : required_argument, NULL, OPT_TABLE + i};
     }
     lo[k++] = (struct option){"summary", no_argument, NULL, OPT_SUMMARY};
@@ -202,7 +202,7 @@ static int options_from_cli(ck_train_options *opts, ck_train_options *cli, const
             free(v);
         }
     const char *missing = !opts->weights ? "--weights FILE" : !opts->train ? "--train MANIFEST|DIR"
-                          : !opts->out ? "-o CHECKPOINT" : NULL;
+                          : !opts->out && !opts->find_lr ? "-o CHECKPOINT" : NULL;
     if (missing)
         return usage_error("missing %s", missing);
     return -1;
@@ -224,7 +224,12 @@ static int train(ck_train_options *opts, ck_checkpoint *ck)
 
     install_handlers();
     ck_train_io io = {.msg = stderr, .stop = &stop_flag, .resume = ck};
-    int r = ck_train_run(opts, &io);
+    ck_lr_find_result found;
+    int r = opts->find_lr ? ck_train_find_lr(opts, &io, &found) : ck_train_run(opts, &io);
+    if (opts->find_lr && r == 0) {
+        printf("suggested lr: %.3g\n", found.suggested);
+        ck_lr_find_result_clear(&found);
+    }
     if (r == CK_TRAIN_INTERRUPTED) {
         rc = 130;
     } else if (r != 0) {
@@ -255,6 +260,8 @@ int main(int argc, char **argv)
         if (rc)
             print_errors();
     }
+    if (rc < 0 && resume && cli.find_lr)
+        rc = usage_error("%s", "--find-lr is a run of its own: not with --resume");
     if (rc < 0 && resume && !(ck = ck_checkpoint_load(resume))) {
         print_errors();
         rc = 1;

@@ -80,6 +80,7 @@ static const opt_def defs[] = {
     {"node-rank", T_INT, O(node_rank), "0", 2},
     {"nccl-id-file", T_STR, O(nccl_id_file), NULL, 2},
     {"max-pixels", T_I64, O(max_pixels), "0", 2},
+    {"find-lr", T_FLAG, O(find_lr), "0", 2}, {"find-lr-steps", T_INT, O(find_lr_steps), "100", 2},
 };
 #undef O
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -576,6 +577,10 @@ int ck_train_options_check(const ck_train_options *o)
     }
     if (o->ema != 0 && !(o->ema > 0 && o->ema < 1)) {
         ck_error("options", "--ema: %g is not a decay in (0,1) (e.g. 0.999)", o->ema);
+        return -1;
+    }
+    if (o->find_lr_steps < 10 || o->find_lr_steps > 100000) {
+        ck_error("options", "--find-lr-steps: %d is not between 10 and 100000", o->find_lr_steps);
         return -1;
     }
     if (o->label_smoothing < 0 || o->label_smoothing >= 1) {

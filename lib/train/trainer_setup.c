@@ -428,9 +428,9 @@ int trainer_setup(trainer *t)
     if (t->o->ema > 0 && !(t->ema = ck_ema_new(t->m, (float)t->o->ema)))
         return -1;
     t->best_val = INFINITY;
-    t->last_path = ck_train_last_path(t->o->out);
+    t->last_path = t->o->out ? ck_train_last_path(t->o->out) : NULL;
     t->training_json = ck_train_options_to_json(t->o);
-    if (!t->last_path || !t->training_json)
+    if ((t->o->out && !t->last_path) || !t->training_json)
         return -1;
     return 0;
 }
