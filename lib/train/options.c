@@ -36,6 +36,7 @@ static const opt_def defs[] = {
     {"train", T_STR, O(train), NULL, 1},
     {"images", T_STR, O(images), NULL, 1},
     {"labels", T_STR, O(labels), NULL, 1},
+    {"extra-train", T_STR, O(extra_train), NULL, 1}, {"extra-images", T_STR, O(extra_images), NULL, 1},
     {"val-manifest", T_STR, O(val_manifest), NULL, 1},
     {"val", T_DBL, O(val), "0.2", 0},
     {"folds", T_INT, O(folds), "0", 0},
@@ -512,6 +513,14 @@ static int check_paths(const ck_train_options *o)
             return -1;
         }
     }
+    for (int k = 0; k < ck_train_extra_count(o->extra_train); k++) {
+        char *tr = ck_train_extra_at(o->extra_train, k), *im = ck_train_extra_at(o->extra_images, k);
+        int bad = !tr || ck_io_input_add(tr, "--train") || (im && ck_io_input_add(im, "--images"));
+        free(tr);
+        free(im);
+        if (bad)
+            return -1;
+    }
     if (ck_io_input_add(o->weights, "--weights") || ck_io_input_add(o->train, "--train") ||
         ck_io_input_add(o->images, "--images") || ck_io_input_add(o->labels, "--labels") ||
         ck_io_input_add(o->val_manifest, "--val-manifest"))
@@ -561,6 +570,12 @@ int ck_train_options_check(const ck_train_options *o)
     }
     if (o->folds != 0 && (o->folds < 2 || o->fold < 0 || o->fold >= o->folds)) {
         ck_error("options", "--folds %d --fold %d: need folds >= 2 and 0 <= fold < folds", o->folds, o->fold);
+        return -1;
+    }
+    if (ck_train_extra_count(o->extra_train) != ck_train_extra_count(o->extra_images)) {
+        ck_error("options", "--train and --images given %d and %d times: a second or later --train pairs with "
+                 "the --images of the same rank", ck_train_extra_count(o->extra_train) + 1,
+                 ck_train_extra_count(o->extra_images) + 1);
         return -1;
     }
     if (o->folds && o->val_manifest) {
@@ -641,6 +656,29 @@ int ck_train_options_check(const ck_train_options *o)
         return -1;
     }
     return check_paths(o);
+}
+
+int ck_train_extra_count(const char *list)
+{
+    int n = list && *list ? 1 : 0;
+    for (const char *p = list; n && *p; p++)
+        n += *p == '\n';
+    return n;
+}
+
+char *ck_train_extra_at(const char *list, int k)
+{
+    const char *p = list;
+    for (int i = 0; p && i < k; i++)
+        p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+    if (!p) {
+        ck_error("options", "extra training set %d: no such entry", k + 2);
+        return NULL;
+    }
+    char *s = strndup(p, strcspn(p, "\n"));
+    if (!s)
+        ck_error("options", "out of memory");
+    return s;
 }
 
 char *ck_train_last_path(const char *out)

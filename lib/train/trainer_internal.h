@@ -19,6 +19,8 @@ typedef struct trainer {
 
     /* data */
     ck_manifest *man, *val_man;
+    ck_manifest **extra_man;   /* the 2nd and later --train sets */
+    int nextra;
     ck_labels *labels;
     ck_dataset *all, *train, *val; /* val may be NULL */
     int ncls, ntrain, nval;

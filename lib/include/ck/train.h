@@ -45,6 +45,8 @@ typedef struct ck_train_options {
     char *train;          /* manifest, or a folder-per-class tree */
     char *images;         /* folder the manifest's file names are relative to */
     char *labels;         /* label_master.tsv (NULL: labels from the manifest) */
+    char *extra_train;    /* more training sets (pseudo-labels, external data): */
+    char *extra_images;   /* paths one a line, paired in order; train only */
     char *val_manifest;   /* explicit validation manifest */
     double val;           /* stratified holdout fraction (0 = no validation) */
     int folds, fold;      /* k-fold: train on every fold but `fold` */
@@ -122,6 +124,9 @@ int ck_train_options_check(const ck_train_options *o);
 int ck_train_model_config(const ck_train_options *o, int num_classes, ck_vgg16_config *cfg);
 int ck_train_optim_config(const ck_train_options *o, ck_optim_config *cfg);
 int ck_train_lr_config(const ck_train_options *o, ck_lr_config *cfg);
+/* extra_train / extra_images: the number of paths, and path k (malloc'd). */
+int ck_train_extra_count(const char *list);
+char *ck_train_extra_at(const char *list, int k);
 /* "model.ckpt" -> "model.last.ckpt", "m" -> "m.last" (malloc'd). */
 char *ck_train_last_path(const char *out);
 
