@@ -18,6 +18,8 @@ void finetune_usage(FILE *f)
 "  -t, --train PATH         training manifest (file,label table) or a folder\n"
 "                           per class (DIR/<class>/*.png)\n"
 "  -i, --images DIR         folder the manifest's file names are relative to\n"
+"                           (--train and --images may be repeated, paired in\n"
+"                           order: later sets only train, never validate)\n"
 "  -l, --labels FILE        label table (label_master.tsv); default: the\n"
 "                           distinct labels of the manifest\n"
 "      --val F              stratified holdout fraction (default 0.2; 0 = none)\n"
