@@ -15,6 +15,8 @@
 
 /* Prefix of the trained weights kept beside their averages (--ema). */
 #define TRAINED "trained/"
+/* Prefix of a running SWA average (--swa-from), kept for resume. */
+#define SWA "swa/"
 
 /* First conv index of each block (1-based block number -> index). */
 static const int block_first_conv[6] = {0, 0, 2, 4, 7, 10};
@@ -274,6 +276,10 @@ int ck_checkpoint_save(const char *path, ck_model *m, const ck_optim *opt, const
         if (ck_model_param_get(m, name, buf, n) != 0 || add_tensor(w, key, t, buf) != 0)
             goto done;
         if (avg && (ck_tensor_download(avg, buf, n * sizeof *buf) != 0 || add_tensor(w, name, t, buf) != 0))
+            goto done;
+        const ck_tensor *swa = meta->swa ? ck_ema_average(meta->swa, i) : NULL;
+        snprintf(key, sizeof key, SWA "%s", name);
+        if (swa && (ck_tensor_download(swa, buf, n * sizeof *buf) != 0 || add_tensor(w, key, t, buf) != 0))
             goto done;
     }
     if (opt) {
@@ -536,6 +542,8 @@ int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *m, ck_optim *opt)
             optim_tensors++;
         else if (!strncmp(name, TRAINED, strlen(TRAINED)) && ck_model_param_find(m, name + strlen(TRAINED)) >= 0)
             continue;
+        else if (!strncmp(name, SWA, strlen(SWA)) && ck_model_param_find(m, name + strlen(SWA)) >= 0)
+            continue;
         else if (ck_model_param_find(m, name) < 0) {
             ck_error("checkpoint", "%s: tensor '%s' does not belong to this architecture", c->path, name);
             goto done;
@@ -601,6 +609,30 @@ int ck_checkpoint_restore_ema(const ck_checkpoint *c, ck_model *m, ck_ema *ema)
                 ck_error("checkpoint", "%s: tensor '%s' is missing", c->path, name);
             goto done;
         }
+    }
+    rc = 0;
+done:
+    free(buf);
+    return rc;
+}
+
+int ck_checkpoint_restore_swa(const ck_checkpoint *c, ck_model *m, ck_ema *swa)
+{
+    float *buf = NULL;
+    size_t cap = 0;
+    int rc = -1;
+    for (int i = 0; i < ck_model_param_count(m); i++) {
+        if (!ck_ema_average(swa, i))
+            continue;
+        const ck_tensor *t = ck_model_param(m, i);
+        char key[512];
+        snprintf(key, sizeof key, SWA "%s", ck_model_param_name(m, i));
+        int r = fetch(c, key, t, &buf, &cap);
+        if (r == 0)
+            ck_error("checkpoint", "%s: tensor '%s' is missing: a run with --swa-from keeps its running average "
+                     "in its checkpoints", c->path, key);
+        if (r <= 0 || ck_ema_set(swa, i, buf, ck_tensor_numel(t)) != 0)
+            goto done;
     }
     rc = 0;
 done:

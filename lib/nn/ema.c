@@ -64,10 +64,19 @@ float ck_ema_decay(const ck_ema *e) { return e->decay; }
 
 int ck_ema_update(ck_ema *e)
 {
+    return ck_ema_accumulate(e, e->decay);
+}
+
+int ck_ema_accumulate(ck_ema *e, float decay)
+{
+    if (!(decay >= 0.0f && decay < 1.0f)) {
+        ck_error(D, "average weight %g is not in [0,1)", decay);
+        return -1;
+    }
     ck_backend *be = ck_model_backend(e->model);
     for (int i = 0; i < ck_model_param_count(e->model); i++)
-        if (e->avg[i] && (ck_scale(be, e->avg[i], e->decay) != 0 ||
-                          ck_axpy(be, 1.0f - e->decay, ck_model_param(e->model, i), e->avg[i]) != 0))
+        if (e->avg[i] && (ck_scale(be, e->avg[i], decay) != 0 ||
+                          ck_axpy(be, 1.0f - decay, ck_model_param(e->model, i), e->avg[i]) != 0))
             return -1;
     return 0;
 }

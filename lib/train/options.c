@@ -62,7 +62,10 @@ static const opt_def defs[] = {
     {"label-smoothing", T_DBL, O(label_smoothing), "0", 0},
     {"early-stop", T_INT, O(early_stop), "0", 1},
     {"ema", T_DBL, O(ema), "0", 0},
+    {"swa-from", T_INT, O(swa_from), "0", 0},
     {"mixup", T_DBL, O(mixup), "0", 0},
+    {"cutmix", T_DBL, O(cutmix), "0", 0},
+    {"mix-prob", T_DBL, O(mix_prob), "1", 0},
     {"aug", T_STR, O(aug), NULL, 0},
     {"aug-views", T_INT, O(aug_views), "0", 0},
     {"cache", T_STR, O(cache), "memory", 1},
@@ -526,9 +529,12 @@ static int check_paths(const ck_train_options *o)
         ck_io_input_add(o->val_manifest, "--val-manifest"))
         return -1;
     char *last = o->out && *o->out ? ck_train_last_path(o->out) : NULL;
+    char *swa = o->out && *o->out && o->swa_from > 0 ? ck_train_swa_path(o->out) : NULL;
     int rc = ck_output_check(o->out, "-o", CK_OUT_MKDIR) || ck_output_check(last, "-o (.last)", CK_OUT_MKDIR) ||
+             ck_output_check(swa, "-o (.swa)", CK_OUT_MKDIR) ||
              ck_output_check(o->log, "--log", CK_OUT_MKDIR) || ck_output_check(o->plot, "--plot", CK_OUT_MKDIR);
     free(last);
+    free(swa);
     ck_cache_kind kind;
     char *scratch = NULL;
     if (!rc && ck_cache_parse(o->cache, &kind, &scratch) == 0 && scratch) {
@@ -590,12 +596,29 @@ int ck_train_options_check(const ck_train_options *o)
         ck_error("options", "--mixup: %g is not a Beta parameter in (0,1000] (e.g. 0.4), or 0 for off", o->mixup);
         return -1;
     }
+    if (o->cutmix < 0 || o->cutmix > 1000) {
+        ck_error("options", "--cutmix: %g is not a Beta parameter in (0,1000] (e.g. 1), or 0 for off", o->cutmix);
+        return -1;
+    }
+    if (!(o->mix_prob > 0 && o->mix_prob <= 1)) {
+        ck_error("options", "--mix-prob: %g is not a share of the batches in (0,1]", o->mix_prob);
+        return -1;
+    }
+    if (o->mix_prob < 1 && !(o->mixup > 0) && !(o->cutmix > 0)) {
+        ck_error("options", "--mix-prob needs --mixup A or --cutmix A");
+        return -1;
+    }
     if (o->ema != 0 && !(o->ema > 0 && o->ema < 1)) {
         ck_error("options", "--ema: %g is not a decay in (0,1) (e.g. 0.999)", o->ema);
         return -1;
     }
     if (o->find_lr_steps < 10 || o->find_lr_steps > 100000) {
         ck_error("options", "--find-lr-steps: %d is not between 10 and 100000", o->find_lr_steps);
+        return -1;
+    }
+    if (o->swa_from < 0 || o->swa_from > o->epochs) {
+        ck_error("options", "--swa-from: epoch %d is not between 1 and --epochs %d (0 = off)", o->swa_from,
+                 o->epochs);
         return -1;
     }
     if (o->label_smoothing < 0 || o->label_smoothing >= 1) {
@@ -681,18 +704,29 @@ char *ck_train_extra_at(const char *list, int k)
     return s;
 }
 
-char *ck_train_last_path(const char *out)
+/* out with `tag` (".last") before its extension. */
+static char *tagged_path(const char *out, const char *tag)
 {
     const char *base = strrchr(out, '/');
     base = base ? base + 1 : out;
     const char *dot = strrchr(base, '.');
-    size_t n = strlen(out) + 8;
+    size_t n = strlen(out) + strlen(tag) + 1;
     char *s = malloc(n);
     if (!s)
         return NULL;
     if (dot && dot != base)
-        snprintf(s, n, "%.*s.last%s", (int)(dot - out), out, dot);
+        snprintf(s, n, "%.*s%s%s", (int)(dot - out), out, tag, dot);
     else
-        snprintf(s, n, "%s.last", out);
+        snprintf(s, n, "%s%s", out, tag);
     return s;
+}
+
+char *ck_train_last_path(const char *out)
+{
+    return tagged_path(out, ".last");
+}
+
+char *ck_train_swa_path(const char *out)
+{
+    return tagged_path(out, ".swa");
 }

@@ -17,6 +17,7 @@
 #define STREAM_ORDER 0x6f726465u /* "orde" */
 #define STREAM_VIEW 0x76696577u  /* "view" */
 #define STREAM_MIX 0x6d697875u   /* "mixu" */
+#define STREAM_MIXSEL 0x6d697873u /* "mixs" */
 
 static int stopped(const trainer *t)
 {
@@ -140,27 +141,93 @@ static int gather_host(trainer *t, const int *rows, int n, int epoch, int train)
     return 0;
 }
 
+typedef enum mix_kind { MIX_NONE, MIX_MIXUP, MIX_CUTMIX } mix_kind;
+
+/* What this step's batch gets: --mix-prob, and one of mixup and CutMix,
+ * 50/50, when both are on; from (seed, optimizer step), on a stream of its
+ * own so that the draws of the mix itself do not depend on the choice. */
+static mix_kind mix_choice(const trainer *t)
+{
+    const ck_train_options *o = t->o;
+    if (!(o->mixup > 0) && !(o->cutmix > 0))
+        return MIX_NONE;
+    ck_rng r = ck_rng_make((uint64_t)o->seed, (uint64_t)ck_optim_steps(t->opt), STREAM_MIXSEL);
+    if (o->mix_prob < 1 && !(ck_rng_uniform_double(&r) < o->mix_prob))
+        return MIX_NONE;
+    if (o->mixup > 0 && o->cutmix > 0)
+        return ck_rng_below(&r, 2) ? MIX_CUTMIX : MIX_MIXUP;
+    return o->cutmix > 0 ? MIX_CUTMIX : MIX_MIXUP;
+}
+
+/* The generator of this step's mix: lam, the box, the partners. */
+static ck_rng mix_rng(const trainer *t)
+{
+    return ck_rng_make((uint64_t)t->o->seed, (uint64_t)ck_optim_steps(t->opt), STREAM_MIX);
+}
+
+/* Mixup's lam ~ Beta(A, A) folded to >= 0.5 (as fastai, so that a row's
+ * own label dominates). */
+static float mixup_lam(ck_rng *r, double alpha)
+{
+    double lam = ck_rng_beta(r, alpha, alpha);
+    return (float)(lam < 0.5 ? 1.0 - lam : lam);
+}
+
+/* The partner of row j (a shuffle of the batch) into t->mix_perm, its
+ * label into t->labels_b. */
+static void mix_partners(trainer *t, ck_rng *r, const int32_t *labels, int n)
+{
+    for (int j = 0; j < n; j++)
+        t->mix_perm[j] = j;
+    ck_rng_shuffle_int(r, t->mix_perm, n);
+    for (int j = 0; j < n; j++)
+        t->labels_b[j] = labels[t->mix_perm[j]];
+}
+
 /* Mixup of the gathered batch into t->mix_host: row j becomes
- * lam·row j + (1-lam)·row perm(j), lam ~ Beta(A, A) folded to >= 0.5 (as
- * fastai, so that row j's own label dominates), lam and perm drawn from
- * (seed, optimizer step). */
+ * lam·row j + (1-lam)·row perm(j). */
 static void mix_batch(trainer *t, int n)
 {
-    ck_rng r = ck_rng_make((uint64_t)t->o->seed, (uint64_t)ck_optim_steps(t->opt), STREAM_MIX);
-    double lam = ck_rng_beta(&r, t->o->mixup, t->o->mixup);
-    float a = (float)(lam < 0.5 ? 1.0 - lam : lam);
-    int *perm = (int *)t->labels_b; /* the partner of row j, then its label */
-    for (int j = 0; j < n; j++)
-        perm[j] = j;
-    ck_rng_shuffle_int(&r, perm, n);
+    ck_rng r = mix_rng(t);
+    float a = mixup_lam(&r, t->o->mixup);
+    mix_partners(t, &r, t->labels_host, n);
     for (int j = 0; j < n; j++) {
-        const float *x = t->feat_host + (size_t)j * t->fnumel, *y = t->feat_host + (size_t)perm[j] * t->fnumel;
+        const float *x = t->feat_host + (size_t)j * t->fnumel, *y = t->feat_host + (size_t)t->mix_perm[j] * t->fnumel;
         float *out = t->mix_host + (size_t)j * t->fnumel;
         for (size_t k = 0; k < t->fnumel; k++)
             out[k] = a * x[k] + (1.0f - a) * y[k];
-        t->labels_b[j] = t->labels_host[perm[j]];
     }
     t->mix_lam = a;
+}
+
+/* Without the cache (--cutmix): the batch's images mixed into t->mix_rgb
+ * (mixup's blend rounded to 8 bits), or rgb itself when this batch is not
+ * mixed. */
+static const uint8_t *mix_images(trainer *t, const uint8_t *rgb, const int32_t *labels, int n)
+{
+    mix_kind k = t->mix_rgb ? mix_choice(t) : MIX_NONE;
+    t->mixed = k != MIX_NONE;
+    if (!t->mixed)
+        return rgb;
+    int S = t->cfg.input_size;
+    size_t px = (size_t)S * S * 3;
+    ck_rng r = mix_rng(t);
+    if (k == MIX_CUTMIX) {
+        int box[4];
+        t->mix_lam = (float)ck_cutmix_box(&r, t->o->cutmix, S, S, box);
+        mix_partners(t, &r, labels, n);
+        ck_cutmix_paste(t->mix_rgb, rgb, 1, n, S, S, 3, t->mix_perm, box);
+        return t->mix_rgb;
+    }
+    float a = mixup_lam(&r, t->o->mixup);
+    mix_partners(t, &r, labels, n);
+    for (int j = 0; j < n; j++) {
+        const uint8_t *x = rgb + px * j, *y = rgb + px * t->mix_perm[j];
+        for (size_t i = 0; i < px; i++)
+            t->mix_rgb[px * j + i] = (uint8_t)lrintf(a * x[i] + (1.0f - a) * y[i]);
+    }
+    t->mix_lam = a;
+    return t->mix_rgb;
 }
 
 /* ... and on into t->feat (mixed, for training under --mixup). */
@@ -168,7 +235,7 @@ static int gather_features(trainer *t, const int *rows, int n, int epoch, int tr
 {
     if (gather_host(t, rows, n, epoch, train) != 0)
         return -1;
-    t->mixed = train && t->mix_host;
+    t->mixed = train && t->mix_host && mix_choice(t) == MIX_MIXUP;
     if (t->mixed)
         mix_batch(t, n);
     if (ck_tensor_set_batch(t->feat, n) != 0)
@@ -287,7 +354,7 @@ static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
                 rc = -1;
                 break;
             }
-            rc = t->dp ? 0 : upload_rgb(t, bt->rgb, bt->n);
+            rc = t->dp ? 0 : upload_rgb(t, mix_images(t, bt->rgb, bt->labels, bt->n), bt->n);
             if (rc == 0)
                 rc = step(t, CK_FROM_INPUT, t->x, bt->rgb, bt->labels, n, lr, epoch, b, nb);
             ck_loader_release(t->ltrain, bt);
@@ -396,8 +463,46 @@ static int validate(trainer *t, double *loss, double *acc)
     return ck_ema_swap(t->ema) != 0 ? -1 : rc;
 }
 
+/* --swa-from: the epoch's weights join the running mean (before the
+ * checkpoints, which keep it for resume). */
+static int swa_update(trainer *t, int epoch)
+{
+    if (!t->swa || epoch < t->o->swa_from)
+        return 0;
+    if (ck_ema_accumulate(t->swa, (float)t->swa_n / (float)(t->swa_n + 1)) != 0)
+        return -1;
+    t->swa_n++;
+    return 0;
+}
+
+/* ... and the average's own checkpoint and validation figures. */
+static int swa_write(trainer *t)
+{
+    if (!t->swa || t->swa_n == 0)
+        return 0;
+    double vl = NAN, va = NAN;
+    if (t->val) {
+        if (ck_ema_swap(t->swa) != 0)
+            return -1;
+        int rc = validate_model(t, &vl, &va);
+        if (ck_ema_swap(t->swa) != 0 || rc != 0)
+            return -1;
+    }
+    if (trainer_save_swa(t) != 0)
+        return -1;
+    if (t->msg) {
+        fprintf(t->msg, "SWA of epochs %d-%d", t->o->swa_from, t->o->swa_from + t->swa_n - 1);
+        if (t->val)
+            fprintf(t->msg, " - val_loss: %.4f - val_acc: %.4f", vl, va);
+        fprintf(t->msg, ": %s\n", t->swa_path);
+    }
+    return 0;
+}
+
 static int end_epoch(trainer *t, int epoch, double lr, double seconds, int *stop_early)
 {
+    if (swa_update(t, epoch) != 0)
+        return -1;
     double vl, va;
     if (validate(t, &vl, &va) != 0)
         return -1;
@@ -455,6 +560,8 @@ static int end_epoch(trainer *t, int epoch, double lr, double seconds, int *stop
         fprintf(t->msg, " - lr: %.3g%s\n", lr, improved && t->val ? " *" : "");
         fflush(t->msg);
     }
+    if (swa_write(t) != 0)
+        return -1;
     *stop_early = t->o->early_stop > 0 && t->bad_epochs >= t->o->early_stop;
     return 0;
 }
@@ -484,9 +591,18 @@ static void describe(const trainer *t)
             : ck_weights_origin_of(t->weights) == CK_WEIGHTS_RANDOM ? "RANDOM weights: scores will be low"
                                                                    : "unknown origin",
             tr, nt);
-    if (o->mixup > 0)
+    if (o->mixup > 0 && t->mix_host)
         fprintf(t->msg, "Mixup: pairs of cached feature maps mixed with a Beta(%g, %g) weight, soft targets "
                         "(manifold mixup; the training accuracy counts the dominant label)\n", o->mixup, o->mixup);
+    if (o->cutmix > 0)
+        fprintf(t->msg, "CutMix: a box of another image of the batch pasted in, its area from a Beta(%g, %g) "
+                        "weight, soft targets by area%s (the training accuracy counts the image's own label)\n",
+                o->cutmix, o->cutmix, o->mixup > 0 ? "; or mixup of the images, one of the two per batch" : "");
+    if (o->mix_prob < 1)
+        fprintf(t->msg, "Mixing applies to a share %g of the batches\n", o->mix_prob);
+    if (t->swa)
+        fprintf(t->msg, "SWA: the weights at the end of each epoch from %d on averaged (BN statistics too) "
+                        "into %s\n", o->swa_from, t->swa_path);
     if (t->ema)
         fprintf(t->msg, "Weight averaging: EMA with decay %g (validation, the best checkpoint and "
                         "prediction use the averaged weights)\n", o->ema);
@@ -514,6 +630,7 @@ int ck_train_find_lr(const ck_train_options *o_in, ck_train_io *io, ck_lr_find_r
     o.schedule = "constant";
     o.warmup = 0;
     o.ema = 0;
+    o.swa_from = 0;
     trainer t;
     trainer_init(&t, &o, io);
     int rc = -1, r = 0;
@@ -553,8 +670,10 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         return -1;
     /* A run killed while writing a checkpoint leaves its temporary. */
     char *last = ck_train_last_path(o->out);
-    int stale = ck_output_clean_stale(o->out) + ck_output_clean_stale(last);
+    char *swa = o->swa_from > 0 ? ck_train_swa_path(o->out) : NULL;
+    int stale = ck_output_clean_stale(o->out) + ck_output_clean_stale(last) + (swa ? ck_output_clean_stale(swa) : 0);
     free(last);
+    free(swa);
     if (stale && io->msg)
         fprintf(io->msg, "Warning: removed %d stale temporary file%s of %s (left by an interrupted run)\n", stale,
                 stale == 1 ? "" : "s", o->out);
@@ -567,6 +686,7 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         if (ck_checkpoint_restore(io->resume, t.m, t.opt) != 0 ||
             (t.ema && ck_checkpoint_restore_ema(io->resume, t.m, t.ema) != 0) ||
             trainer_state_restore(&t, ck_checkpoint_state(io->resume)) != 0 ||
+            (t.swa && t.swa_n > 0 && ck_checkpoint_restore_swa(io->resume, t.m, t.swa) != 0) ||
             trainer_dp_restore(&t, io->resume) != 0)
             goto done;
         if (strcmp(ck_checkpoint_base_sha256(io->resume), ck_weights_sha256(t.weights)) != 0) {

@@ -36,14 +36,19 @@ typedef struct trainer {
     ck_optim *opt;
     ck_lr_schedule *sched;
     ck_ema *ema;               /* --ema: averages of m's weights; NULL = off */
+    ck_ema *swa;               /* --swa-from: running mean of the weights at
+                                * the end of swa_n epochs; NULL = off */
+    int swa_n;
     ck_vgg16_config cfg;
     float *class_w;            /* NULL = none */
     ck_tensor *x;              /* U8 [B,S,S,3] */
     ck_tensor *feat;           /* F32 [B,h,w,c] (cache only) */
     float *feat_host;          /* B × fnumel */
     int32_t *labels_host;      /* B */
-    /* --mixup (cached features only) */
+    /* --mixup (on cached features), --cutmix (on images, no cache) */
     float *mix_host;           /* B × fnumel: the mixed batch */
+    uint8_t *mix_rgb;          /* B × S·S·3: the mixed images (no cache) */
+    int *mix_perm;             /* B: the partner of each row */
     int32_t *labels_b;         /* B: the partner rows' labels */
     float mix_lam;             /* weight of labels_host in the batch on t->feat */
     int mixed;                 /* the batch on t->feat is a mixed one */
@@ -77,6 +82,7 @@ typedef struct trainer {
     int nhist;
 
     char *last_path;           /* NULL for --find-lr (no -o) */
+    char *swa_path;            /* --swa-from: where the average goes */
     char *training_json;
 
     /* --find-lr (lrfind.c): NULL when training */
@@ -98,6 +104,7 @@ int lrfind_finish(trainer *t);
 char *trainer_state_json(const trainer *t);
 int trainer_state_restore(trainer *t, const ck_json *state);
 int trainer_save(trainer *t, const char *path);
+int trainer_save_swa(trainer *t);
 int trainer_write_curves(trainer *t);
 /* --plot FILE: draw(svg path, data) writes an SVG; FILE.png is rendered
  * from FILE.svg beside it. */

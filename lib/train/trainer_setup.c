@@ -409,9 +409,12 @@ static int setup_cache(trainer *t)
     char *path = NULL;
     if (ck_cache_parse(o->cache, &kind, &path) != 0)
         return -1;
-    int cacheable = !t->aug || o->aug_views > 0;
+    int cacheable = (!t->aug || o->aug_views > 0) && !(o->cutmix > 0);
     if (kind == CK_CACHE_NONE || !cacheable || t->cfg.train_blocks >= 5) {
-        if (kind != CK_CACHE_NONE && !cacheable && t->msg)
+        if (kind != CK_CACHE_NONE && o->cutmix > 0 && t->msg)
+            fprintf(t->msg, "Note: no feature cache: --cutmix pastes a box of another image into the inputs "
+                            "every step\n");
+        else if (kind != CK_CACHE_NONE && !cacheable && t->msg)
             fprintf(t->msg, "Note: no feature cache: --aug changes the inputs every epoch "
                             "(use --aug-views K to cache K fixed augmented views)\n");
         free(path);
@@ -458,21 +461,30 @@ int trainer_setup(trainer *t)
     if (setup_data(t) != 0 || setup_class_weights(t) != 0 || setup_network(t) != 0 ||
         setup_loaders(t) != 0 || setup_cache(t) != 0 || trainer_dp_buffers(t) != 0)
         return -1;
-    if (t->o->mixup > 0) {
-        if (!t->cache || t->dp) {
+    if (t->o->mixup > 0 || t->o->cutmix > 0) {
+        size_t B = (size_t)t->o->batch, S = (size_t)t->cfg.input_size;
+        if (t->dp || (!t->cache && !(t->o->cutmix > 0))) {
             ck_error("train", "--mixup mixes the cached frozen features (manifold mixup): it needs the feature "
-                     "cache (not --cache none, nor --aug without --aug-views) and one device (no --gpus)");
+                     "cache (not --cache none, nor --aug without --aug-views) and one device (no --gpus; "
+                     "nor does --cutmix run with --gpus)");
             return -1;
         }
-        t->mix_host = malloc(sizeof *t->mix_host * t->fnumel * (size_t)t->o->batch);
-        t->labels_b = malloc(sizeof *t->labels_b * (size_t)t->o->batch);
-        if (!t->mix_host || !t->labels_b) {
+        if (t->cache)
+            t->mix_host = malloc(sizeof *t->mix_host * t->fnumel * B);
+        else
+            t->mix_rgb = malloc(B * S * S * 3);
+        t->mix_perm = malloc(sizeof *t->mix_perm * B);
+        t->labels_b = malloc(sizeof *t->labels_b * B);
+        if (!(t->mix_host || t->mix_rgb) || !t->mix_perm || !t->labels_b) {
             ck_error("train", "out of memory");
             return -1;
         }
     }
     /* Of replica 0's weights: every replica holds the same after a step. */
     if (t->o->ema > 0 && !(t->ema = ck_ema_new(t->m, (float)t->o->ema)))
+        return -1;
+    /* The decay is given at each epoch's ck_ema_accumulate. */
+    if (t->o->swa_from > 0 && (!(t->swa = ck_ema_new(t->m, 0.5f)) || !(t->swa_path = ck_train_swa_path(t->o->out))))
         return -1;
     t->best_val = INFINITY;
     t->last_path = t->o->out ? ck_train_last_path(t->o->out) : NULL;
@@ -493,10 +505,14 @@ void trainer_teardown(trainer *t)
     free(t->feat_host);
     free(t->labels_host);
     free(t->mix_host);
+    free(t->mix_rgb);
+    free(t->mix_perm);
     free(t->labels_b);
     free(t->class_w);
     ck_lr_free(t->sched);
     ck_ema_free(t->ema);
+    ck_ema_free(t->swa);
+    free(t->swa_path);
     trainer_dp_teardown(t); /* replicas own be, m and opt then */
     ck_optim_free(t->opt);
     ck_model_free(t->m);

@@ -4,6 +4,8 @@
  * two labels' gradients, with label smoothing and class weights too. */
 #include "nn_util.h"
 
+#include "ck/train.h"
+
 static ck_backend *be;
 
 enum { NK = 8 * 3 };
@@ -67,12 +69,88 @@ static void test_mix(float smoothing, const float *class_w)
     ck_model_free(m);
 }
 
+/* CutMix's box: inside the image, its area is 1 - lam of it, and the
+ * pasted images hold exactly a share lam of their own pixels. */
+static void test_cutmix_box(void)
+{
+    enum { H = 7, W = 9, N = 3 };
+    ck_rng r = ck_rng_make(5, 0, 0);
+    const int perm[N] = {2, 0, 1};
+    int clipped = 0, empty = 0;
+    for (int it = 0; it < 2000; it++) {
+        int box[4];
+        double lam = ck_cutmix_box(&r, it % 2 ? 1.0 : 0.3, H, W, box);
+        CHECK(box[0] >= 0 && box[0] <= box[2] && box[2] <= H && box[1] >= 0 && box[1] <= box[3] && box[3] <= W);
+        CHECK(lam >= 0 && lam <= 1);
+        int area = (box[2] - box[0]) * (box[3] - box[1]);
+        CHECK_CLOSE(lam, 1.0 - (double)area / (H * W), 1e-12, 0);
+        empty += area == 0;
+        clipped += box[0] == 0 || box[1] == 0 || box[2] == H || box[3] == W;
+        uint8_t src[N * H * W * 2], dst[N * H * W * 2];
+        for (int i = 0; i < N * H * W * 2; i++)
+            src[i] = (uint8_t)(i / (H * W * 2)); /* every element of image j is j */
+        ck_cutmix_paste(dst, src, 1, N, H, W, 2, perm, box);
+        for (int j = 0; j < N; j++) {
+            int own = 0;
+            for (int i = 0; i < H * W * 2; i++)
+                own += dst[j * H * W * 2 + i] == j;
+            CHECK_CLOSE((double)own / (H * W * 2), lam, 1e-12, 0);
+            CHECK(own == H * W * 2 || dst[j * H * W * 2 + box[0] * W * 2 + box[1] * 2] == perm[j]);
+        }
+    }
+    CHECK(clipped > 100 && empty < 2000);
+}
+
+/* The CutMix step's loss: the features of nn_tiny_features seen as
+ * 16×32 images of one channel, a box pasted from the partners, and the
+ * cross-entropy against soft targets lam·e_a + (1-lam)·e_b by hand. */
+static void test_cutmix_loss(void)
+{
+    ck_model *m = nn_tiny_head(be, 0, 0, 3);
+    ck_tensor *x = nn_tiny_features(be);
+    float f[4 * 512], mixed[4 * 512], p[4 * 3];
+    OK(ck_tensor_download(x, f, sizeof f));
+    const int32_t a[4] = {0, 2, 1, 2};
+    const int perm[4] = {1, 3, 0, 2};
+    int32_t b[4];
+    for (int j = 0; j < 4; j++)
+        b[j] = a[perm[j]];
+    ck_rng r = ck_rng_make(11, 0, 0);
+    int box[4];
+    double lam = 1;
+    while (lam > 0.9 || lam < 0.1) /* a box that matters */
+        lam = ck_cutmix_box(&r, 1.0, 16, 32, box);
+    ck_cutmix_paste(mixed, f, sizeof(float), 4, 16, 32, 1, perm, box);
+    OK(ck_tensor_upload(x, mixed, sizeof mixed));
+    OK(ck_model_forward(m, CK_FROM_FEATURES, x, p));
+    double want = 0;
+    for (int i = 0; i < 4; i++) {
+        double t[3] = {0, 0, 0}, sum = 0;
+        t[a[i]] += lam;
+        t[b[i]] += 1 - lam;
+        for (int c = 0; c < 3; c++) {
+            want -= t[c] * log((double)p[3 * i + c]);
+            sum += t[c];
+        }
+        CHECK_CLOSE(sum, 1.0, 1e-12, 0);
+    }
+    want /= 4;
+    float loss = NAN;
+    OK(ck_model_zero_grad(m));
+    OK(ck_model_train_step_mix(m, CK_FROM_FEATURES, x, a, b, (float)lam, 0, &loss, NULL));
+    CHECK_CLOSE(loss, want, 1e-5, 0);
+    ck_tensor_free(x);
+    ck_model_free(m);
+}
+
 int main(void)
 {
     be = test_backend();
     test_mix(0, NULL);
     const float w[3] = {0.5f, 2.0f, 1.0f};
     test_mix(0.1f, w);
+    test_cutmix_box();
+    test_cutmix_loss();
     ck_backend_free(be);
     return check_report("test-mixup");
 }

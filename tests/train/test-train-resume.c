@@ -1,7 +1,8 @@
 /* Training is reproducible: 4 epochs == 2 epochs + resume 2 (bit for bit),
  * at 1 or 2 loader threads, also after a SIGINT mid-epoch or between
  * epochs (CK_FAULT_SIGINT_STEP), also with --ema and a one-cycle schedule
- * (averages, trained weights and momentum); the feature cache gives the
+ * (averages, trained weights and momentum), and with --cutmix, --mixup,
+ * --mix-prob and --swa-from (the SWA file too); the feature cache gives the
  * same model as recomputing. */
 #include "check.h"
 #include "train_fixture.h"
@@ -97,7 +98,8 @@ static int resume_to(const char *ckpt, int epochs, int lthreads)
     return fixture_resume(ckpt, epochs, lthreads);
 }
 
-/* --ema and a one-cycle SGD schedule, for the runs that set with_tricks. */
+/* --ema and a one-cycle SGD schedule, for the runs that set with_tricks;
+ * 2: CutMix or mixup of the images on 70% of the batches and SWA too. */
 static int with_tricks;
 
 static void set_tricks(ck_train_options *o)
@@ -106,6 +108,12 @@ static void set_tricks(ck_train_options *o)
     ck_train_options_set(o, "schedule", "onecycle");
     ck_train_options_set(o, "optimizer", "sgd");
     ck_train_options_set(o, "lr", "0.01");
+    if (with_tricks > 1) {
+        ck_train_options_set(o, "cutmix", "1");
+        ck_train_options_set(o, "mixup", "0.4");
+        ck_train_options_set(o, "mix-prob", "0.7");
+        ck_train_options_set(o, "swa-from", "1");
+    }
 }
 
 /* What a tool's SIGINT handler does: ask the loop to stop. */
@@ -152,6 +160,13 @@ static void interrupt_and_resume(const char *intr, const char *intr_last, const 
     CHECK(resume_to(intr_last, 3, 2) == 0);
     CHECK(compare(ref_last, intr_last, &bit) == 0);
     CHECK(bit == 1);
+    if (with_tricks > 1) {
+        char *a = path_in("ref.swa.ckpt"), *b = path_in("int.swa.ckpt");
+        CHECK(compare(a, b, &bit) == 0);
+        CHECK(bit == 1);
+        free(a);
+        free(b);
+    }
 }
 
 int main(void)
@@ -203,6 +218,14 @@ int main(void)
     ck_train_options_clear(&o);
     interrupt_and_resume(intr, intr_last, ref_last, 6, 1, 2);
     interrupt_and_resume(intr, intr_last, ref_last, 4, 1, 0);
+    with_tricks = 2;
+    base_options(&o, ref, 3, "none", 2);
+    ck_train_options_set(&o, "aug", "flip=h,shift=2");
+    set_tricks(&o);
+    CHECK(run(&o, NULL, NULL) == 0);
+    ck_train_options_clear(&o);
+    interrupt_and_resume(intr, intr_last, ref_last, 6, 1, 2);
+    interrupt_and_resume(intr, intr_last, ref_last, 9, 2, 1);
     with_tricks = 0;
 
     /* Feature cache vs recomputing the frozen part: the same training (up

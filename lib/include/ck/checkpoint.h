@@ -14,6 +14,7 @@
  *             the model names are the averages, the weights to predict
  *             with, and the optimizer's own weights are kept beside them as
  *             "trained/<param>" so that a resumed run continues from them.
+ *             With --swa-from, the running SWA average as "swa/<param>".
  *   __metadata__
  *     "format"  "ck-checkpoint"
  *     "version" "1"
@@ -84,6 +85,8 @@ typedef struct ck_checkpoint_meta {
     const ck_ema *ema;         /* NULL, or the averages to store under the
                                 * model names (the model's own weights go to
                                 * "trained/<param>") */
+    const ck_ema *swa;         /* NULL, or a running SWA average to keep
+                                * (for resume) under "swa/<param>" */
 } ck_checkpoint_meta;
 
 /* Write model (+ optimizer state when optim is not NULL) to path atomically. */
@@ -155,6 +158,9 @@ int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *model, ck_optim *opt
  * checkpoint without "trained/" tensors is an error when ema is given,
  * else nothing is done. */
 int ck_checkpoint_restore_ema(const ck_checkpoint *c, ck_model *model, ck_ema *ema);
+/* The running SWA average stored by ck_checkpoint_save (meta.swa) into swa,
+ * an average of model's weights; -1 when a tensor is missing. */
+int ck_checkpoint_restore_swa(const ck_checkpoint *c, ck_model *model, ck_ema *swa);
 
 #ifdef __cplusplus
 }

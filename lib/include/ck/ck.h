@@ -33,5 +33,6 @@
 #include "ck/train.h"
 #include "ck/version.h"
 #include "ck/weights.h"
+#include "ck/worst.h"
 
 #endif

@@ -159,6 +159,10 @@ ck_ema *ck_ema_new(ck_model *m, float decay); /* 0 < decay < 1 */
 void ck_ema_free(ck_ema *e);
 float ck_ema_decay(const ck_ema *e);
 int ck_ema_update(ck_ema *e);
+/* avg = decay·avg + (1 - decay)·w with this decay, 0 <= decay < 1: the
+ * running mean of SWA (ck-finetune --swa-from) is decay n/(n+1) after n
+ * weights; decay 0 sets the average to the weights. */
+int ck_ema_accumulate(ck_ema *e, float decay);
 /* Exchange the model's weights and the averages: call once to validate,
  * save or predict with the averages, and again to go on training. */
 int ck_ema_swap(ck_ema *e);

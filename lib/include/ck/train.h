@@ -32,6 +32,7 @@
 #include "ck/json.h"
 #include "ck/model.h"
 #include "ck/optim.h"
+#include "ck/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,11 +72,17 @@ typedef struct ck_train_options {
     char *class_weight;   /* none | auto (N / (C·n_c)) */
     double label_smoothing;
     int early_stop;       /* patience in epochs, 0 = off */
-    double mixup;         /* Beta(A,A) mixup of the cached features (0 = off) */
+    double mixup;         /* Beta(A,A) mixup of the cached features (0 = off);
+                           * of the images under --cutmix (no cache then) */
+    double cutmix;        /* Beta(A,A) CutMix of the images (0 = off) */
+    double mix_prob;      /* share of the batches mixed (default 1); with
+                           * both, one of mixup/CutMix per batch, 50/50 */
     double ema;           /* decay of the weights' moving average (0 = off):
                            * validated, chosen and saved to predict with */
     int find_lr;          /* ck_train_find_lr instead of training (a mode, */
     int find_lr_steps;    /* like the placement options: not in checkpoints) */
+    int swa_from;         /* SWA of the weights at the end of epochs >= E,
+                           * saved to ck_train_swa_path(out) (0 = off) */
     /* input pipeline */
     char *aug;            /* ck/augment.h spec, NULL/"" = none */
     int aug_views;        /* K fixed augmented views per image (cacheable) */
@@ -129,6 +136,8 @@ int ck_train_extra_count(const char *list);
 char *ck_train_extra_at(const char *list, int k);
 /* "model.ckpt" -> "model.last.ckpt", "m" -> "m.last" (malloc'd). */
 char *ck_train_last_path(const char *out);
+/* "model.ckpt" -> "model.swa.ckpt": the SWA average under --swa-from. */
+char *ck_train_swa_path(const char *out);
 
 /* ---- running ------------------------------------------------------------- */
 
@@ -193,6 +202,18 @@ int ck_curves_write_svg(const char *path, const ck_epoch_record *r, int n, const
 /* Rasterise an SVG file to PNG with libvips' svgload (librsvg); -1 with an
  * error when this libvips cannot load SVG. */
 int ck_curves_svg_to_png(const char *svg_path, const char *png_path);
+
+/* ---- CutMix (--cutmix; lib/train/mix.c) -------------------------------- */
+/* A box as timm's rand_bbox: lam0 ~ Beta(alpha, alpha), sides
+ * floor(h·sqrt(1-lam0)) by floor(w·sqrt(1-lam0)), centre uniform over the
+ * image, clipped to it. box = {y0, x0, y1, x1}, half-open. Returns the
+ * weight of each image's own label, adjusted to the clipped box:
+ * lam = 1 - box area / (h·w). */
+double ck_cutmix_box(ck_rng *r, double alpha, int h, int w, int box[4]);
+/* n images of h·w·c elements of elem bytes: image j of dst is image j of
+ * src with the box taken from image perm[j] of src (dst != src). */
+void ck_cutmix_paste(void *dst, const void *src, size_t elem, int n, int h, int w, int c, const int *perm,
+                     const int box[4]);
 
 #ifdef __cplusplus
 }
