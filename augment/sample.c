@@ -4,6 +4,7 @@
 
 #include "ck/error.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,15 @@
 static int rand_int(ck_rng *r, int lo, int hi)
 {
     return lo + (int)ck_rng_below(r, (uint32_t)(hi - lo + 1));
+}
+
+/* A side length in pixels, rounded half-even (Python's round()). Extreme
+ * aspect ratios of a spec give sides far outside int: they are clamped,
+ * and the callers' range checks then reject them. */
+static int round_side(double x)
+{
+    x = nearbyint(x);
+    return !(x >= 0) ? 0 : x > INT_MAX ? INT_MAX : (int)x;
 }
 
 /* torchvision RandomResizedCrop.get_params: 10 tries, then a centre crop
@@ -26,8 +36,8 @@ static void sample_crop(const ck_aug_spec *s, ck_rng *r, ck_aug_params *p)
     for (int t = 0; t < 10; t++) {
         double target = area * ck_rng_range(r, s->crop_smin, s->crop_smax);
         double aspect = exp(lr0 < lr1 ? ck_rng_range(r, lr0, lr1) : lr0);
-        int w = (int)nearbyint(sqrt(target * aspect));
-        int h = (int)nearbyint(sqrt(target / aspect));
+        int w = round_side(sqrt(target * aspect));
+        int h = round_side(sqrt(target / aspect));
         if (w > 0 && w <= W && h > 0 && h <= H) {
             p->crop_y = rand_int(r, 0, H - h);
             p->crop_x = rand_int(r, 0, W - w);
@@ -39,9 +49,9 @@ static void sample_crop(const ck_aug_spec *s, ck_rng *r, ck_aug_params *p)
     double in_ratio = (double)W / H;
     int w = W, h = H;
     if (in_ratio < s->crop_rmin)
-        h = (int)nearbyint(w / s->crop_rmin);
+        h = round_side(w / s->crop_rmin);
     else if (in_ratio > s->crop_rmax)
-        w = (int)nearbyint(h * s->crop_rmax);
+        w = round_side(h * s->crop_rmax);
     if (w < 1)
         w = 1;
     if (h < 1)
@@ -75,8 +85,8 @@ static void sample_erase(const ck_aug_spec *s, ck_rng *r, ck_aug_params *p)
     for (int t = 0; t < 10; t++) {
         double target = area * ck_rng_range(r, s->erase_smin, s->erase_smax);
         double aspect = exp(lr0 < lr1 ? ck_rng_range(r, lr0, lr1) : lr0);
-        int h = (int)nearbyint(sqrt(target * aspect));
-        int w = (int)nearbyint(sqrt(target / aspect));
+        int h = round_side(sqrt(target * aspect));
+        int w = round_side(sqrt(target / aspect));
         if (!(h < H && w < W) || h < 1 || w < 1)
             continue;
         p->erase_y = rand_int(r, 0, H - h);

@@ -16,6 +16,11 @@
 #               (learning curves); 'make -j' trains folds in parallel
 #   oof/        each fold's model on its own validation images: out-of-fold
 #               predictions, scored in cv-score.txt (an honest estimate)
+#   pseudo.tsv  with PSEUDO=P: the test rows the fold ensemble predicts with a
+#               probability >= P, as pseudo-labels (ck-predict --format manifest)
+#   models-pseudo/  with PSEUDO: the second round, each fold trained again on
+#               its training rows + pseudo.tsv (validated on its own rows only);
+#               these models then give oof/ and the submission
 #   NAME.csv    the fold ensemble (+ TTA) on the test images, checked with
 #               ck-eval --check, then copied to SUBMISSIONS/NAME.csv
 # See docs/workflow.md.
@@ -37,6 +42,15 @@ LR          ?= 0.001
 HEAD        ?= 256
 # Online augmentation (ck-finetune --aug; empty = none).
 TRAIN_AUG   ?= flip=h
+# Tricks (docs/workflow.md; empty = ck-finetune's default): --schedule
+# (e.g. onecycle), --ema DECAY (e.g. 0.999), --mixup A (e.g. 0.4).
+SCHEDULE    ?=
+EMA         ?=
+MIXUP       ?=
+# Pseudo-label round: a probability (e.g. 0.9) adds a second training pass
+# on each fold's training rows + the test rows predicted at least this
+# confidently; empty = one round.
+PSEUDO      ?=
 # Offline augmentation (a ck-augment spec, e.g. crop=0.8:1,rotate=10,flip=h;
 # empty = skip) and copies per image.
 AUG         ?=
@@ -59,6 +73,9 @@ SPLIT    := $(WORK)/split
 MODELS   := $(WORK)/models
 FOLD_IDS := $(shell seq 0 $$(( $(FOLDS) - 1 )))
 CKPTS    := $(foreach i,$(FOLD_IDS),$(MODELS)/fold$(i).ckpt)
+# The models that predict: the second round's when there is one.
+FINAL    := $(if $(strip $(PSEUDO)),$(WORK)/models-pseudo,$(MODELS))
+FINAL_CKPTS := $(foreach i,$(FOLD_IDS),$(FINAL)/fold$(i).ckpt)
 SUB      := $(SUBMISSIONS)/$(NAME).csv
 PREDICT_FLAGS = --tta $(TTA) $(if $(strip $(CLIP)),--clip $(CLIP)) --threads $(THREADS) --device $(DEVICE) $(PREDICT_OPTS)
 
@@ -75,7 +92,8 @@ endif
 all: $(SUB) $(WORK)/cv-score.txt $(if $(TRUTH),$(WORK)/test-score.txt)
 	@echo
 	@echo "submission:        $(SUB) (checked: $$(cat $(WORK)/$(NAME).check))"
-	@echo "learning curves:   $(MODELS)/fold0.svg ... (one per fold)"
+	@echo "learning curves:   $(FINAL)/fold0.svg ... (one per fold)"
+	@$(if $(strip $(PSEUDO)),echo "pseudo-labels:     $$(($$(wc -l < $(WORK)/pseudo.tsv) - 1)) test rows with a probability >= $(PSEUDO) ($(WORK)/pseudo.tsv)")
 	@echo "cross-validation:  $$($(CK)/ck-eval --truth $(WORK)/oof-truth.tsv --summary $(WORK)/oof.csv) ($(WORK)/cv-score.txt)"
 	@$(if $(TRUTH),echo "test set:          $$($(CK)/ck-eval --truth $(TRUTH) --summary $(SUB)) ($(WORK)/test-score.txt)")
 
@@ -90,7 +108,12 @@ $(WORK)/opts/split: FORCE
 $(WORK)/opts/aug: FORCE
 	$(call stamp,$(AUG) $(AUG_COPIES) $(SEED))
 $(WORK)/opts/train: FORCE
-	$(call stamp,$(EPOCHS) $(INPUT_SIZE) $(BATCH) $(LR) $(HEAD) $(TRAIN_AUG) $(SEED) $(FINETUNE_OPTS))
+	$(call stamp,$(EPOCHS) $(INPUT_SIZE) $(BATCH) $(LR) $(HEAD) $(TRAIN_AUG) $(SEED) $(SCHEDULE) $(EMA) $(MIXUP) $(FINETUNE_OPTS))
+$(WORK)/opts/pseudo: FORCE
+	$(call stamp,$(PSEUDO))
+# Which round's models predict (switching PSEUDO off must predict again).
+$(WORK)/opts/final: FORCE
+	$(call stamp,$(FINAL))
 $(WORK)/opts/predict: FORCE
 	$(call stamp,$(TTA) $(CLIP) $(PREDICT_OPTS))
 
@@ -126,16 +149,37 @@ endif
 	touch $@
 
 # ---- training, one process per fold
-$(MODELS)/fold%.ckpt: $(SPLIT)/.done $(WORK)/opts/train $(WEIGHTS) $(if $(strip $(AUG)),$(SPLIT)/fold%_train_aug.tsv)
-	@mkdir -p $(@D)
-	$(CK)/ck-finetune --weights $(WEIGHTS) --train $(call fold_train,$*) --val-manifest $(SPLIT)/fold$*_val.tsv \
+# $(call finetune,TRAIN TABLE,FOLD,OUTPUT FOLDER): one fold's training.
+finetune = $(CK)/ck-finetune --weights $(WEIGHTS) --train $(1) --val-manifest $(SPLIT)/fold$(2)_val.tsv \
 	  --images $(TRAIN_IMAGES) --labels $(LABELS) --input-size $(INPUT_SIZE) --epochs $(EPOCHS) \
 	  --batch $(BATCH) --lr $(LR) --head $(HEAD) $(if $(strip $(TRAIN_AUG)),--aug $(TRAIN_AUG)) \
-	  --seed $(SEED) --threads $(THREADS) --device $(DEVICE) \
-	  --log $(MODELS)/fold$*.csv --plot $(MODELS)/fold$*.svg $(FINETUNE_OPTS) -o $@
+	  $(if $(strip $(SCHEDULE)),--schedule $(SCHEDULE)) $(if $(strip $(EMA)),--ema $(EMA)) \
+	  $(if $(strip $(MIXUP)),--mixup $(MIXUP)) --seed $(SEED) --threads $(THREADS) --device $(DEVICE) \
+	  --log $(3)/fold$(2).csv --plot $(3)/fold$(2).svg $(FINETUNE_OPTS) -o $(3)/fold$(2).ckpt
+
+$(MODELS)/fold%.ckpt: $(SPLIT)/.done $(WORK)/opts/train $(WEIGHTS) $(if $(strip $(AUG)),$(SPLIT)/fold%_train_aug.tsv)
+	@mkdir -p $(@D)
+	$(call finetune,$(call fold_train,$*),$*,$(@D))
+
+# ---- pseudo-label round (PSEUDO=P)
+$(WORK)/pseudo.tsv: $(CKPTS) $(WORK)/opts/predict $(WORK)/opts/pseudo $(SAMPLE)
+	$(CK)/ck-predict $(foreach c,$(CKPTS),-m $(c)) --images $(DATA)/test --order $(SAMPLE) --tta $(TTA) \
+	  --threads $(THREADS) --device $(DEVICE) $(PREDICT_OPTS) --format manifest --min-prob $(PSEUDO) -o $@
+
+# A fold's training rows + the pseudo-labels, one manifest relative to the
+# training images (the test rows reached through a relative path).
+$(SPLIT)/fold%_train_pseudo.tsv: $(SPLIT)/.done $(WORK)/pseudo.tsv $(if $(strip $(AUG)),$(SPLIT)/fold%_train_aug.tsv)
+	test=$$(realpath -m --relative-to=$(TRAIN_IMAGES) $(DATA)/test) && \
+	awk -F'\t' -v OFS='\t' -v dir="$$test/" 'NR == FNR { print; next } FNR > 1 { $$1 = dir $$1; print }' \
+	  $(call fold_train,$*) $(WORK)/pseudo.tsv > $@.tmp
+	mv $@.tmp $@
+
+$(WORK)/models-pseudo/fold%.ckpt: $(SPLIT)/fold%_train_pseudo.tsv $(WORK)/opts/train $(WEIGHTS)
+	@mkdir -p $(@D)
+	$(call finetune,$<,$*,$(@D))
 
 # ---- out-of-fold evaluation
-$(WORK)/oof/fold%.csv: $(MODELS)/fold%.ckpt $(WORK)/opts/predict
+$(WORK)/oof/fold%.csv: $(FINAL)/fold%.ckpt $(WORK)/opts/predict $(WORK)/opts/final
 	@mkdir -p $(@D)
 	$(CK)/ck-predict -m $< --images $(TRAIN_IMAGES) --order $(SPLIT)/fold$*_val.tsv --no-header --sep , \
 	  $(PREDICT_FLAGS) -o $@
@@ -154,8 +198,8 @@ $(WORK)/cv-score.txt: $(WORK)/oof.csv $(WORK)/oof-truth.tsv
 	mv $@.tmp $@
 
 # ---- the submission: fold ensemble + TTA, checked before it is published
-$(WORK)/$(NAME).csv: $(CKPTS) $(WORK)/opts/predict $(SAMPLE)
-	$(CK)/ck-predict $(foreach c,$(CKPTS),-m $(c)) --images $(DATA)/test --order $(SAMPLE) $(PREDICT_FLAGS) -o $@
+$(WORK)/$(NAME).csv: $(FINAL_CKPTS) $(WORK)/opts/predict $(WORK)/opts/final $(SAMPLE)
+	$(CK)/ck-predict $(foreach c,$(FINAL_CKPTS),-m $(c)) --images $(DATA)/test --order $(SAMPLE) $(PREDICT_FLAGS) -o $@
 
 $(SUB): $(WORK)/$(NAME).csv
 	$(CK)/ck-eval --check $(SAMPLE) $< > $(WORK)/$(NAME).check || { cat $(WORK)/$(NAME).check; exit 1; }

@@ -7,7 +7,9 @@
 #include "ck/fs.h"
 #include "ck/rng.h"
 #include "ck/text.h"
+#include "ck/threads.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -62,6 +64,8 @@ static void usage(void)
 "  -j, --threads N        worker threads, each doing whole images\n"
 "                         (default: number of CPUs); output bytes do not\n"
 "                         depend on N\n"
+"      --max-pixels N     refuse images whose header claims more pixels\n"
+"                         (default 100000000, or CK_MAX_PIXELS)\n"
 "      --dry-run          write nothing; print each copy's sampled\n"
 "                         parameters as one JSON object per line\n"
 "      --progress         show the progress bar even when stderr is not a\n"
@@ -102,7 +106,7 @@ static int add_token(char **spec, const char *key, const char *value)
 enum {
     OPT_IMAGES = 256, OPT_INCLUDE_ORIGINAL, OPT_BY_CLASS, OPT_FORMAT, OPT_QUALITY,
     OPT_CROP, OPT_ROTATE, OPT_FLIP, OPT_SHIFT, OPT_ERASE, OPT_ERASE_FILL, OPT_FILL,
-    OPT_SIZE, OPT_SEED, OPT_DRY_RUN, OPT_PROGRESS, OPT_VERSION
+    OPT_SIZE, OPT_SEED, OPT_DRY_RUN, OPT_PROGRESS, OPT_VERSION, OPT_MAX_PIXELS
 };
 
 static const struct option long_options[] = {
@@ -130,22 +134,30 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {NULL, 0, NULL, 0},
 };
 
 /* Print the output manifest: input style kept; a plain list of names when
  * the input had no labels (FILE arguments or an unlabelled table). */
+static int stdout_failed(void)
+{
+    ck_error_system(errno ? errno : EIO, "ck-augment", "cannot write the list of outputs to standard output");
+    return -1;
+}
+
 static int print_manifest(const aug_job *job, const unsigned char *ok)
 {
     int per = aug_outputs_per_image(job);
     int labelled = job->in && ck_manifest_label_index(job->in) >= 0;
+    errno = 0;
     if (!labelled) {
         for (int i = 0; i < job->n; i++)
             for (int k = 0; ok[i] && k < per; k++) {
                 ck_text_put_field(stdout, aug_out_name(job, i, k), ',');
                 putchar('\n');
             }
-        return fflush(stdout) == 0 ? 0 : -1;
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : stdout_failed();
     }
     ck_manifest *m = ck_manifest_new();
     if (!m || ck_manifest_set_style(m, ck_manifest_sep(job->in), ck_manifest_has_header(job->in),
@@ -162,9 +174,9 @@ static int print_manifest(const aug_job *job, const unsigned char *ok)
             }
     int rc = ck_manifest_write(m, stdout);
     ck_manifest_free(m);
-    if (fflush(stdout))
-        rc = -1;
-    return rc;
+    if (fflush(stdout) || ferror(stdout) || rc)
+        return stdout_failed();
+    return 0;
 }
 
 /* Options into *job and the spec text (malloc'd) into *spec_out.
@@ -238,11 +250,16 @@ static int parse_args(int argc, char **argv, aug_job *job, char **spec_out)
             break;
         }
         case 'j':
-            if (ck_cli_parse_long(optarg, 1, 1024, &v)) {
-                rc = ck_cli_usage_error(prog, "invalid number of threads '%s'", optarg);
+            if (ck_cli_parse_threads(optarg, 1, &job->threads)) {
+                rc = ck_cli_count_error(prog, "--threads", optarg, 1, ck_thread_limit());
                 goto out;
             }
-            job->threads = (int)v;
+            break;
+        case OPT_MAX_PIXELS:
+            if (ck_cli_max_pixels(prog, optarg)) {
+                rc = 2;
+                goto out;
+            }
             break;
         case OPT_DRY_RUN: job->dry_run = 1; break;
         case OPT_PROGRESS: job->progress = 1; break;
@@ -339,6 +356,8 @@ static int run(aug_job *job, int nfiles, char **files, int filter)
         return failed ? 1 : 0;
     }
     unsigned char *ok = calloc((size_t)job->n + 1, 1);
+    if (!ok)
+        ck_error("ck-augment", "out of memory");
     int failed = ok ? aug_run(job, ok) : -1;
     if (failed >= 0 && print_manifest(job, ok))
         failed = failed ? failed : -1;

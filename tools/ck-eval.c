@@ -4,6 +4,7 @@
 #include "common/cli.h"
 #include "ck/fs.h"
 
+#include "ck/image.h"
 #include "ck/labels.h"
 
 #include <getopt.h>
@@ -25,6 +26,12 @@ static void usage(FILE *f)
           "                           label names in the truth or the submission\n"
           "      --confusion FILE.svg write the confusion matrix as a picture\n"
           "      --confusion-csv FILE write the confusion matrix as CSV ('-': stdout)\n"
+          "      --worst N            list the N most confidently wrong rows (highest log\n"
+          "                           loss first) after the scores: file, true, predicted,\n"
+          "                           probability of the predicted class, loss\n"
+          "      --sheet FILE.png     with --worst: draw those rows' images in a contact\n"
+          "                           sheet with their labels (.png, .jpg or .webp)\n"
+          "      --images DIR         the images of the truth's rows, for --sheet\n"
           "      --eps EPS            log-loss clipping (default 1e-15, like scikit-learn)\n"
           "      --top K              top-K accuracy (default 5)\n"
           "  -s, --summary            one line: logloss=... accuracy=... topK=... rows=N\n"
@@ -43,13 +50,16 @@ static void usage(FILE *f)
 
 static const char prog[] = "ck-eval";
 
-enum { OPT_CONFUSION = 256, OPT_CONFUSION_CSV, OPT_EPS, OPT_TOP, OPT_TOL, OPT_MAXREP, OPT_VERSION };
+enum { OPT_CONFUSION = 256, OPT_CONFUSION_CSV, OPT_WORST, OPT_SHEET, OPT_IMAGES, OPT_EPS, OPT_TOP, OPT_TOL, OPT_MAXREP, OPT_VERSION };
 
 static const struct option longopts[] = {
     {"truth", required_argument, 0, 't'},
     {"labels", required_argument, 0, 'l'},
     {"confusion", required_argument, 0, OPT_CONFUSION},
     {"confusion-csv", required_argument, 0, OPT_CONFUSION_CSV},
+    {"worst", required_argument, 0, OPT_WORST},
+    {"sheet", required_argument, 0, OPT_SHEET},
+    {"images", required_argument, 0, OPT_IMAGES},
     {"eps", required_argument, 0, OPT_EPS},
     {"top", required_argument, 0, OPT_TOP},
     {"summary", no_argument, 0, 's'},
@@ -63,9 +73,9 @@ static const struct option longopts[] = {
 
 /* The command line. */
 typedef struct args {
-    const char *truth, *labels_path, *svg, *csv, *sample, *sub;
+    const char *truth, *labels_path, *svg, *csv, *sample, *sub, *sheet, *images;
     double eps, tol;
-    int top, summary, max_reports;
+    int top, summary, max_reports, worst;
 } args;
 
 /* One option; returns -1 to go on, else the exit status. */
@@ -78,6 +88,13 @@ static int parse_option(void *ctx, int c)
     case 'l': a->labels_path = optarg; break;
     case OPT_CONFUSION: a->svg = optarg; break;
     case OPT_CONFUSION_CSV: a->csv = optarg; break;
+    case OPT_WORST:
+        if (ck_cli_parse_long(optarg, 1, 100000, &v))
+            return ck_cli_usage_error(prog, "--worst must be an integer in 1..100000");
+        a->worst = (int)v;
+        break;
+    case OPT_SHEET: a->sheet = optarg; break;
+    case OPT_IMAGES: a->images = optarg; break;
     case OPT_EPS:
         if (ck_cli_parse_double(optarg, &a->eps) || !(a->eps >= 0 && a->eps < 0.5))
             return ck_cli_usage_error(prog, "--eps must be a number in [0, 0.5)");
@@ -118,10 +135,19 @@ static int parse_args(int argc, char **argv, args *a)
     a->sub = argv[optind];
     if (!a->truth == !a->sample)
         return ck_cli_usage_error(prog, "give either --truth (score) or --check (validate)");
+    if ((a->worst || a->sheet || a->images) && !a->truth)
+        return ck_cli_usage_error(prog, "--worst, --sheet and --images go with --truth");
+    if (a->sheet && !a->worst)
+        return ck_cli_usage_error(prog, "--sheet draws the rows of --worst N: give --worst");
+    if (!a->sheet != !a->images)
+        return ck_cli_usage_error(prog, "--sheet and --images go together");
+    if (a->sheet && ck_image_format_from_name(a->sheet) == CK_IMAGE_UNKNOWN)
+        return ck_cli_usage_error(prog, "--sheet: unknown image extension (use .png, .jpg or .webp)");
     if (ck_cli_input(prog, a->truth, "--truth") || ck_cli_input(prog, a->labels_path, "--labels") ||
         ck_cli_input(prog, a->sample, "--check") || ck_cli_input(prog, a->sub, "SUBMISSION") ||
         ck_cli_output(prog, a->svg, "--confusion", CK_OUT_STDOUT) ||
-        ck_cli_output(prog, a->csv, "--confusion-csv", CK_OUT_STDOUT))
+        ck_cli_output(prog, a->csv, "--confusion-csv", CK_OUT_STDOUT) ||
+        ck_cli_output(prog, a->sheet, "--sheet", 0))
         return 2;
     return -1;
 }
@@ -151,7 +177,9 @@ static int score(const args *a, const ck_labels *labels, const char **names, int
 {
     int nclass = 0, rc = 0;
     ck_sub_kind kind;
-    ck_metrics *m = eval_score(a->truth, labels, a->sub, a->eps, &nclass, &kind);
+    ck_worst *worst = NULL;
+    ck_manifest *truth = NULL;
+    ck_metrics *m = eval_score(a->truth, labels, a->sub, a->eps, a->worst, &worst, &truth, &nclass, &kind);
     if (!m)
         return ck_cli_fail(NULL);
     const char *const *nm = names && n == nclass ? names : NULL;
@@ -162,6 +190,18 @@ static int score(const args *a, const ck_labels *labels, const char **names, int
     if ((a->svg && ck_metrics_write_confusion_svg(m, nm, a->svg)) ||
         (a->csv && ck_metrics_write_confusion_csv(m, nm, a->csv)))
         rc = ck_cli_fail(NULL);
+    if (!rc && worst) {
+        putchar('\n');
+        eval_print_worst(stdout, worst, truth, nm);
+    }
+    int text = 1;
+    if (!rc && a->sheet && eval_write_sheet(a->sheet, a->images, worst, truth, nm, &text))
+        rc = ck_cli_fail(NULL);
+    if (!rc && a->sheet && !text)
+        fprintf(stderr, "%s: no fonts for the captions: %s has the images only, in the order of the list\n", prog,
+                a->sheet);
+    ck_worst_free(worst);
+    ck_manifest_free(truth);
     ck_metrics_free(m);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include "common/cli.h"
 #include "ck/fs.h"
 
+#include "ck/backend.h"
 #include "ck/error.h"
 #include "ck/image.h"
 #include "ck/predict.h"
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #define MAX_MODELS 64
+#define MAX_BATCH 4096 /* images in flight twice over, plus activations */
 
 static void usage(FILE *f)
 {
@@ -37,7 +39,12 @@ static void usage(FILE *f)
           "Format:\n"
           "  -f, --format FMT       probs: file name, then one probability per class in\n"
           "                         label-id order (SIGNATE; default); label: file name\n"
-          "                         and the predicted label id\n"
+          "                         and the predicted label id; manifest: pseudo-labels,\n"
+          "                         file_name<TAB>label_id (train_master.tsv's shape)\n"
+          "                         for the rows whose top probability is >= --min-prob,\n"
+          "                         with a count per class on stderr\n"
+          "      --min-prob P       --format manifest: the threshold (default 0: every\n"
+          "                         row with a prediction)\n"
           "      --label-names      --format label: write class names instead of ids\n"
           "      --header           write a header line (the sample's when it has the same\n"
           "                         number of columns, else file_name + class names)\n"
@@ -54,6 +61,8 @@ static void usage(FILE *f)
           "  -j, --threads N        compute threads (default: all cores)\n"
           "      --loaders N        image decoding threads (default 1; on a GPU all cores\n"
           "                         but one, up to 16)\n"
+          "      --max-pixels N     refuse images whose header claims more pixels\n"
+          "                         (default 100000000, or CK_MAX_PIXELS)\n"
           "      --device DEV       cpu, cuda, cuda:N or auto (default)\n"
           "      --conv-algo A      frozen convolutions: auto, fp32, winograd or bf16\n"
           "                         (default: what the checkpoint recorded, usually auto:\n"
@@ -72,16 +81,6 @@ static void usage(FILE *f)
 }
 
 static const char prog[] = "ck-predict";
-
-/* Counts (batch, threads, loaders): lo..1000000. */
-static int parse_count(const char *s, long lo, int *out)
-{
-    long v;
-    if (ck_cli_parse_long(s, lo, 1000000, &v))
-        return -1;
-    *out = (int)v;
-    return 0;
-}
 
 static int parse_sep(const char *s, char *out)
 {
@@ -127,7 +126,7 @@ static void warn(void *ctx, const char *msg)
 
 enum { OPT_ORDER = 256, OPT_LABEL_NAMES, OPT_HEADER, OPT_NO_HEADER, OPT_SEP, OPT_PRECISION, OPT_CLIP, OPT_TTA,
        OPT_LOADERS, OPT_DEVICE, OPT_CONV_ALGO, OPT_SHARD, OPT_MERGE, OPT_ALLOW_MISSING, OPT_PROGRESS,
-       OPT_VERSION };
+       OPT_VERSION, OPT_MAX_PIXELS, OPT_MIN_PROB };
 
 static const struct option longopts[] = {
     {"model", required_argument, 0, 'm'},
@@ -136,6 +135,7 @@ static const struct option longopts[] = {
     {"output", required_argument, 0, 'o'},
     {"weights", required_argument, 0, 'w'},
     {"format", required_argument, 0, 'f'},
+    {"min-prob", required_argument, 0, OPT_MIN_PROB},
     {"label-names", no_argument, 0, OPT_LABEL_NAMES},
     {"header", no_argument, 0, OPT_HEADER},
     {"no-header", no_argument, 0, OPT_NO_HEADER},
@@ -152,6 +152,7 @@ static const struct option longopts[] = {
     {"merge", required_argument, 0, OPT_MERGE},
     {"allow-missing", no_argument, 0, OPT_ALLOW_MISSING},
     {"progress", no_argument, 0, OPT_PROGRESS},
+    {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, OPT_VERSION},
     {0, 0, 0, 0},
@@ -165,6 +166,8 @@ typedef struct args {
     int header; /* -1: the sample's */
     int sep_given;
     char sep;
+    int manifest, min_prob_given; /* --format manifest, --min-prob */
+    double min_prob;
     ck_submission_format fmt;
     ck_view views[CK_MAX_VIEWS];
     ck_predict_options o;
@@ -190,8 +193,14 @@ static int parse_option(void *ctx, int c)
             a->fmt.kind = CK_SUB_PROBS;
         else if (strcmp(optarg, "label") == 0)
             a->fmt.kind = CK_SUB_LABEL;
-        else
-            return ck_cli_usage_error(prog, "unknown --format (probs or label): '%s'", optarg);
+        else if (strcmp(optarg, "manifest") != 0)
+            return ck_cli_usage_error(prog, "unknown --format (probs, label or manifest): '%s'", optarg);
+        a->manifest = strcmp(optarg, "manifest") == 0;
+        break;
+    case OPT_MIN_PROB:
+        if (ck_cli_parse_double(optarg, &a->min_prob) || !(a->min_prob >= 0 && a->min_prob <= 1))
+            return ck_cli_usage_error(prog, "--min-prob must be a probability in [0, 1], not '%s'", optarg);
+        a->min_prob_given = 1;
         break;
     case OPT_LABEL_NAMES: a->fmt.label_names = 1; break;
     case OPT_HEADER: a->header = 1; break;
@@ -217,18 +226,27 @@ static int parse_option(void *ctx, int c)
         }
         break;
     case 'b':
-        if (parse_count(optarg, 1, &a->o.batch))
-            return ck_cli_usage_error(prog, "invalid --batch '%s'", optarg);
+        if (ck_cli_parse_long(optarg, 1, MAX_BATCH, &v))
+            return ck_cli_count_error(prog, "--batch", optarg, 1, MAX_BATCH);
+        a->o.batch = (int)v;
         break;
     case 'j':
-        if (parse_count(optarg, 0, &a->o.threads))
-            return ck_cli_usage_error(prog, "invalid --threads '%s'", optarg);
+        if (ck_cli_parse_threads(optarg, 0, &a->o.threads))
+            return ck_cli_count_error(prog, "--threads", optarg, 0, ck_thread_limit());
         break;
     case OPT_LOADERS:
-        if (parse_count(optarg, 1, &a->o.loaders))
-            return ck_cli_usage_error(prog, "invalid --loaders '%s'", optarg);
+        if (ck_cli_parse_threads(optarg, 1, &a->o.loaders))
+            return ck_cli_count_error(prog, "--loaders", optarg, 1, ck_thread_limit());
         break;
-    case OPT_DEVICE: a->o.device = optarg; break;
+    case OPT_MAX_PIXELS:
+        if (ck_cli_max_pixels(prog, optarg))
+            return 2;
+        break;
+    case OPT_DEVICE:
+        if (!ck_device_name_valid(optarg))
+            return ck_cli_usage_error(prog, "--device must be cpu, cuda, cuda:N or auto, not '%s'", optarg);
+        a->o.device = optarg;
+        break;
     case OPT_CONV_ALGO:
         if (ck_conv_algo_parse(optarg, &a->o.conv_algo) != 0) {
             ck_error_clear();
@@ -285,8 +303,12 @@ static int parse_args(int argc, char **argv, args *a)
         return ck_cli_usage_error(prog, "no test images: give --images DIR");
     if (!a->out)
         return ck_cli_usage_error(prog, "no output: give -o OUT.csv");
-    if (a->fmt.label_names && a->fmt.kind != CK_SUB_LABEL)
+    if (a->fmt.label_names && (a->fmt.kind != CK_SUB_LABEL || a->manifest))
         return ck_cli_usage_error(prog, "--label-names goes with --format label");
+    if (a->min_prob_given && !a->manifest)
+        return ck_cli_usage_error(prog, "--min-prob goes with --format manifest");
+    if (a->manifest && a->o.nshards > 1)
+        return ck_cli_usage_error(prog, "--format manifest cannot be combined with --shard");
     int bad = ck_cli_input(prog, a->images, "--images") || ck_cli_input(prog, a->order, "--order") ||
               ck_cli_input(prog, a->o.weights, "--weights");
     for (int m = 0; m < a->nmodels && !bad; m++)
@@ -325,9 +347,14 @@ static int predict(args *a)
         rc = a->order ? rows_from_order(&rows, a->order, a->images) : rows_from_folder(&rows, a->images);
     if (!rc)
         rc = check_missing(&rows, a->images, a->o.shard, a->o.nshards, a->o.allow_missing);
+    if (!rc && a->order && a->fmt.kind == CK_SUB_PROBS && !a->manifest)
+        rc = rows_check_classes(&rows, a->order, a->models[0], ck_predict_num_classes(p));
     ck_submission *s = rc ? NULL : ck_predict_run(p, (const char *const *)rows.names,
                                                   (const char *const *)rows.paths, rows.n);
-    rc = rc || !s || write_output(a, &rows, s, ck_predict_class_names(p));
+    rc = rc || !s ||
+         (a->manifest ? write_pseudo(&rows, a->images, s, a->out, a->min_prob, ck_predict_class_ids(p),
+                                     ck_predict_class_names(p))
+                      : write_output(a, &rows, s, ck_predict_class_names(p)));
     ck_submission_free(s);
     rows_free(&rows);
     ck_predict_free(p);

@@ -273,6 +273,11 @@ int main(int argc, char **argv)
     rc = 1;
     if (!m)
         goto done;
+    const char *skipped;
+    int nskip = ck_manifest_skipped(m, &skipped);
+    if (nskip)
+        fprintf(stderr, "%s: warning: skipped %d entries that are not regular files (first: %s)\n", prog, nskip,
+                skipped);
     l = a.labels_path ? ck_labels_read(a.labels_path) : ck_labels_from_manifest(m);
     int n = ck_manifest_count(m);
     cls = malloc((size_t)n * sizeof *cls);

@@ -2,6 +2,7 @@
  * (or folder-per-class), for tests, demos and benchmarks. */
 #include "common/cli.h"
 
+#include "ck/threads.h"
 #include "ck/error.h"
 #include "ck/fs.h"
 #include "ck/image.h"
@@ -256,8 +257,8 @@ static int parse_args(int argc, char **argv, synth_args *a)
                 return ck_cli_usage_error(prog, "invalid --seed '%s' (a non-negative integer)", optarg);
             break;
         case 'j':
-            if (ck_cli_parse_long(optarg, 1, 1024, &jobs) < 0)
-                return ck_cli_usage_error(prog, "invalid --jobs '%s'", optarg);
+            if (ck_cli_parse_long(optarg, 1, ck_thread_limit(), &jobs) < 0)
+                return ck_cli_count_error(prog, "--jobs", optarg, 1, ck_thread_limit());
             break;
         case OPT_LAYOUT:
             if (strcmp(optarg, "signate") == 0)

@@ -7,10 +7,16 @@
 #include "ck/safetensors.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* Prefix of the trained weights kept beside their averages (--ema). */
+#define TRAINED "trained/"
+/* Prefix of a running SWA average (--swa-from), kept for resume. */
+#define SWA "swa/"
 
 /* First conv index of each block (1-based block number -> index). */
 static const int block_first_conv[6] = {0, 0, 2, 4, 7, 10};
@@ -264,7 +270,16 @@ int ck_checkpoint_save(const char *path, ck_model *m, const ck_optim *opt, const
         if (!(buf = staging(buf, &cap, n)))
             goto done;
         const char *name = ck_model_param_name(m, i);
-        if (ck_model_param_get(m, name, buf, n) != 0 || add_tensor(w, name, t, buf) != 0)
+        const ck_tensor *avg = meta->ema ? ck_ema_average(meta->ema, i) : NULL;
+        char key[512];
+        snprintf(key, sizeof key, "%s%s", avg ? TRAINED : "", name);
+        if (ck_model_param_get(m, name, buf, n) != 0 || add_tensor(w, key, t, buf) != 0)
+            goto done;
+        if (avg && (ck_tensor_download(avg, buf, n * sizeof *buf) != 0 || add_tensor(w, name, t, buf) != 0))
+            goto done;
+        const ck_tensor *swa = meta->swa ? ck_ema_average(meta->swa, i) : NULL;
+        snprintf(key, sizeof key, SWA "%s", name);
+        if (swa && (ck_tensor_download(swa, buf, n * sizeof *buf) != 0 || add_tensor(w, key, t, buf) != 0))
             goto done;
     }
     if (opt) {
@@ -308,6 +323,14 @@ void ck_checkpoint_free(ck_checkpoint *c)
     ck_labels_free(c->labels);
     free(c->path);
     free(c);
+}
+
+/* An integer member in [lo, hi], else fallback: converting a number such
+ * as 1e300 from a (hostile) file to an integer type is undefined. */
+static int64_t json_int(const ck_json *v, int64_t lo, int64_t hi, int64_t fallback)
+{
+    int64_t x;
+    return ck_json_int64(v, &x) && x >= lo && x <= hi ? x : fallback;
 }
 
 ck_checkpoint *ck_checkpoint_load(const char *path)
@@ -369,9 +392,9 @@ ck_checkpoint *ck_checkpoint_load(const char *path)
     c->base_sha = ck_json_string(ck_json_get(bw, "sha256"));
     c->base_path = ck_json_string(ck_json_get(bw, "path"));
     c->base_origin = ck_json_string(ck_json_get(bw, "origin"));
-    c->base_size = (long long)ck_json_number(ck_json_get(bw, "size"), 0);
+    c->base_size = json_int(ck_json_get(bw, "size"), 0, INT64_MAX, 0);
     c->base_embedded = ck_json_bool(ck_json_get(bw, "embedded"), 0);
-    c->random_seed = (long long)ck_json_number(ck_json_get(bw, "random_seed"), -1);
+    c->random_seed = json_int(ck_json_get(bw, "random_seed"), INT64_MIN, INT64_MAX, -1);
     if (!c->base_sha || !c->base_path || !c->base_origin) {
         ck_error("checkpoint", "%s: malformed \"base_weights\" metadata", path);
         goto fail;
@@ -405,7 +428,7 @@ const ck_json *ck_checkpoint_state(const ck_checkpoint *c) { return ck_json_get(
 
 int ck_checkpoint_epoch(const ck_checkpoint *c)
 {
-    return (int)ck_json_number(ck_json_get(ck_checkpoint_state(c), "epoch"), 0);
+    return (int)json_int(ck_json_get(ck_checkpoint_state(c), "epoch"), 0, INT_MAX, 0);
 }
 
 double ck_checkpoint_best_val_loss(const ck_checkpoint *c)
@@ -493,6 +516,11 @@ int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *m, ck_optim *opt)
     int rc = -1, used = 0;
     for (int i = 0; i < ck_model_param_count(m); i++) {
         const char *name = ck_model_param_name(m, i);
+        ck_st_tensor found;
+        /* ck_model_param() would compute the lazy initial values of a frozen
+         * layer that the checkpoint does not hold (14.7 M for VGG16). */
+        if (ck_model_param_kind(m, i) == CK_PARAM_FROZEN && !ck_st_find(c->st, name, &found))
+            continue;
         int r = fetch(c, name, ck_model_param(m, i), &buf, &cap);
         if (r < 0)
             goto done;
@@ -512,6 +540,10 @@ int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *m, ck_optim *opt)
         const char *name = ck_st_name(c->st, i);
         if (!strncmp(name, "optim/", 6))
             optim_tensors++;
+        else if (!strncmp(name, TRAINED, strlen(TRAINED)) && ck_model_param_find(m, name + strlen(TRAINED)) >= 0)
+            continue;
+        else if (!strncmp(name, SWA, strlen(SWA)) && ck_model_param_find(m, name + strlen(SWA)) >= 0)
+            continue;
         else if (ck_model_param_find(m, name) < 0) {
             ck_error("checkpoint", "%s: tensor '%s' does not belong to this architecture", c->path, name);
             goto done;
@@ -540,6 +572,67 @@ int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *m, ck_optim *opt)
                 goto done;
         }
         ck_optim_set_steps(opt, (long)ck_checkpoint_optimizer_step(c));
+    }
+    rc = 0;
+done:
+    free(buf);
+    return rc;
+}
+
+int ck_checkpoint_restore_ema(const ck_checkpoint *c, ck_model *m, ck_ema *ema)
+{
+    float *buf = NULL;
+    size_t cap = 0;
+    int rc = -1;
+    for (int i = 0; i < ck_model_param_count(m); i++) {
+        if (ck_model_param_kind(m, i) == CK_PARAM_FROZEN)
+            continue;
+        const char *name = ck_model_param_name(m, i);
+        const ck_tensor *t = ck_model_param(m, i);
+        size_t n = ck_tensor_numel(t);
+        char key[512];
+        snprintf(key, sizeof key, TRAINED "%s", name);
+        int r = fetch(c, key, t, &buf, &cap);
+        if (r < 0)
+            goto done;
+        if (r == 0 && !ema)
+            continue;
+        if (r == 0) {
+            ck_error("checkpoint", "%s: tensor '%s' is missing: a checkpoint saved with --ema keeps the "
+                     "trained weights beside their averages", c->path, key);
+            goto done;
+        }
+        if (ck_model_param_set(m, name, buf, n) != 0)
+            goto done;
+        if (ema && ((r = fetch(c, name, t, &buf, &cap)) <= 0 || ck_ema_set(ema, i, buf, n) != 0)) {
+            if (r == 0)
+                ck_error("checkpoint", "%s: tensor '%s' is missing", c->path, name);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(buf);
+    return rc;
+}
+
+int ck_checkpoint_restore_swa(const ck_checkpoint *c, ck_model *m, ck_ema *swa)
+{
+    float *buf = NULL;
+    size_t cap = 0;
+    int rc = -1;
+    for (int i = 0; i < ck_model_param_count(m); i++) {
+        if (!ck_ema_average(swa, i))
+            continue;
+        const ck_tensor *t = ck_model_param(m, i);
+        char key[512];
+        snprintf(key, sizeof key, SWA "%s", ck_model_param_name(m, i));
+        int r = fetch(c, key, t, &buf, &cap);
+        if (r == 0)
+            ck_error("checkpoint", "%s: tensor '%s' is missing: a run with --swa-from keeps its running average "
+                     "in its checkpoints", c->path, key);
+        if (r <= 0 || ck_ema_set(swa, i, buf, ck_tensor_numel(t)) != 0)
+            goto done;
     }
     rc = 0;
 done:

@@ -447,6 +447,12 @@ static ck_json *parse_container(parser *p, int depth, int is_object)
             key = parse_string(p, &klen);
             if (!key)
                 goto bad;
+            /* Keys are looked up as C strings (ck_json_get). */
+            if (memchr(key, 0, klen)) {
+                free(key);
+                fail(p, "object key with a NUL character (\\u0000)");
+                goto bad;
+            }
             skip_ws(p);
             if (p->i >= p->n || p->s[p->i] != ':') {
                 free(key);

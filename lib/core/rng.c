@@ -74,6 +74,30 @@ double ck_rng_normal(ck_rng *r)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+double ck_rng_gamma(ck_rng *r, double shape)
+{
+    if (shape < 1.0) {
+        double u = ck_rng_uniform_double(r);
+        return ck_rng_gamma(r, shape + 1.0) * pow(u > 0 ? u : 1e-300, 1.0 / shape);
+    }
+    const double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x = ck_rng_normal(r), v = 1.0 + c * x;
+        if (v <= 0)
+            continue;
+        v = v * v * v;
+        double u = ck_rng_uniform_double(r);
+        if (u < 1.0 - 0.0331 * x * x * x * x || (u > 0 && log(u) < 0.5 * x * x + d * (1.0 - v + log(v))))
+            return d * v;
+    }
+}
+
+double ck_rng_beta(ck_rng *r, double a, double b)
+{
+    double x = ck_rng_gamma(r, a), y = ck_rng_gamma(r, b);
+    return x + y > 0 ? x / (x + y) : 0.5;
+}
+
 void ck_rng_shuffle_int(ck_rng *r, int *a, int n)
 {
     for (int i = n - 1; i > 0; i--) {

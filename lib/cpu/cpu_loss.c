@@ -6,7 +6,9 @@
 
 #include <math.h>
 
-/* log-softmax of one row in double: lp[j] = z[j] - max - log Σ exp(z - max). */
+/* log-softmax of one row in double: lp[j] = (z[j] - max) - log Σ exp(z - max),
+ * in that order: max + log Σ first rounds log Σ away when |max| is huge
+ * (logits of 3e38 gave rows of 0s and two 1s). */
 static void log_softmax_row(const float *z, int c, double *lp)
 {
     double mx = z[0];
@@ -15,9 +17,9 @@ static void log_softmax_row(const float *z, int c, double *lp)
     double s = 0.0;
     for (int j = 0; j < c; j++)
         s += exp((double)z[j] - mx);
-    double lse = mx + log(s);
+    double ls = log(s);
     for (int j = 0; j < c; j++)
-        lp[j] = (double)z[j] - lse;
+        lp[j] = ((double)z[j] - mx) - ls;
 }
 
 int ck_cpu_softmax_forward(ck_backend *be, const ck_tensor *logits, ck_tensor *probs)

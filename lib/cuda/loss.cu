@@ -15,8 +15,10 @@
 
 #define TPB 128
 
-/* Writes probs for row i; returns log Σ exp(z - max) + max (the LSE). */
-__device__ static double row_softmax(const float *z, float *p, int c)
+/* Writes probs for row i and *mx = max z; returns log Σ exp(z - max). The
+ * log-probability is (z - max) - log Σ, in that order: max + log Σ first
+ * rounds log Σ away when |max| is huge (3e38: two 1s in a row). */
+__device__ static double row_softmax(const float *z, float *p, int c, double *mx_out)
 {
     double mx = z[0];
     for (int j = 1; j < c; j++)
@@ -24,17 +26,19 @@ __device__ static double row_softmax(const float *z, float *p, int c)
     double s = 0.0;
     for (int j = 0; j < c; j++)
         s += exp((double)z[j] - mx);
-    double lse = mx + log(s);
+    double ls = log(s);
     for (int j = 0; j < c; j++)
-        p[j] = (float)exp((double)z[j] - lse);
-    return lse;
+        p[j] = (float)exp(((double)z[j] - mx) - ls);
+    *mx_out = mx;
+    return ls;
 }
 
 __global__ void k_softmax(const float *z, float *p, int n, int c)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
+    double mx;
     if (i < n)
-        row_softmax(z + (size_t)i * c, p + (size_t)i * c, c);
+        row_softmax(z + (size_t)i * c, p + (size_t)i * c, c, &mx);
 }
 
 /* Per row: num[i] = (1-ε)·w_y·(-lp_y) + ε/C·Σ_c w_c·(-lp_c), wy[i] = w_y,
@@ -48,7 +52,7 @@ __global__ void k_xent_rows(const float *z, const int32_t *y, const float *cw, f
     const float *zi = z + (size_t)i * c;
     float *pi = p + (size_t)i * c;
     int yi = y[i];
-    double lse = row_softmax(zi, pi, c);
+    double mx, ls = row_softmax(zi, pi, c, &mx);
     if (yi < 0 || yi >= c) {
         num[i] = 0.0;
         wy[i] = 0.0;
@@ -58,13 +62,13 @@ __global__ void k_xent_rows(const float *z, const int32_t *y, const float *cw, f
     double smooth = 0.0;
     int arg = 0;
     for (int j = 0; j < c; j++) {
-        double lp = (double)zi[j] - lse;
+        double lp = ((double)zi[j] - mx) - ls;
         smooth -= (cw ? cw[j] : 1.0) * lp;
         if (zi[j] > zi[arg])
             arg = j;
     }
     double w = cw ? cw[yi] : 1.0;
-    num[i] = (1.0 - (double)eps) * w * -((double)zi[yi] - lse) + (double)eps / c * smooth;
+    num[i] = (1.0 - (double)eps) * w * -(((double)zi[yi] - mx) - ls) + (double)eps / c * smooth;
     wy[i] = w;
     flag[i] = arg == yi;
 }

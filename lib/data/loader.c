@@ -11,6 +11,7 @@
 #include "ck/error.h"
 #include "ck/image.h"
 #include "ck/rng.h"
+#include "ck/threads.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -126,6 +127,12 @@ ck_loader *ck_loader_new(const ck_dataset *ds, const ck_loader_config *cfg)
 {
     if (!ds || !cfg || cfg->size <= 0 || cfg->batch <= 0) {
         ck_error("loader", "bad loader configuration");
+        return NULL;
+    }
+    /* Each thread gets batch buffers in flight: the count is memory. */
+    if (cfg->threads > ck_thread_limit() || cfg->depth > 4 * ck_thread_limit()) {
+        ck_error("loader", "%d loader threads (queue %d): the limit is %d (4 per core)", cfg->threads, cfg->depth,
+                 ck_thread_limit());
         return NULL;
     }
     if (ck_image_init(NULL) != 0)

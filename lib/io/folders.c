@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,8 +57,9 @@ static int names_push(names *s, const char *name)
 
 /* Entries of dir that are folders (want_dirs) or image files; hidden ones
  * skipped. stat() rather than d_type: d_type is DT_UNKNOWN on some file
- * systems and symlinks should be followed. */
-static int list_dir(const char *dir, int want_dirs, names *out)
+ * systems and symlinks should be followed. Image names that are not regular
+ * files (a FIFO would block its reader) are counted in m for a warning. */
+static int list_dir(const char *dir, int want_dirs, names *out, ck_manifest *m)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -77,6 +79,8 @@ static int list_dir(const char *dir, int want_dirs, names *out)
         }
         if (stat(p, &st) == 0) {
             int ok = want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode) && is_image_name(e->d_name);
+            if (!want_dirs && !ok && is_image_name(e->d_name) && !m->skipped++)
+                snprintf(m->skipped_name, sizeof m->skipped_name, "%s", p);
             if (ok && names_push(out, e->d_name) < 0)
                 rc = -1;
         }
@@ -106,7 +110,7 @@ ck_manifest *ck_manifest_from_folders(const char *dir)
         ck_error("table", "out of memory");
         goto fail;
     }
-    if (list_dir(dir, 1, &classes) < 0)
+    if (list_dir(dir, 1, &classes, m) < 0)
         goto fail;
     if (classes.n) /* qsort(NULL, 0) is undefined */
         qsort(classes.v, classes.n, sizeof *classes.v, cmp_str);
@@ -116,7 +120,7 @@ ck_manifest *ck_manifest_from_folders(const char *dir)
             ck_error("table", "out of memory");
             goto fail;
         }
-        int rc = list_dir(sub, 0, &files);
+        int rc = list_dir(sub, 0, &files, m);
         free(sub);
         if (rc < 0)
             goto fail;
@@ -148,4 +152,11 @@ fail:
     names_free(&files);
     ck_manifest_free(m);
     return NULL;
+}
+
+int ck_manifest_skipped(const ck_manifest *m, const char **first)
+{
+    if (first)
+        *first = m && m->skipped ? m->skipped_name : NULL;
+    return m ? m->skipped : 0;
 }

@@ -13,6 +13,7 @@
 
 #include <vips/vips.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -26,6 +27,52 @@
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_status;
 static const char *init_argv0;
+
+/* Pixel limit: set by ck_image_set_max_pixels(), else CK_MAX_PIXELS (read
+ * once), else the default. */
+static uint64_t max_pixels_set, max_pixels_env;
+static const char *max_pixels_bad; /* CK_MAX_PIXELS that did not parse */
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+
+int ck_image_parse_pixels(const char *s, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v == 0 || v > CK_IMAGE_MAX_PIXELS_CAP)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void read_env(void)
+{
+    const char *env = getenv("CK_MAX_PIXELS");
+    if (env && *env && ck_image_parse_pixels(env, &max_pixels_env))
+        max_pixels_bad = env;
+}
+
+int ck_image_set_max_pixels(uint64_t n)
+{
+    if (n == 0 || n > CK_IMAGE_MAX_PIXELS_CAP) {
+        ck_error("image", "pixel limit %llu is out of range (1 to %llu)", (unsigned long long)n,
+                 (unsigned long long)CK_IMAGE_MAX_PIXELS_CAP);
+        return -1;
+    }
+    __atomic_store_n(&max_pixels_set, n, __ATOMIC_RELAXED);
+    return 0;
+}
+
+uint64_t ck_image_max_pixels(void)
+{
+    uint64_t n = __atomic_load_n(&max_pixels_set, __ATOMIC_RELAXED);
+    if (n)
+        return n;
+    pthread_once(&env_once, read_env);
+    return max_pixels_env ? max_pixels_env : CK_IMAGE_DEFAULT_MAX_PIXELS;
+}
 
 /* libvips reports decode problems both as an error (which we turn into a
  * message naming the file) and as g_warning()s on stderr ("error in tile 0 x
@@ -55,6 +102,12 @@ int ck_image_init(const char *argv0)
 {
     init_argv0 = argv0;
     pthread_once(&init_once, init_vips);
+    pthread_once(&env_once, read_env);
+    if (max_pixels_bad) {
+        ck_error("image", "CK_MAX_PIXELS: '%s' is not a pixel count (an integer from 1 to %llu)", max_pixels_bad,
+                 (unsigned long long)CK_IMAGE_MAX_PIXELS_CAP);
+        return -1;
+    }
     if (init_status) {
         ck_error("image", "cannot start libvips: %s", vips_error_buffer());
         return -1;
@@ -110,16 +163,48 @@ const char *ck_image_format_ext(ck_image_format f)
     }
 }
 
-/* Whole file into memory; "0-byte file" is its own error because it is the
- * commonest broken download. */
+/* The pixel count a header claims, against the limit: decoders allocate
+ * width×height×bands before reading a single pixel, so a 4 KB file can ask
+ * for gigabytes. */
+static int check_pixels(const char *name, uint64_t w, uint64_t h)
+{
+    uint64_t limit = ck_image_max_pixels();
+    if (w == 0 || h == 0) {
+        ck_error("image", "%s: truncated or corrupt image (size %llux%llu)", name, (unsigned long long)w,
+                 (unsigned long long)h);
+        return -1;
+    }
+    if (w > limit / h) { /* w·h > limit without overflow */
+        ck_error("image", "%s: %llux%llu is %.0f pixels, over the limit of %llu (raise it with --max-pixels or "
+                 "CK_MAX_PIXELS)", name, (unsigned long long)w, (unsigned long long)h, (double)w * (double)h,
+                 (unsigned long long)limit);
+        return -1;
+    }
+    return 0;
+}
+
+/* The one way image files are opened: the type is checked before open()
+ * (a FIFO or a device would block or never end) and again on the open
+ * descriptor; O_NONBLOCK keeps a FIFO swapped in between from blocking.
+ * The whole file comes into memory; "0-byte file" is its own error because
+ * it is the commonest broken download. Files larger than any image within
+ * the pixel limit could be (16 bytes a pixel, plus metadata) are refused. */
 static void *read_whole(const char *path, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (stat(path, &st)) {
+        ck_error_system(errno, "image", "%s", path);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ck_error("image", "%s: not a regular file", path);
+        return NULL;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         ck_error_system(errno, "image", "%s", path);
         return NULL;
     }
-    struct stat st;
     if (fstat(fd, &st)) {
         ck_error_system(errno, "image", "%s", path);
         close(fd);
@@ -133,6 +218,13 @@ static void *read_whole(const char *path, size_t *len)
     if (st.st_size == 0) {
         close(fd);
         ck_error("image", "%s: 0-byte file", path);
+        return NULL;
+    }
+    uint64_t max_bytes = ck_image_max_pixels() * 16 + ((uint64_t)16 << 20);
+    if ((uint64_t)st.st_size > max_bytes) {
+        close(fd);
+        ck_error("image", "%s: %lld bytes, larger than any image within the pixel limit of %llu", path,
+                 (long long)st.st_size, (unsigned long long)ck_image_max_pixels());
         return NULL;
     }
     size_t n = (size_t)st.st_size, got = 0;
@@ -160,6 +252,72 @@ static void *read_whole(const char *path, size_t *len)
     return buf;
 }
 
+/* Loaders of raster formats only: libvips also renders SVG and PDF (whose
+ * size is whatever the file says, at any scale), and reads formats through
+ * ImageMagick and others that are not meant for untrusted files. */
+static int raster_loader(const char *loader)
+{
+    static const char *const ok[] = {"pngload", "jpegload", "webpload", "tiffload", "gifload", "ppmload", NULL};
+    for (int i = 0; ok[i]; i++) {
+        size_t n = strlen(ok[i]);
+        if (!strncmp(loader, ok[i], n) && (loader[n] == '\0' || loader[n] == '_'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Netpbm (P1..P6): libvips' loader accepts a header of height 0 or
+ * garbage and pads short pixel data without complaint, so the header is
+ * read here and the pixel data counted. 0 complete, -1 error set. */
+static int pnm_check(const unsigned char *b, size_t len, const char *name)
+{
+    if (len < 2 || b[0] != 'P' || b[1] < '1' || b[1] > '6') {
+        ck_error("image", "%s: not a PBM/PGM/PPM image (P1 to P6)", name);
+        return -1;
+    }
+    int kind = b[1] - '0', nval = kind == 1 || kind == 4 ? 2 : 3;
+    uint64_t v[3] = {0, 0, 1};
+    size_t pos = 2;
+    for (int i = 0; i < nval; i++) {
+        while (pos < len && (isspace(b[pos]) || b[pos] == '#'))
+            if (b[pos++] == '#')
+                while (pos < len && b[pos] != '\n')
+                    pos++;
+        if (pos >= len || !isdigit(b[pos]))
+            goto corrupt;
+        v[i] = 0;
+        for (; pos < len && isdigit(b[pos]); pos++)
+            if ((v[i] = v[i] * 10 + (uint64_t)(b[pos] - '0')) > ((uint64_t)1 << 32))
+                goto corrupt;
+    }
+    if (v[2] == 0 || v[2] > 65535) {
+        ck_error("image", "%s: truncated or corrupt image (PNM maximum value %llu)", name, (unsigned long long)v[2]);
+        return -1;
+    }
+    if (check_pixels(name, v[0], v[1]))
+        return -1;
+    uint64_t bands = kind == 3 || kind == 6 ? 3 : 1, samples = v[0] * v[1] * bands;
+    if (kind >= 4) {
+        uint64_t need = kind == 4 ? (v[0] + 7) / 8 * v[1] : samples * (v[2] > 255 ? 2 : 1);
+        if (pos >= len || len - pos - 1 < need)
+            goto truncated;
+        return 0;
+    }
+    uint64_t got = 0; /* P1 digits may touch; P2, P3 numbers are separated */
+    for (; pos < len && got < samples; pos++)
+        if (isdigit(b[pos]) && (kind == 1 || !isdigit(b[pos - 1])))
+            got++;
+    if (got < samples)
+        goto truncated;
+    return 0;
+corrupt:
+    ck_error("image", "%s: truncated or corrupt image (bad PNM header)", name);
+    return -1;
+truncated:
+    ck_error("image", "%s: truncated or corrupt image (pixel data ends early)", name);
+    return -1;
+}
+
 /* Lazy libvips image for a buffer (pixels are decoded later, on demand).
  * fail_on=truncated turns libvips' "truncated" warnings into errors so that
  * half-downloaded files are reported instead of padded with grey. */
@@ -182,16 +340,36 @@ static VipsImage *open_buffer(const void *data, size_t len, const char *name, in
         rc = vips_webpload_buffer(buf, len, &img, "fail_on", VIPS_FAIL_ON_TRUNCATED,
                                   "access", VIPS_ACCESS_SEQUENTIAL, NULL);
         break;
-    default:
-        if (!vips_foreign_find_load_buffer(data, len)) {
+    default: {
+        /* Through a memory source: some raster loaders (PPM) have no
+         * buffer variant, and the buffer probe would pick ImageMagick. */
+        VipsSource *src = vips_source_new_from_memory(data, len);
+        const char *loader = src ? vips_foreign_find_load_source(src) : NULL;
+        if (!loader) {
             vips_error_clear();
+            if (src)
+                g_object_unref(src);
             ck_error("image", "%s: not an image (unknown file format)", name);
             return NULL;
         }
-        img = vips_image_new_from_buffer(data, len, "", "fail_on", VIPS_FAIL_ON_TRUNCATED,
-                                         "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+        /* find_load gives the class name; the nickname is the stable one. */
+        const char *nick = vips_nickname_find(g_type_from_name(loader));
+        if (!nick || !raster_loader(nick)) {
+            g_object_unref(src);
+            ck_error("image", "%s: %.*s files are not read (only raster images: PNG, JPEG, WebP, TIFF, GIF, "
+                     "PPM)", name, nick ? (int)strcspn(nick, "_") : (int)strlen(loader), nick ? nick : loader);
+            return NULL;
+        }
+        if (!strncmp(nick, "ppmload", 7) && pnm_check(data, len, name)) {
+            g_object_unref(src);
+            return NULL;
+        }
+        img = vips_image_new_from_source(src, "", "fail_on", VIPS_FAIL_ON_TRUNCATED, "access",
+                                         VIPS_ACCESS_SEQUENTIAL, NULL);
+        g_object_unref(src);
         rc = img ? 0 : -1;
         break;
+    }
     }
     if (rc) {
         char why[512];
@@ -200,7 +378,52 @@ static VipsImage *open_buffer(const void *data, size_t len, const char *name, in
         ck_error("image", "%s: truncated or corrupt image (%s)", name, why);
         return NULL;
     }
+    if (check_pixels(name, (uint64_t)img->Xsize, (uint64_t)img->Ysize)) {
+        g_object_unref(img);
+        return NULL;
+    }
     return img;
+}
+
+/* PNG's size from its IHDR chunk, which must come first. */
+static int png_header_size(const unsigned char *b, size_t len, const char *name, uint64_t *w, uint64_t *h)
+{
+    if (len < 24 || memcmp(b + 12, "IHDR", 4)) {
+        ck_error("image", "%s: truncated or corrupt image (no PNG header)", name);
+        return -1;
+    }
+    *w = (uint64_t)b[16] << 24 | (uint64_t)b[17] << 16 | (uint64_t)b[18] << 8 | b[19];
+    *h = (uint64_t)b[20] << 24 | (uint64_t)b[21] << 16 | (uint64_t)b[22] << 8 | b[23];
+    return 0;
+}
+
+int ck_image_probe(const void *data, size_t len, const char *name, int *w, int *h)
+{
+    if (!name)
+        name = "(memory)";
+    if (!data || len == 0) {
+        ck_error("image", "%s: 0-byte file", name);
+        return -1;
+    }
+    uint64_t W, H;
+    if (ck_image_format_sniff(data, len) == CK_IMAGE_PNG) {
+        if (png_header_size(data, len, name, &W, &H) || check_pixels(name, W, H))
+            return -1;
+    } else {
+        if (ck_image_init(NULL))
+            return -1;
+        VipsImage *img = open_buffer(data, len, name, 1);
+        if (!img)
+            return -1;
+        W = (uint64_t)img->Xsize;
+        H = (uint64_t)img->Ysize;
+        g_object_unref(img);
+    }
+    if (w)
+        *w = (int)W;
+    if (h)
+        *h = (int)H;
+    return 0;
 }
 
 /* Any band layout / depth / colour space → uchar with 1 or 3 bands (grey is
@@ -239,8 +462,12 @@ static VipsImage *to_rgb8(VipsImage *in)
 static uint8_t *decode_native(const void *data, size_t len, const char *name, int want_w,
                               int want_h, int *w, int *h)
 {
-    if (ck_image_format_sniff(data, len) == CK_IMAGE_PNG)
+    if (ck_image_format_sniff(data, len) == CK_IMAGE_PNG) {
+        uint64_t W, H;
+        if (png_header_size(data, len, name, &W, &H) || check_pixels(name, W, H))
+            return NULL;
         return ck_png_decode(data, len, name, w, h);
+    }
     if (ck_image_init(NULL))
         return NULL;
     VipsImage *img = open_buffer(data, len, name, 1);
@@ -382,18 +609,7 @@ int ck_image_size(const char *path, int *w, int *h)
     void *data = read_whole(path, &len);
     if (!data)
         return -1;
-    int rc = -1;
-    if (ck_image_init(NULL) == 0) {
-        VipsImage *img = open_buffer(data, len, path, 1);
-        if (img) {
-            if (w)
-                *w = img->Xsize;
-            if (h)
-                *h = img->Ysize;
-            g_object_unref(img);
-            rc = 0;
-        }
-    }
+    int rc = ck_image_probe(data, len, path, w, h);
     free(data);
     return rc;
 }

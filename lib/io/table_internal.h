@@ -18,6 +18,8 @@ struct ck_manifest {
     char *file_name;   /* names written in a header */
     char *label_name;
     ck_strmap files;   /* file name -> row, for duplicates and _find */
+    int skipped;       /* folder scans: image names that are no regular file */
+    char skipped_name[256];
 };
 
 /* The known file and label column names (lower case, NULL-terminated). */

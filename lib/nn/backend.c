@@ -2,6 +2,7 @@
 #include "backend_impl.h"
 
 #include "ck/error.h"
+#include "ck/threads.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,26 +46,66 @@ static ck_backend *open_auto(int threads)
     return kinds[0].open(0, threads);
 }
 
+/* NAME or NAME:N: the name's length and the index; -1 with an error for a
+ * malformed index. */
+static int split_device(const char *device, size_t *len, int *index)
+{
+    *len = strcspn(device, ":");
+    *index = 0;
+    if (device[*len] == ':') {
+        const char *num = device + *len + 1;
+        char *end;
+        long v = strtol(num, &end, 10);
+        if (end == num || *end || *num < '0' || *num > '9' || v > 1024) {
+            ck_error("backend", "bad device '%s' (expected NAME or NAME:N, e.g. cuda:1)", device);
+            return -1;
+        }
+        *index = (int)v;
+    }
+    return 0;
+}
+
+/* Index of the kind named by the first len bytes of device, or -1. */
+static int find_kind(const char *device, size_t len)
+{
+    for (int i = 0; i < NKINDS; i++)
+        if (strlen(kinds[i].name) == len && strncmp(device, kinds[i].name, len) == 0)
+            return i;
+    return -1;
+}
+
+int ck_device_name_valid(const char *device)
+{
+    if (!device || !*device || strcmp(device, "auto") == 0)
+        return 1;
+    size_t len;
+    int index;
+    if (split_device(device, &len, &index)) {
+        ck_error_clear();
+        return 0;
+    }
+    /* "cuda" is a name even where it is not built: that is a runtime error. */
+    return find_kind(device, len) >= 0 || (len == 4 && strncmp(device, "cuda", 4) == 0);
+}
+
 ck_backend *ck_backend_new(const char *device, int threads)
 {
     if (!device || !*device)
         device = "auto";
+    /* The OpenMP runtime gives each thread a stack: 100000 overflow it. */
+    if (threads < 0 || threads > ck_thread_limit()) {
+        ck_error("backend", "%d threads: the limit is %d (4 per core)", threads, ck_thread_limit());
+        return NULL;
+    }
     if (strcmp(device, "auto") == 0)
         return open_auto(threads);
-    size_t len = strcspn(device, ":");
-    int index = 0;
-    if (device[len] == ':') {
-        char *end;
-        long v = strtol(device + len + 1, &end, 10);
-        if (end == device + len + 1 || *end || v < 0 || v > 1024) {
-            ck_error("backend", "bad device '%s' (expected NAME or NAME:N, e.g. cuda:1)", device);
-            return NULL;
-        }
-        index = (int)v;
-    }
-    for (int i = 0; i < NKINDS; i++)
-        if (strlen(kinds[i].name) == len && strncmp(device, kinds[i].name, len) == 0)
-            return kinds[i].open(index, threads);
+    size_t len;
+    int index;
+    if (split_device(device, &len, &index))
+        return NULL;
+    int k = find_kind(device, len);
+    if (k >= 0)
+        return kinds[k].open(index, threads);
     if (strncmp(device, "cuda", len) == 0 && len == 4) {
         ck_error("backend", "ck was built without CUDA support (device '%s')", device);
         return NULL;

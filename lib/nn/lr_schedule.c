@@ -14,16 +14,16 @@ struct ck_lr_schedule {
     ck_lr_state st;
 };
 
-static const char *const kind_names[] = {"constant", "step", "cosine", "plateau"};
+static const char *const kind_names[] = {"constant", "step", "cosine", "plateau", "onecycle"};
 
 int ck_lr_kind_parse(const char *s, ck_lr_kind *out)
 {
-    for (int k = 0; s && k < 4; k++)
+    for (int k = 0; s && k < 5; k++)
         if (strcmp(s, kind_names[k]) == 0) {
             *out = (ck_lr_kind)k;
             return 0;
         }
-    ck_error(D, "unknown schedule '%s' (expected constant, step, cosine or plateau)", s ? s : "");
+    ck_error(D, "unknown schedule '%s' (expected constant, step, cosine, plateau or onecycle)", s ? s : "");
     return -1;
 }
 
@@ -41,12 +41,16 @@ void ck_lr_config_default(ck_lr_config *cfg, ck_lr_kind kind)
     cfg->patience = 3;
     cfg->threshold = 1e-4f;
     cfg->cooldown = 0;
+    cfg->div_start = 25.0f;
+    cfg->div_final = 1e4f;
+    cfg->mom_max = 0.95f;
+    cfg->mom_min = 0.85f;
 }
 
 ck_lr_schedule *ck_lr_new(const ck_lr_config *cfg)
 {
     const ck_lr_config *c = cfg;
-    if (!c || c->kind < CK_LR_CONSTANT || c->kind > CK_LR_PLATEAU) {
+    if (!c || c->kind < CK_LR_CONSTANT || c->kind > CK_LR_ONECYCLE) {
         ck_error(D, "bad schedule");
         return NULL;
     }
@@ -60,6 +64,13 @@ ck_lr_schedule *ck_lr_new(const ck_lr_config *cfg)
     }
     if (c->kind == CK_LR_COSINE && (c->epochs < 1 || c->warmup_epochs >= (float)c->epochs)) {
         ck_error(D, "cosine schedule needs epochs >= 1 and a warm-up shorter than the run");
+        return NULL;
+    }
+    if (c->kind == CK_LR_ONECYCLE &&
+        (c->epochs < 1 || c->warmup_epochs >= (float)c->epochs || !(c->div_start >= 1.0f) ||
+         !(c->div_final >= 1.0f) || !(c->mom_min >= 0.0f && c->mom_min <= c->mom_max && c->mom_max < 1.0f))) {
+        ck_error(D, "one-cycle schedule needs epochs >= 1, a warm-up shorter than the run, divisors >= 1 "
+                 "and 0 <= mom_min <= mom_max < 1");
         return NULL;
     }
     if (c->kind == CK_LR_PLATEAU && (!(c->factor > 0.0f && c->factor < 1.0f) || c->patience < 0 || c->cooldown < 0)) {
@@ -79,6 +90,26 @@ ck_lr_schedule *ck_lr_new(const ck_lr_config *cfg)
 
 void ck_lr_free(ck_lr_schedule *s) { free(s); }
 
+/* From a at p = 0 to b at p = 1 along half a cosine (fastai's SchedCos). */
+static double cos_between(double a, double b, double p)
+{
+    if (p > 1)
+        p = 1;
+    return b + (a - b) * 0.5 * (1.0 + cos(M_PI * p));
+}
+
+/* One-cycle: the warm-up length and the position in the current phase. */
+static int onecycle_phase(const ck_lr_config *c, double epoch, double *p)
+{
+    double w = c->warmup_epochs > 0 ? c->warmup_epochs : 0.25 * c->epochs;
+    if (epoch < w) {
+        *p = epoch / w;
+        return 0;
+    }
+    *p = (epoch - w) / ((double)c->epochs - w);
+    return 1;
+}
+
 float ck_lr_get(const ck_lr_schedule *s, double epoch)
 {
     const ck_lr_config *c = &s->cfg;
@@ -86,6 +117,12 @@ float ck_lr_get(const ck_lr_schedule *s, double epoch)
         epoch = 0;
     if (c->kind == CK_LR_PLATEAU)
         return (float)s->st.lr;
+    if (c->kind == CK_LR_ONECYCLE) {
+        double p;
+        if (onecycle_phase(c, epoch, &p) == 0)
+            return (float)cos_between(c->lr / c->div_start, c->lr, p);
+        return (float)cos_between(c->lr, c->lr / c->div_final, p);
+    }
     /* Linear warm-up towards lr; the floor keeps the very first steps from
      * being wasted with a rate of exactly 0. */
     double w = c->warmup_epochs;
@@ -103,6 +140,21 @@ float ck_lr_get(const ck_lr_schedule *s, double epoch)
     default:
         return c->lr;
     }
+}
+
+int ck_lr_momentum(const ck_lr_schedule *s, double epoch, float *mom)
+{
+    const ck_lr_config *c = &s->cfg;
+    if (c->kind != CK_LR_ONECYCLE)
+        return 0;
+    double p;
+    if (epoch < 0)
+        epoch = 0;
+    if (onecycle_phase(c, epoch, &p) == 0)
+        *mom = (float)cos_between(c->mom_max, c->mom_min, p);
+    else
+        *mom = (float)cos_between(c->mom_min, c->mom_max, p);
+    return 1;
 }
 
 int ck_lr_observe(ck_lr_schedule *s, double metric)

@@ -403,6 +403,25 @@ int ck_model_train_step(ck_model *m, ck_model_start from, const ck_tensor *x, co
     return run_backward(m);
 }
 
+int ck_model_train_step_mix(ck_model *m, ck_model_start from, const ck_tensor *x, const int32_t *labels,
+                            const int32_t *labels_b, float lam, uint32_t step, float *loss, int *correct)
+{
+    if (!(lam >= 0.0f && lam <= 1.0f)) {
+        ck_error(D, "mixup weight %g is not in [0,1]", lam);
+        return -1;
+    }
+    float la = 0.0f, lb = 0.0f;
+    /* The loss is linear in the targets: d = lam·d_a + (1-lam)·d_b, with
+     * grad[1] (free until the backward pass) holding d_b. */
+    if (run_forward(m, from, x, 1, step) || loss_of(m, labels_b, m->grad[1], &lb, NULL) ||
+        loss_of(m, labels, m->grad[0], &la, correct) || ck_scale(m->be, m->grad[0], lam) ||
+        ck_axpy(m->be, 1.0f - lam, m->grad[1], m->grad[0]))
+        return -1;
+    if (loss)
+        *loss = lam * la + (1.0f - lam) * lb;
+    return run_backward(m);
+}
+
 int ck_model_zero_grad(ck_model *m)
 {
     for (int i = 0; i < m->nparams; i++)

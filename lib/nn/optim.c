@@ -208,6 +208,30 @@ int ck_optim_step(ck_optim *o, float lr)
     return 0;
 }
 
+int ck_optim_set_momentum(ck_optim *o, float momentum)
+{
+    if (!(momentum >= 0.0f && momentum < 1.0f)) {
+        ck_error(D, "momentum %g is not in [0,1)", momentum);
+        return -1;
+    }
+    switch (o->cfg.kind) {
+    case CK_OPT_SGD:
+        if (o->per_param == 0) {
+            ck_error(D, "SGD without momentum has no velocity to cycle (create it with a momentum > 0)");
+            return -1;
+        }
+        o->cfg.momentum = momentum;
+        break;
+    case CK_OPT_ADAM:
+    case CK_OPT_ADAMW:
+        o->cfg.beta1 = momentum;
+        break;
+    case CK_OPT_RMSPROP:
+        break;
+    }
+    return 0;
+}
+
 long ck_optim_steps(const ck_optim *o) { return o->steps; }
 void ck_optim_set_steps(ck_optim *o, long steps) { o->steps = steps; }
 int ck_optim_state_count(const ck_optim *o) { return o->nslots; }

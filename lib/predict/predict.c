@@ -19,6 +19,7 @@ struct ck_predict {
     ck_checkpoint **models;
     int nmodels;
     const char **class_names;
+    const char **class_ids;
 };
 
 /* State of one ck_predict_run. */
@@ -92,12 +93,15 @@ ck_predict *ck_predict_new(const char *const *models, int n, const ck_predict_op
     }
     int K = rc ? 0 : ck_checkpoint_num_classes(p->models[0]);
     p->class_names = rc ? NULL : calloc((size_t)K + 1, sizeof *p->class_names);
-    if (!rc && !p->class_names) {
+    p->class_ids = rc ? NULL : calloc((size_t)K + 1, sizeof *p->class_ids);
+    if (!rc && (!p->class_names || !p->class_ids)) {
         ck_error("predict", "out of memory");
         rc = -1;
     }
-    for (int k = 0; !rc && k < K; k++)
+    for (int k = 0; !rc && k < K; k++) {
         p->class_names[k] = ck_checkpoint_class_name(p->models[0], k);
+        p->class_ids[k] = ck_checkpoint_class_id(p->models[0], k);
+    }
     if (rc) {
         ck_predict_free(p);
         return NULL;
@@ -113,11 +117,13 @@ void ck_predict_free(ck_predict *p)
         ck_checkpoint_free(p->models[m]);
     free(p->models);
     free(p->class_names);
+    free(p->class_ids);
     free(p);
 }
 
 int ck_predict_num_classes(const ck_predict *p) { return ck_checkpoint_num_classes(p->models[0]); }
 const char *const *ck_predict_class_names(const ck_predict *p) { return p->class_names; }
+const char *const *ck_predict_class_ids(const ck_predict *p) { return p->class_ids; }
 
 /* Unreadable images of a batch (allow_missing): uniform rows, and the
  * decoder's messages (one per image, in the error buffer) as a warning. */

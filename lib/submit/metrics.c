@@ -14,7 +14,6 @@ struct ck_metrics {
     double nll; /* sum of -log p[truth] */
     long *rank_hist; /* rank of the truth among the probabilities */
     long *confusion;
-    double *row;     /* scratch for clipping */
 };
 
 ck_metrics *ck_metrics_new(int nclass)
@@ -32,8 +31,7 @@ ck_metrics *ck_metrics_new(int nclass)
     m->eps = 1e-15;
     m->rank_hist = calloc((size_t)nclass, sizeof *m->rank_hist);
     m->confusion = calloc((size_t)nclass * (size_t)nclass, sizeof *m->confusion);
-    m->row = calloc((size_t)nclass, sizeof *m->row);
-    if (!m->rank_hist || !m->confusion || !m->row) {
+    if (!m->rank_hist || !m->confusion) {
         ck_metrics_free(m);
         ck_error("metrics", "out of memory");
         return NULL;
@@ -47,7 +45,6 @@ void ck_metrics_free(ck_metrics *m)
         return;
     free(m->rank_hist);
     free(m->confusion);
-    free(m->row);
     free(m);
 }
 
@@ -73,6 +70,21 @@ int ck_metrics_add_label(ck_metrics *m, int truth, int predicted)
     return 0;
 }
 
+static double clip(double v, double eps)
+{
+    if (!(v >= eps))
+        v = eps;
+    return v > 1 - eps ? 1 - eps : v;
+}
+
+double ck_metrics_row_loss(const double *p, int nclass, int truth, double eps)
+{
+    double sum = 0;
+    for (int i = 0; i < nclass; i++)
+        sum += clip(p[i], eps);
+    return -log(clip(p[truth], eps) / sum);
+}
+
 int ck_metrics_add_probs(ck_metrics *m, int truth, const double *p)
 {
     int k = m->nclass, best = 0, rank = 0;
@@ -80,21 +92,13 @@ int ck_metrics_add_probs(ck_metrics *m, int truth, const double *p)
         ck_error("metrics", "label %d out of range (%d classes)", truth, k);
         return -1;
     }
-    double sum = 0;
     for (int i = 0; i < k; i++) {
-        double v = p[i];
-        if (!(v >= m->eps))
-            v = m->eps;
-        if (v > 1 - m->eps)
-            v = 1 - m->eps;
-        m->row[i] = v;
-        sum += v;
         if (p[i] > p[best])
             best = i;
         if (p[i] > p[truth] || (p[i] == p[truth] && i < truth))
             rank++;
     }
-    m->nll -= log(m->row[truth] / sum);
+    m->nll += ck_metrics_row_loss(p, k, truth, m->eps);
     m->rank_hist[rank]++;
     m->count_probs++;
     return ck_metrics_add_label(m, truth, best);

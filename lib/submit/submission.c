@@ -170,6 +170,34 @@ int ck_parse_double(const char *s, double *out)
     return 0;
 }
 
+int ck_text_is_decimal(const char *s)
+{
+    while (*s == ' ')
+        s++;
+    if (*s == '+' || *s == '-')
+        s++;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        digits++;
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (*s < '0' || *s > '9')
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    while (*s == ' ')
+        s++;
+    return *s == '\0';
+}
+
 int ck_parse_index(const char *s, long *out)
 {
     while (*s == ' ')

@@ -101,6 +101,10 @@ static void check_probs(checker *c, const char *path, int line, const ck_table *
         } else if (isinf(v)) {
             report(c, path, line, "column %d: infinite value", col + 1);
             ok = 0;
+        } else if (!ck_text_is_decimal(cell)) {
+            report(c, path, line, "column %d: '%s' is not a plain decimal number (contest scorers read no hex "
+                   "floats)", col + 1, cell);
+            ok = 0;
         } else if (v < 0 || v > 1) {
             report(c, path, line, "column %d: %s is outside [0, 1]", col + 1, cell);
             ok = 0;

@@ -116,7 +116,7 @@ ck_submission *ck_submission_read(const char *path, int nclass, const char *cons
             for (int c = 0; c < nclass && !bad; c++) {
                 double v;
                 const char *cell = ck_table_cell(t, r, c + 1);
-                if (ck_parse_double(cell, &v) || !isfinite(v)) {
+                if (ck_parse_double(cell, &v) || !isfinite(v) || !ck_text_is_decimal(cell)) {
                     ck_error("submission", "%s:%d: column %d: '%s' is not a finite number", path, line, c + 2, cell);
                     bad = 1;
                 }

@@ -1,6 +1,9 @@
 /* ck_train_options: one table of options shared by the command line, the
  * checkpoint's "training" metadata and --resume. */
 #include "ck/train.h"
+#include "ck/image.h"
+#include "ck/augment.h"
+#include "ck/backend.h"
 #include "ck/dataset.h"
 #include "ck/error.h"
 #include "ck/fs.h"
@@ -33,6 +36,7 @@ static const opt_def defs[] = {
     {"train", T_STR, O(train), NULL, 1},
     {"images", T_STR, O(images), NULL, 1},
     {"labels", T_STR, O(labels), NULL, 1},
+    {"extra-train", T_STR, O(extra_train), NULL, 1}, {"extra-images", T_STR, O(extra_images), NULL, 1},
     {"val-manifest", T_STR, O(val_manifest), NULL, 1},
     {"val", T_DBL, O(val), "0.2", 0},
     {"folds", T_INT, O(folds), "0", 0},
@@ -57,6 +61,11 @@ static const opt_def defs[] = {
     {"class-weight", T_STR, O(class_weight), "none", 0},
     {"label-smoothing", T_DBL, O(label_smoothing), "0", 0},
     {"early-stop", T_INT, O(early_stop), "0", 1},
+    {"ema", T_DBL, O(ema), "0", 0},
+    {"swa-from", T_INT, O(swa_from), "0", 0},
+    {"mixup", T_DBL, O(mixup), "0", 0},
+    {"cutmix", T_DBL, O(cutmix), "0", 0},
+    {"mix-prob", T_DBL, O(mix_prob), "1", 0},
     {"aug", T_STR, O(aug), NULL, 0},
     {"aug-views", T_INT, O(aug_views), "0", 0},
     {"cache", T_STR, O(cache), "memory", 1},
@@ -74,6 +83,8 @@ static const opt_def defs[] = {
     {"nodes", T_INT, O(nodes), "1", 2},
     {"node-rank", T_INT, O(node_rank), "0", 2},
     {"nccl-id-file", T_STR, O(nccl_id_file), NULL, 2},
+    {"max-pixels", T_I64, O(max_pixels), "0", 2},
+    {"find-lr", T_FLAG, O(find_lr), "0", 2}, {"find-lr-steps", T_INT, O(find_lr_steps), "100", 2},
 };
 #undef O
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -391,6 +402,10 @@ int ck_train_optim_config(const ck_train_options *o, ck_optim_config *cfg)
     if (ck_optim_kind_parse(o->optimizer, &kind) != 0)
         return -1;
     ck_optim_config_default(cfg, kind);
+    if (!(o->momentum >= 0 && o->momentum < 1)) {
+        ck_error("options", "--momentum: %g is not in [0,1)", o->momentum);
+        return -1;
+    }
     if (kind == CK_OPT_SGD) {
         cfg->momentum = (float)o->momentum;
         cfg->nesterov = o->nesterov;
@@ -457,6 +472,29 @@ int ck_train_lr_config(const ck_train_options *o, ck_lr_config *cfg)
     return 0;
 }
 
+/* --gpus: "all", or a comma list of GPU numbers or device names. */
+static int gpus_valid(const char *s)
+{
+    if (!strcmp(s, "all"))
+        return 1;
+    char tok[32];
+    for (const char *p = s;; p++) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof tok)
+            return 0;
+        memcpy(tok, p, n);
+        tok[n] = '\0';
+        char *end;
+        long v = strtol(tok, &end, 10);
+        int number = end != tok && !*end && tok[0] >= '0' && tok[0] <= '9' && v <= 1024;
+        if (!number && !(strcmp(tok, "auto") && ck_device_name_valid(tok)))
+            return 0;
+        p += n;
+        if (!*p)
+            return 1;
+    }
+}
+
 /* Inputs registered, outputs checked (and their folders created) before
  * any image is decoded: a bad output path fails now, not at the first
  * checkpoint. --resume is not an input here: it is read whole before
@@ -478,14 +516,25 @@ static int check_paths(const ck_train_options *o)
             return -1;
         }
     }
+    for (int k = 0; k < ck_train_extra_count(o->extra_train); k++) {
+        char *tr = ck_train_extra_at(o->extra_train, k), *im = ck_train_extra_at(o->extra_images, k);
+        int bad = !tr || ck_io_input_add(tr, "--train") || (im && ck_io_input_add(im, "--images"));
+        free(tr);
+        free(im);
+        if (bad)
+            return -1;
+    }
     if (ck_io_input_add(o->weights, "--weights") || ck_io_input_add(o->train, "--train") ||
         ck_io_input_add(o->images, "--images") || ck_io_input_add(o->labels, "--labels") ||
         ck_io_input_add(o->val_manifest, "--val-manifest"))
         return -1;
     char *last = o->out && *o->out ? ck_train_last_path(o->out) : NULL;
+    char *swa = o->out && *o->out && o->swa_from > 0 ? ck_train_swa_path(o->out) : NULL;
     int rc = ck_output_check(o->out, "-o", CK_OUT_MKDIR) || ck_output_check(last, "-o (.last)", CK_OUT_MKDIR) ||
+             ck_output_check(swa, "-o (.swa)", CK_OUT_MKDIR) ||
              ck_output_check(o->log, "--log", CK_OUT_MKDIR) || ck_output_check(o->plot, "--plot", CK_OUT_MKDIR);
     free(last);
+    free(swa);
     ck_cache_kind kind;
     char *scratch = NULL;
     if (!rc && ck_cache_parse(o->cache, &kind, &scratch) == 0 && scratch) {
@@ -513,6 +562,10 @@ int ck_train_options_check(const ck_train_options *o)
         ck_error("options", "--epochs: must be at least 1");
         return -1;
     }
+    if (lc.kind == CK_LR_ONECYCLE && oc.kind == CK_OPT_SGD && !(oc.momentum > 0)) {
+        ck_error("options", "--schedule onecycle cycles the SGD momentum: --momentum 0 turns it off");
+        return -1;
+    }
     if (o->batch < 1 || o->batch > 65536) {
         ck_error("options", "--batch: %d is out of range", o->batch);
         return -1;
@@ -525,12 +578,47 @@ int ck_train_options_check(const ck_train_options *o)
         ck_error("options", "--folds %d --fold %d: need folds >= 2 and 0 <= fold < folds", o->folds, o->fold);
         return -1;
     }
+    if (ck_train_extra_count(o->extra_train) != ck_train_extra_count(o->extra_images)) {
+        ck_error("options", "--train and --images given %d and %d times: a second or later --train pairs with "
+                 "the --images of the same rank", ck_train_extra_count(o->extra_train) + 1,
+                 ck_train_extra_count(o->extra_images) + 1);
+        return -1;
+    }
     if (o->folds && o->val_manifest) {
         ck_error("options", "--folds and --val-manifest cannot be combined");
         return -1;
     }
     if (strcmp(o->class_weight, "none") && strcmp(o->class_weight, "auto")) {
         ck_error("options", "--class-weight: '%s' is not auto or none", o->class_weight);
+        return -1;
+    }
+    if (o->mixup < 0 || o->mixup > 1000) {
+        ck_error("options", "--mixup: %g is not a Beta parameter in (0,1000] (e.g. 0.4), or 0 for off", o->mixup);
+        return -1;
+    }
+    if (o->cutmix < 0 || o->cutmix > 1000) {
+        ck_error("options", "--cutmix: %g is not a Beta parameter in (0,1000] (e.g. 1), or 0 for off", o->cutmix);
+        return -1;
+    }
+    if (!(o->mix_prob > 0 && o->mix_prob <= 1)) {
+        ck_error("options", "--mix-prob: %g is not a share of the batches in (0,1]", o->mix_prob);
+        return -1;
+    }
+    if (o->mix_prob < 1 && !(o->mixup > 0) && !(o->cutmix > 0)) {
+        ck_error("options", "--mix-prob needs --mixup A or --cutmix A");
+        return -1;
+    }
+    if (o->ema != 0 && !(o->ema > 0 && o->ema < 1)) {
+        ck_error("options", "--ema: %g is not a decay in (0,1) (e.g. 0.999)", o->ema);
+        return -1;
+    }
+    if (o->find_lr_steps < 10 || o->find_lr_steps > 100000) {
+        ck_error("options", "--find-lr-steps: %d is not between 10 and 100000", o->find_lr_steps);
+        return -1;
+    }
+    if (o->swa_from < 0 || o->swa_from > o->epochs) {
+        ck_error("options", "--swa-from: epoch %d is not between 1 and --epochs %d (0 = off)", o->swa_from,
+                 o->epochs);
         return -1;
     }
     if (o->label_smoothing < 0 || o->label_smoothing >= 1) {
@@ -545,6 +633,12 @@ int ck_train_options_check(const ck_train_options *o)
         ck_error("options", "--aug-views needs --aug SPEC");
         return -1;
     }
+    if (o->aug && *o->aug) {
+        ck_aug_spec *spec = ck_aug_spec_parse(o->aug);
+        if (!spec)
+            return -1;
+        ck_aug_spec_free(spec);
+    }
     ck_cache_kind ck;
     char *cp = NULL;
     if (ck_cache_parse(o->cache, &ck, &cp) != 0)
@@ -552,6 +646,27 @@ int ck_train_options_check(const ck_train_options *o)
     free(cp);
     if (o->early_stop < 0 || o->threads < 0 || o->loader_threads < 0) {
         ck_error("options", "--early-stop, --threads and --loader-threads must not be negative");
+        return -1;
+    }
+    if (o->threads > ck_thread_limit() || o->loader_threads > ck_thread_limit()) {
+        ck_error("options", "--%s %d: the limit is %d (4 per core)", o->threads > ck_thread_limit() ? "threads" :
+                 "loader-threads", o->threads > ck_thread_limit() ? o->threads : o->loader_threads, ck_thread_limit());
+        return -1;
+    }
+    if (o->gpus && *o->gpus && !gpus_valid(o->gpus)) {
+        ck_error("options", "--gpus: '%s' is not 'all' or a list like 0,1 (or cpu,cpu)", o->gpus);
+        return -1;
+    }
+    if (!ck_device_name_valid(o->device)) {
+        ck_error("options", "--device: '%s' is not cpu, cuda, cuda:N or auto", o->device);
+        return -1;
+    }
+    if (o->max_pixels < 0 || (unsigned long long)o->max_pixels > CK_IMAGE_MAX_PIXELS_CAP) {
+        ck_error("options", "--max-pixels: %lld is out of range (1 to %llu)", o->max_pixels, CK_IMAGE_MAX_PIXELS_CAP);
+        return -1;
+    }
+    if (o->epochs > 1000000 || o->early_stop > 1000000 || o->folds > 1000) {
+        ck_error("options", "--epochs, --early-stop (at most 1000000) or --folds (at most 1000) out of range");
         return -1;
     }
     if (o->nodes < 1 || o->nodes > 65536 || o->node_rank < 0 || o->node_rank >= o->nodes) {
@@ -566,18 +681,52 @@ int ck_train_options_check(const ck_train_options *o)
     return check_paths(o);
 }
 
-char *ck_train_last_path(const char *out)
+int ck_train_extra_count(const char *list)
+{
+    int n = list && *list ? 1 : 0;
+    for (const char *p = list; n && *p; p++)
+        n += *p == '\n';
+    return n;
+}
+
+char *ck_train_extra_at(const char *list, int k)
+{
+    const char *p = list;
+    for (int i = 0; p && i < k; i++)
+        p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+    if (!p) {
+        ck_error("options", "extra training set %d: no such entry", k + 2);
+        return NULL;
+    }
+    char *s = strndup(p, strcspn(p, "\n"));
+    if (!s)
+        ck_error("options", "out of memory");
+    return s;
+}
+
+/* out with `tag` (".last") before its extension. */
+static char *tagged_path(const char *out, const char *tag)
 {
     const char *base = strrchr(out, '/');
     base = base ? base + 1 : out;
     const char *dot = strrchr(base, '.');
-    size_t n = strlen(out) + 8;
+    size_t n = strlen(out) + strlen(tag) + 1;
     char *s = malloc(n);
     if (!s)
         return NULL;
     if (dot && dot != base)
-        snprintf(s, n, "%.*s.last%s", (int)(dot - out), out, dot);
+        snprintf(s, n, "%.*s%s%s", (int)(dot - out), out, tag, dot);
     else
-        snprintf(s, n, "%s.last", out);
+        snprintf(s, n, "%s%s", out, tag);
     return s;
+}
+
+char *ck_train_last_path(const char *out)
+{
+    return tagged_path(out, ".last");
+}
+
+char *ck_train_swa_path(const char *out)
+{
+    return tagged_path(out, ".swa");
 }

@@ -3,6 +3,7 @@
 #include "trainer_internal.h"
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/image.h"
 #include "ck/progress.h"
 #include "ck/rng.h"
 
@@ -15,6 +16,8 @@
  * augmentation's (seed, image, epoch or view). */
 #define STREAM_ORDER 0x6f726465u /* "orde" */
 #define STREAM_VIEW 0x76696577u  /* "view" */
+#define STREAM_MIX 0x6d697875u   /* "mixu" */
+#define STREAM_MIXSEL 0x6d697873u /* "mixs" */
 
 static int stopped(const trainer *t)
 {
@@ -138,19 +141,130 @@ static int gather_host(trainer *t, const int *rows, int n, int epoch, int train)
     return 0;
 }
 
-/* ... and on into t->feat. */
+typedef enum mix_kind { MIX_NONE, MIX_MIXUP, MIX_CUTMIX } mix_kind;
+
+/* What this step's batch gets: --mix-prob, and one of mixup and CutMix,
+ * 50/50, when both are on; from (seed, optimizer step), on a stream of its
+ * own so that the draws of the mix itself do not depend on the choice. */
+static mix_kind mix_choice(const trainer *t)
+{
+    const ck_train_options *o = t->o;
+    if (!(o->mixup > 0) && !(o->cutmix > 0))
+        return MIX_NONE;
+    ck_rng r = ck_rng_make((uint64_t)o->seed, (uint64_t)ck_optim_steps(t->opt), STREAM_MIXSEL);
+    if (o->mix_prob < 1 && !(ck_rng_uniform_double(&r) < o->mix_prob))
+        return MIX_NONE;
+    if (o->mixup > 0 && o->cutmix > 0)
+        return ck_rng_below(&r, 2) ? MIX_CUTMIX : MIX_MIXUP;
+    return o->cutmix > 0 ? MIX_CUTMIX : MIX_MIXUP;
+}
+
+/* The generator of this step's mix: lam, the box, the partners. */
+static ck_rng mix_rng(const trainer *t)
+{
+    return ck_rng_make((uint64_t)t->o->seed, (uint64_t)ck_optim_steps(t->opt), STREAM_MIX);
+}
+
+/* Mixup's lam ~ Beta(A, A) folded to >= 0.5 (as fastai, so that a row's
+ * own label dominates). */
+static float mixup_lam(ck_rng *r, double alpha)
+{
+    double lam = ck_rng_beta(r, alpha, alpha);
+    return (float)(lam < 0.5 ? 1.0 - lam : lam);
+}
+
+/* The partner of row j (a shuffle of the batch) into t->mix_perm, its
+ * label into t->labels_b. */
+static void mix_partners(trainer *t, ck_rng *r, const int32_t *labels, int n)
+{
+    for (int j = 0; j < n; j++)
+        t->mix_perm[j] = j;
+    ck_rng_shuffle_int(r, t->mix_perm, n);
+    for (int j = 0; j < n; j++)
+        t->labels_b[j] = labels[t->mix_perm[j]];
+}
+
+/* Mixup of the gathered batch into t->mix_host: row j becomes
+ * lam·row j + (1-lam)·row perm(j). */
+static void mix_batch(trainer *t, int n)
+{
+    ck_rng r = mix_rng(t);
+    float a = mixup_lam(&r, t->o->mixup);
+    mix_partners(t, &r, t->labels_host, n);
+    for (int j = 0; j < n; j++) {
+        const float *x = t->feat_host + (size_t)j * t->fnumel, *y = t->feat_host + (size_t)t->mix_perm[j] * t->fnumel;
+        float *out = t->mix_host + (size_t)j * t->fnumel;
+        for (size_t k = 0; k < t->fnumel; k++)
+            out[k] = a * x[k] + (1.0f - a) * y[k];
+    }
+    t->mix_lam = a;
+}
+
+/* Without the cache (--cutmix): the batch's images mixed into t->mix_rgb
+ * (mixup's blend rounded to 8 bits), or rgb itself when this batch is not
+ * mixed. */
+static const uint8_t *mix_images(trainer *t, const uint8_t *rgb, const int32_t *labels, int n)
+{
+    mix_kind k = t->mix_rgb ? mix_choice(t) : MIX_NONE;
+    t->mixed = k != MIX_NONE;
+    if (!t->mixed)
+        return rgb;
+    int S = t->cfg.input_size;
+    size_t px = (size_t)S * S * 3;
+    ck_rng r = mix_rng(t);
+    if (k == MIX_CUTMIX) {
+        int box[4];
+        t->mix_lam = (float)ck_cutmix_box(&r, t->o->cutmix, S, S, box);
+        mix_partners(t, &r, labels, n);
+        ck_cutmix_paste(t->mix_rgb, rgb, 1, n, S, S, 3, t->mix_perm, box);
+        return t->mix_rgb;
+    }
+    float a = mixup_lam(&r, t->o->mixup);
+    mix_partners(t, &r, labels, n);
+    for (int j = 0; j < n; j++) {
+        const uint8_t *x = rgb + px * j, *y = rgb + px * t->mix_perm[j];
+        for (size_t i = 0; i < px; i++)
+            t->mix_rgb[px * j + i] = (uint8_t)lrintf(a * x[i] + (1.0f - a) * y[i]);
+    }
+    t->mix_lam = a;
+    return t->mix_rgb;
+}
+
+/* ... and on into t->feat (mixed, for training under --mixup). */
 static int gather_features(trainer *t, const int *rows, int n, int epoch, int train)
 {
     if (gather_host(t, rows, n, epoch, train) != 0)
         return -1;
+    t->mixed = train && t->mix_host && mix_choice(t) == MIX_MIXUP;
+    if (t->mixed)
+        mix_batch(t, n);
     if (ck_tensor_set_batch(t->feat, n) != 0)
         return -1;
-    return ck_tensor_upload(t->feat, t->feat_host, sizeof(float) * t->fnumel * (size_t)n);
+    return ck_tensor_upload(t->feat, t->mixed ? t->mix_host : t->feat_host, sizeof(float) * t->fnumel * (size_t)n);
+}
+
+/* The schedule's position at batch b of epoch (1-based): fractional epochs. */
+static double position(int epoch, int b, int nb)
+{
+    return (double)(epoch - 1) + (double)b / nb;
 }
 
 static double lr_at(const trainer *t, int epoch, int b, int nb)
 {
-    return ck_lr_get(t->sched, (double)(epoch - 1) + (double)b / nb);
+    return ck_lr_get(t->sched, position(epoch, b, nb));
+}
+
+/* A one-cycle schedule moves the momentum (beta1) of every replica. */
+static int cycle_momentum(trainer *t, int epoch, int b, int nb)
+{
+    float mom;
+    if (!ck_lr_momentum(t->sched, position(epoch, b, nb), &mom))
+        return 0;
+    int n = t->dp ? ck_dp_replicas(t->dp) : 1;
+    for (int r = 0; r < n; r++)
+        if (ck_optim_set_momentum(t->dp ? t->dp_opt[r] : t->opt, mom) != 0)
+            return -1;
+    return 0;
 }
 
 static void metrics_text(char *buf, size_t n, double loss, double acc)
@@ -179,16 +293,24 @@ static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void 
         if (trainer_dp_forward_backward(t, from, host, labels, n, &loss, &correct) != 0)
             return -1;
     } else if (ck_model_zero_grad(t->m) != 0 ||
-               ck_model_train_step(t->m, from, x, labels, (uint32_t)ck_optim_steps(t->opt), &loss, &correct) != 0) {
+               (t->mixed ? ck_model_train_step_mix(t->m, from, x, labels, t->labels_b, t->mix_lam,
+                                                   (uint32_t)ck_optim_steps(t->opt), &loss, &correct)
+                         : ck_model_train_step(t->m, from, x, labels, (uint32_t)ck_optim_steps(t->opt), &loss,
+                                               &correct)) != 0) {
         return -1;
     }
+    /* The range test ends at a loss that is not finite: no step with it. */
+    if (t->find && (t->find_done = lrfind_record(t, lr, loss)) && !isfinite(loss))
+        return 0;
     if (!isfinite(loss)) {
         ck_error("train", "the loss became %s at epoch %d, batch %d/%d: training diverged "
                  "(try a lower --lr than %g); the last good checkpoint %s is kept", isnan(loss) ? "NaN" : "infinite",
                  epoch, b + 1, nb, t->o->lr, t->epoch_done > 0 ? t->last_path : "(none yet)");
         return -1;
     }
-    if ((t->dp ? trainer_dp_optim_step(t, (float)lr) : ck_optim_step(t->opt, (float)lr)) != 0)
+    if (cycle_momentum(t, epoch, b, nb) != 0 ||
+        (t->dp ? trainer_dp_optim_step(t, (float)lr) : ck_optim_step(t->opt, (float)lr)) != 0 ||
+        (t->ema && ck_ema_update(t->ema) != 0))
         return -1;
     fault_sigint(t);
     t->run_loss += (double)loss * n;
@@ -197,7 +319,8 @@ static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void 
     return 0;
 }
 
-/* Train epoch `epoch` from batch t->batch_done. 1 when interrupted. */
+/* Train epoch `epoch` from batch t->batch_done. 1 when interrupted, 2 when
+ * the learning-rate range test is over. */
 static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
 {
     int B = t->o->batch, nb = (t->ntrain + B - 1) / B;
@@ -216,7 +339,7 @@ static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
     }
     for (int b = start; b < nb && rc == 0; b++) {
         int n = t->ntrain - b * B < B ? t->ntrain - b * B : B;
-        double lr = lr_at(t, epoch, b, nb);
+        double lr = t->find ? lrfind_lr(t) : lr_at(t, epoch, b, nb);
         *last_lr = lr;
         if (t->cache) {
             rc = t->dp ? gather_host(t, order + (size_t)b * B, n, epoch, 1)
@@ -231,13 +354,17 @@ static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
                 rc = -1;
                 break;
             }
-            rc = t->dp ? 0 : upload_rgb(t, bt->rgb, bt->n);
+            rc = t->dp ? 0 : upload_rgb(t, mix_images(t, bt->rgb, bt->labels, bt->n), bt->n);
             if (rc == 0)
                 rc = step(t, CK_FROM_INPUT, t->x, bt->rgb, bt->labels, n, lr, epoch, b, nb);
             ck_loader_release(t->ltrain, bt);
         }
         if (rc != 0)
             break;
+        if (t->find && t->find_done) {
+            rc = 2;
+            break;
+        }
         t->batch_done = b + 1;
         metrics_text(extra, sizeof extra, t->run_loss / t->run_seen, (double)t->run_correct / t->run_seen);
         ck_progress_update(bar, b + 1, extra);
@@ -252,7 +379,7 @@ static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
 
 /* Plain log loss and accuracy on the validation rows (no label smoothing,
  * no class weights: the number a contest's scorer computes). */
-static int validate(trainer *t, double *loss, double *acc)
+static int validate_model(trainer *t, double *loss, double *acc)
 {
     *loss = NAN;
     *acc = NAN;
@@ -325,8 +452,57 @@ static int validate(trainer *t, double *loss, double *acc)
     return rc;
 }
 
+/* ... with the averaged weights under --ema: what the checkpoint predicts with. */
+static int validate(trainer *t, double *loss, double *acc)
+{
+    if (!t->ema || !t->val)
+        return validate_model(t, loss, acc);
+    if (ck_ema_swap(t->ema) != 0)
+        return -1;
+    int rc = validate_model(t, loss, acc);
+    return ck_ema_swap(t->ema) != 0 ? -1 : rc;
+}
+
+/* --swa-from: the epoch's weights join the running mean (before the
+ * checkpoints, which keep it for resume). */
+static int swa_update(trainer *t, int epoch)
+{
+    if (!t->swa || epoch < t->o->swa_from)
+        return 0;
+    if (ck_ema_accumulate(t->swa, (float)t->swa_n / (float)(t->swa_n + 1)) != 0)
+        return -1;
+    t->swa_n++;
+    return 0;
+}
+
+/* ... and the average's own checkpoint and validation figures. */
+static int swa_write(trainer *t)
+{
+    if (!t->swa || t->swa_n == 0)
+        return 0;
+    double vl = NAN, va = NAN;
+    if (t->val) {
+        if (ck_ema_swap(t->swa) != 0)
+            return -1;
+        int rc = validate_model(t, &vl, &va);
+        if (ck_ema_swap(t->swa) != 0 || rc != 0)
+            return -1;
+    }
+    if (trainer_save_swa(t) != 0)
+        return -1;
+    if (t->msg) {
+        fprintf(t->msg, "SWA of epochs %d-%d", t->o->swa_from, t->o->swa_from + t->swa_n - 1);
+        if (t->val)
+            fprintf(t->msg, " - val_loss: %.4f - val_acc: %.4f", vl, va);
+        fprintf(t->msg, ": %s\n", t->swa_path);
+    }
+    return 0;
+}
+
 static int end_epoch(trainer *t, int epoch, double lr, double seconds, int *stop_early)
 {
+    if (swa_update(t, epoch) != 0)
+        return -1;
     double vl, va;
     if (validate(t, &vl, &va) != 0)
         return -1;
@@ -384,6 +560,8 @@ static int end_epoch(trainer *t, int epoch, double lr, double seconds, int *stop
         fprintf(t->msg, " - lr: %.3g%s\n", lr, improved && t->val ? " *" : "");
         fflush(t->msg);
     }
+    if (swa_write(t) != 0)
+        return -1;
     *stop_early = t->o->early_stop > 0 && t->bad_epochs >= t->o->early_stop;
     return 0;
 }
@@ -413,7 +591,71 @@ static void describe(const trainer *t)
             : ck_weights_origin_of(t->weights) == CK_WEIGHTS_RANDOM ? "RANDOM weights: scores will be low"
                                                                    : "unknown origin",
             tr, nt);
+    if (o->mixup > 0 && t->mix_host)
+        fprintf(t->msg, "Mixup: pairs of cached feature maps mixed with a Beta(%g, %g) weight, soft targets "
+                        "(manifold mixup; the training accuracy counts the dominant label)\n", o->mixup, o->mixup);
+    if (o->cutmix > 0)
+        fprintf(t->msg, "CutMix: a box of another image of the batch pasted in, its area from a Beta(%g, %g) "
+                        "weight, soft targets by area%s (the training accuracy counts the image's own label)\n",
+                o->cutmix, o->cutmix, o->mixup > 0 ? "; or mixup of the images, one of the two per batch" : "");
+    if (o->mix_prob < 1)
+        fprintf(t->msg, "Mixing applies to a share %g of the batches\n", o->mix_prob);
+    if (t->swa)
+        fprintf(t->msg, "SWA: the weights at the end of each epoch from %d on averaged (BN statistics too) "
+                        "into %s\n", o->swa_from, t->swa_path);
+    if (t->ema)
+        fprintf(t->msg, "Weight averaging: EMA with decay %g (validation, the best checkpoint and "
+                        "prediction use the averaged weights)\n", o->ema);
     trainer_dp_describe(t);
+}
+
+static void trainer_init(trainer *t, const ck_train_options *o, ck_train_io *io)
+{
+    memset(t, 0, sizeof *t);
+    t->o = o;
+    t->io = io;
+    t->msg = o->progress < 0 ? NULL : io->msg;
+    t->bar_mode = o->progress < 0 || !io->msg ? -1 : o->progress > 0 ? 1 : 0;
+}
+
+int ck_train_find_lr(const ck_train_options *o_in, ck_train_io *io, ck_lr_find_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->suggested = NAN;
+    if (ck_train_options_check(o_in) != 0 ||
+        (o_in->max_pixels > 0 && ck_image_set_max_pixels((uint64_t)o_in->max_pixels) != 0))
+        return -1;
+    /* The finder sets the rate itself, and nothing is averaged or saved. */
+    ck_train_options o = *o_in;
+    o.schedule = "constant";
+    o.warmup = 0;
+    o.ema = 0;
+    o.swa_from = 0;
+    trainer t;
+    trainer_init(&t, &o, io);
+    int rc = -1, r = 0;
+    if (trainer_setup(&t) != 0)
+        goto done;
+    describe(&t);
+    if (t.cache && (r = extract_features(&t)) < 0)
+        goto done;
+    if (lrfind_start(&t, res) != 0)
+        goto done;
+    for (int epoch = 1; r == 0; epoch++) {
+        double lr;
+        t.batch_done = 0;
+        r = train_epoch(&t, epoch, NULL, &lr);
+        if (r == 0 && stopped(&t))
+            r = 1;
+    }
+    if (r < 0)
+        goto done;
+    rc = r == 1 ? CK_TRAIN_INTERRUPTED : lrfind_finish(&t);
+done:
+    trainer_teardown(&t);
+    if (rc != 0)
+        ck_lr_find_result_clear(res);
+    return rc;
 }
 
 int ck_train_run(const ck_train_options *o, ck_train_io *io)
@@ -424,27 +666,27 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         ck_error("train", "no output checkpoint (-o FILE)");
         return -1;
     }
+    if (o->max_pixels > 0 && ck_image_set_max_pixels((uint64_t)o->max_pixels) != 0)
+        return -1;
     /* A run killed while writing a checkpoint leaves its temporary. */
     char *last = ck_train_last_path(o->out);
-    int stale = ck_output_clean_stale(o->out) + ck_output_clean_stale(last);
+    char *swa = o->swa_from > 0 ? ck_train_swa_path(o->out) : NULL;
+    int stale = ck_output_clean_stale(o->out) + ck_output_clean_stale(last) + (swa ? ck_output_clean_stale(swa) : 0);
     free(last);
+    free(swa);
     if (stale && io->msg)
         fprintf(io->msg, "Warning: removed %d stale temporary file%s of %s (left by an interrupted run)\n", stale,
                 stale == 1 ? "" : "s", o->out);
     trainer t;
-    memset(&t, 0, sizeof t);
-    t.o = o;
-    t.io = io;
-    t.msg = o->progress < 0 ? NULL : io->msg;
-    t.bar_mode = o->progress < 0 ? -1 : o->progress > 0 ? 1 : 0;
-    if (!io->msg)
-        t.bar_mode = -1;
+    trainer_init(&t, o, io);
     int rc = -1;
     if (trainer_setup(&t) != 0)
         goto done;
     if (io->resume) {
         if (ck_checkpoint_restore(io->resume, t.m, t.opt) != 0 ||
+            (t.ema && ck_checkpoint_restore_ema(io->resume, t.m, t.ema) != 0) ||
             trainer_state_restore(&t, ck_checkpoint_state(io->resume)) != 0 ||
+            (t.swa && t.swa_n > 0 && ck_checkpoint_restore_swa(io->resume, t.m, t.swa) != 0) ||
             trainer_dp_restore(&t, io->resume) != 0)
             goto done;
         if (strcmp(ck_checkpoint_base_sha256(io->resume), ck_weights_sha256(t.weights)) != 0) {

@@ -155,7 +155,8 @@ void trainer_dp_teardown(trainer *t)
 int trainer_dp_restore(trainer *t, const ck_checkpoint *ck)
 {
     for (int r = 1; t->dp && r < ck_dp_replicas(t->dp); r++)
-        if (ck_checkpoint_restore(ck, ck_dp_model(t->dp, r), t->dp_opt[r]) != 0)
+        if (ck_checkpoint_restore(ck, ck_dp_model(t->dp, r), t->dp_opt[r]) != 0 ||
+            ck_checkpoint_restore_ema(ck, ck_dp_model(t->dp, r), NULL) != 0)
             return -1;
     return 0;
 }

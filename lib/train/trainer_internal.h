@@ -19,9 +19,13 @@ typedef struct trainer {
 
     /* data */
     ck_manifest *man, *val_man;
+    ck_manifest **extra_man;   /* the 2nd and later --train sets */
+    int nextra;
     ck_labels *labels;
     ck_dataset *all, *train, *val; /* val may be NULL */
     int ncls, ntrain, nval;
+    int data_rows;             /* rows of --train, and a hash of them, so that */
+    char data_hash[17];        /* a resumed run checks they did not change */
     ck_aug_spec *aug;
     ck_loader *ltrain, *lval;
 
@@ -31,12 +35,23 @@ typedef struct trainer {
     ck_model *m;
     ck_optim *opt;
     ck_lr_schedule *sched;
+    ck_ema *ema;               /* --ema: averages of m's weights; NULL = off */
+    ck_ema *swa;               /* --swa-from: running mean of the weights at
+                                * the end of swa_n epochs; NULL = off */
+    int swa_n;
     ck_vgg16_config cfg;
     float *class_w;            /* NULL = none */
     ck_tensor *x;              /* U8 [B,S,S,3] */
     ck_tensor *feat;           /* F32 [B,h,w,c] (cache only) */
     float *feat_host;          /* B × fnumel */
     int32_t *labels_host;      /* B */
+    /* --mixup (on cached features), --cutmix (on images, no cache) */
+    float *mix_host;           /* B × fnumel: the mixed batch */
+    uint8_t *mix_rgb;          /* B × S·S·3: the mixed images (no cache) */
+    int *mix_perm;             /* B: the partner of each row */
+    int32_t *labels_b;         /* B: the partner rows' labels */
+    float mix_lam;             /* weight of labels_host in the batch on t->feat */
+    int mixed;                 /* the batch on t->feat is a mixed one */
     int mb;                    /* batch capacity of m, x and feat: B, or a
                                 * replica's shard ceil(B / world) with --gpus */
 
@@ -66,15 +81,34 @@ typedef struct trainer {
     ck_epoch_record *hist;
     int nhist;
 
-    char *last_path;
+    char *last_path;           /* NULL for --find-lr (no -o) */
+    char *swa_path;            /* --swa-from: where the average goes */
     char *training_json;
+
+    /* --find-lr (lrfind.c): NULL when training */
+    ck_lr_find_result *find;
+    int find_steps;            /* N */
+    double find_avg, find_min; /* running average, least smoothed loss */
+    int find_done;             /* a loss was not finite */
 } trainer;
+
+/* lrfind.c */
+int lrfind_start(trainer *t, ck_lr_find_result *r);
+double lrfind_lr(const trainer *t);
+/* Record a step's loss; 1 when the test is over. */
+int lrfind_record(trainer *t, double lr, double loss);
+/* Suggestion, message and plot at the end. */
+int lrfind_finish(trainer *t);
 
 /* trainer_state.c */
 char *trainer_state_json(const trainer *t);
 int trainer_state_restore(trainer *t, const ck_json *state);
 int trainer_save(trainer *t, const char *path);
+int trainer_save_swa(trainer *t);
 int trainer_write_curves(trainer *t);
+/* --plot FILE: draw(svg path, data) writes an SVG; FILE.png is rendered
+ * from FILE.svg beside it. */
+int trainer_plot(const char *plot, int (*draw)(const char *svg, const void *data), const void *data);
 
 /* trainer_dp.c */
 int trainer_dp_setup(trainer *t, const ck_optim_config *oc);

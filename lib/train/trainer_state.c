@@ -25,6 +25,9 @@ char *trainer_state_json(const trainer *t)
     ck_json_kv_number(w, "best_val_loss", t->best_val); /* null while +inf */
     ck_json_kv_int(w, "best_epoch", t->best_epoch);
     ck_json_kv_int(w, "epochs_without_improvement", t->bad_epochs);
+    ck_json_kv_int(w, "swa_epochs", t->swa_n);
+    ck_json_kv_int(w, "train_rows", t->data_rows);
+    ck_json_kv_string(w, "train_hash", t->data_hash);
     char seed[32];
     snprintf(seed, sizeof seed, "%lld", t->o->seed);
     ck_json_kv_string(w, "seed", seed);
@@ -71,6 +74,15 @@ int trainer_state_restore(trainer *t, const ck_json *st)
         ck_error("train", "checkpoint has no training state");
         return -1;
     }
+    /* Checkpoints from before these keys were recorded are not checked. */
+    const char *hash = ck_json_string(ck_json_get(st, "train_hash"));
+    if (hash && strcmp(hash, t->data_hash) != 0) {
+        int rows = (int)num(st, "train_rows", -1);
+        ck_error("train", "%s: the training data changed since the checkpoint was saved (%d rows then, %d now%s): "
+                 "resuming would train on a different set; resume with the original --train, or start a new run",
+                 t->o->train, rows, t->data_rows, rows == t->data_rows ? ", other files or labels" : "");
+        return -1;
+    }
     t->epoch_done = (int)num(st, "epoch", 0);
     t->batch_done = (int)num(st, "batch", 0);
     t->run_loss = num(st, "running_loss_sum", 0);
@@ -80,7 +92,12 @@ int trainer_state_restore(trainer *t, const ck_json *st)
     t->best_val = num(st, "best_val_loss", INFINITY);
     t->best_epoch = (int)num(st, "best_epoch", 0);
     t->bad_epochs = (int)num(st, "epochs_without_improvement", 0);
-    const ck_json *sc = ck_json_get(st, "scheduler");
+    t->swa_n = (int)num(st, "swa_epochs", 0);
+    if (t->swa_n < 0 || t->swa_n > t->epoch_done) {
+        ck_error("train", "checkpoint state: swa_epochs %d is not between 0 and the %d epochs done", t->swa_n,
+                 t->epoch_done);
+        return -1;
+    }    const ck_json *sc = ck_json_get(st, "scheduler");
     ck_lr_state ls;
     ck_lr_get_state(t->sched, &ls);
     ls.lr = num(sc, "lr", ls.lr);
@@ -111,7 +128,8 @@ int trainer_state_restore(trainer *t, const ck_json *st)
     return 0;
 }
 
-int trainer_save(trainer *t, const char *path)
+/* The model with the run's metadata and state, plus what is given. */
+static int save(trainer *t, const char *path, const ck_optim *opt, const ck_ema *ema, const ck_ema *swa)
 {
     if (!trainer_writes_files(t)) /* several nodes: rank 0 writes */
         return 0;
@@ -125,10 +143,54 @@ int trainer_save(trainer *t, const char *path)
         .embed_base = t->o->embed_base,
         .training_json = t->training_json,
         .state_json = state,
+        .ema = ema,
+        .swa = swa,
     };
-    int rc = ck_checkpoint_save(path, t->m, t->opt, &meta);
+    int rc = ck_checkpoint_save(path, t->m, opt, &meta);
     free(state);
     return rc;
+}
+
+int trainer_save(trainer *t, const char *path)
+{
+    return save(t, path, t->opt, t->ema, t->swa_n > 0 ? t->swa : NULL);
+}
+
+/* The SWA average as a checkpoint of its own to predict with: its weights
+ * under the layer names, no optimizer state (it continues no run). */
+int trainer_save_swa(trainer *t)
+{
+    if (ck_ema_swap(t->swa) != 0)
+        return -1;
+    int rc = save(t, t->swa_path, NULL, NULL, NULL);
+    return ck_ema_swap(t->swa) != 0 ? -1 : rc;
+}
+
+int trainer_plot(const char *plot, int (*draw)(const char *svg, const void *data), const void *data)
+{
+    /* FILE.png: the SVG is written beside it (FILE.svg) and rendered
+     * with libvips/librsvg; anything else is written as SVG. */
+    size_t n = strlen(plot);
+    if (n > 4 && !strcasecmp(plot + n - 4, ".png")) {
+        char *svg = strdup(plot);
+        if (!svg) {
+            ck_error("train", "out of memory");
+            return -1;
+        }
+        memcpy(svg + n - 4, ".svg", 4);
+        int rc = draw(svg, data);
+        if (rc == 0)
+            rc = ck_curves_svg_to_png(svg, plot);
+        free(svg);
+        return rc;
+    }
+    return draw(plot, data);
+}
+
+static int draw_curves(const char *svg, const void *data)
+{
+    const trainer *t = data;
+    return ck_curves_write_svg(svg, t->hist, t->nhist, "ck-finetune learning curves");
 }
 
 int trainer_write_curves(trainer *t)
@@ -137,25 +199,7 @@ int trainer_write_curves(trainer *t)
         return 0;
     if (t->o->log && *t->o->log && ck_curves_write_csv(t->o->log, t->hist, t->nhist) != 0)
         return -1;
-    const char *plot = t->o->plot;
-    if (plot && *plot) {
-        /* FILE.png: the SVG is written beside it (FILE.svg) and rendered
-         * with libvips/librsvg; anything else is written as SVG. */
-        size_t n = strlen(plot);
-        if (n > 4 && !strcasecmp(plot + n - 4, ".png")) {
-            char *svg = strdup(plot);
-            if (!svg) {
-                ck_error("train", "out of memory");
-                return -1;
-            }
-            memcpy(svg + n - 4, ".svg", 4);
-            int rc = ck_curves_write_svg(svg, t->hist, t->nhist, "ck-finetune learning curves");
-            if (rc == 0)
-                rc = ck_curves_svg_to_png(svg, plot);
-            free(svg);
-            return rc;
-        }
-        return ck_curves_write_svg(plot, t->hist, t->nhist, "ck-finetune learning curves");
-    }
+    if (t->o->plot && *t->o->plot)
+        return trainer_plot(t->o->plot, draw_curves, t);
     return 0;
 }

@@ -4,9 +4,15 @@
 #include "h5_util.h"
 #include "ck/error.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 /* 0 kernel, 1 bias, -1 unknown: "block1_conv1_W_1:0", "kernel:0",
  * "block1_conv1/bias:0", "dense_1_b:0" ... */
@@ -147,7 +153,9 @@ static void read_random_marks(ck_weights *w, hid_t f)
     }
 }
 
-int ck_weights_load_h5(ck_weights *w)
+/* The file through the access property list fapl: the default one reads
+ * w->path, a core-driver one with a file image reads memory. */
+static int load_h5(ck_weights *w, hid_t fapl)
 {
     char h5msg[256];
     h5_quiet q;
@@ -159,7 +167,7 @@ int ck_weights_load_h5(ck_weights *w)
     hid_t root = -1;
     char **layers = NULL;
     int nlayers = 0;
-    hid_t f = H5Fopen(w->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t f = fapl < 0 ? -1 : H5Fopen(w->path, H5F_ACC_RDONLY, fapl);
     if (f < 0) {
         ck_error("weights", "%s: cannot open as HDF5 (%s; truncated or corrupt file?)", w->path,
                  h5_error_text(h5msg, sizeof h5msg));
@@ -194,5 +202,79 @@ out:
     if (f >= 0)
         H5Fclose(f);
     h5_quiet_end(&q);
+    return rc;
+}
+
+/* libhdf5 1.10 crashes on some corrupt files (tests/fuzz/libhdf5-crashes/),
+ * and nothing in its API validates a file without decoding it. So a child
+ * process reads the file first; only when that child survives does this
+ * process read it. 0 survived (or could not be started: then the reading
+ * below is no worse than before), -1 crashed or hung (error set). */
+#define H5_PROBE_SECONDS 300
+#define PROBE_FAILED 97 /* the child met an ordinary error (reported below) */
+
+static int probe_h5(ck_weights *w)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        /* Silent, and a crash is told apart from an ordinary error by the
+         * exit status alone (sanitizers report a crash with exit 1). */
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0)
+            dup2(null, STDERR_FILENO);
+        _exit(load_h5(w, H5P_DEFAULT) == 0 ? 0 : PROBE_FAILED);
+    }
+    int status = 0;
+    struct timespec tick = {0, 2000000};
+    for (long waited_ms = 0;; waited_ms += 2) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR)
+            return 0;
+        if (waited_ms >= H5_PROBE_SECONDS * 1000L) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            ck_error("weights", "%s: reading it as HDF5 did not finish in %d s (corrupt file?)",
+                     w->path, H5_PROBE_SECONDS);
+            return -1;
+        }
+        nanosleep(&tick, NULL);
+    }
+    if (WIFSIGNALED(status)) {
+        ck_error("weights", "%s: corrupt HDF5 file (libhdf5 crashed reading it: %s)", w->path,
+                 strsignal(WTERMSIG(status)));
+        return -1;
+    }
+    if (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != PROBE_FAILED) {
+        ck_error("weights", "%s: corrupt HDF5 file (libhdf5 crashed reading it: exit status %d)",
+                 w->path, WEXITSTATUS(status));
+        return -1;
+    }
+    return 0;
+}
+
+int ck_weights_load_h5(ck_weights *w)
+{
+    if (probe_h5(w) != 0)
+        return -1;
+    return load_h5(w, H5P_DEFAULT);
+}
+
+int ck_weights_load_h5_image(ck_weights *w, const void *data, size_t size)
+{
+    /* Core driver without backing store: the image is copied into HDF5's
+     * own buffer and nothing is written back. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && (H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 ||
+                      H5Pset_file_image(fapl, (void *)data, size) < 0)) {
+        H5Pclose(fapl);
+        fapl = -1;
+    }
+    int rc = load_h5(w, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     return rc;
 }

@@ -53,6 +53,9 @@ int ck_weights_add(ck_weights *w, const vgg16_layer *l, int is_bias, int ndim, c
 int ck_weights_check_complete(ck_weights *w);
 
 int ck_weights_load_h5(ck_weights *w);
+/* Same from an HDF5 file image in memory (the fuzz target); w->path names
+ * it in messages. */
+int ck_weights_load_h5_image(ck_weights *w, const void *data, size_t size);
 int ck_weights_load_safetensors(ck_weights *w);
 
 #endif

@@ -316,6 +316,32 @@ static void test_crop(void)
     ck_aug_spec_free(s);
 }
 
+/* Regression (fuzz-augspec): aspect ratios that the parser accepts but no
+ * image can have gave crop and erase sides outside int (undefined
+ * behaviour, reported by UBSan's float-cast-overflow). Every box must still
+ * lie inside its image. */
+static void test_extreme_aspect(void)
+{
+    static const char *const specs[] = {"crop=0.08:1:0.75:1e30", "crop=0.5:1:1e-30:1e-29",
+                                        "erase=1:0.02:0.33:1e-30:1e30", "erase=1:0.5:1:1e300:1e300"};
+    for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
+        ck_aug_spec *s = ck_aug_spec_parse(specs[k]);
+        CHECK(s != NULL);
+        int bad = 0;
+        for (int i = 0; s && i < 200; i++) {
+            ck_rng r = ck_rng_make(5, (uint64_t)i, 0);
+            ck_aug_params p;
+            bad += ck_aug_sample(s, 64, 48, 32, 24, &r, &p) != 0;
+            bad += p.crop_w < 1 || p.crop_h < 1 || p.crop_x < 0 || p.crop_y < 0 ||
+                   p.crop_x + p.crop_w > 64 || p.crop_y + p.crop_h > 48;
+            bad += p.erase && (p.erase_w < 1 || p.erase_h < 1 || p.erase_x < 0 || p.erase_y < 0 ||
+                               p.erase_x + p.erase_w > 32 || p.erase_y + p.erase_h > 24);
+        }
+        CHECK(bad == 0);
+        ck_aug_spec_free(s);
+    }
+}
+
 static void test_determinism(void)
 {
     ck_aug_spec *s = ck_aug_spec_parse("crop=0.5:1,rotate=20,flip=hv,shift=0.2,erase=0.7,erase-fill=noise,fill=reflect");
@@ -350,6 +376,7 @@ int main(void)
     test_rotations();
     test_erase();
     test_crop();
+    test_extreme_aspect();
     test_determinism();
     return check_report("test-augment-ops");
 }

@@ -110,4 +110,81 @@ check "dry-run" bash -c "ck-augment -q --aug $SPEC -n 4 --dry-run -o dry in/trai
 check "dry-run lines" test "$(grep -c '^{\"file\":' dry.txt)" = 8
 check "dry-run writes nothing" test ! -e dry/train_00000_aug00.png
 
+# Image bombs are refused from their header, quickly and without the
+# gigabytes they ask for: a tiny JPEG claiming 65000x65000, a valid
+# 60000x60000 1-bit PNG (zeros deflate to almost nothing), an SVG named .png.
+# ulimit -v proves no large allocation (not under ASan: it reserves shadow
+# memory up front).
+mkdir -p bomb
+ck-augment -q --format jpg -o bomb in/train_00000.png > /dev/null || echo "FAIL: jpeg for the bomb" >&2
+perl -e 'local $/; my $j = <STDIN>; $j =~ s/\xff\xc0(..)(.)..../"\xff\xc0$1$2" . pack("nn", 65000, 65000)/se
+           or die "no SOF0\n"; print $j' < bomb/train_00000_aug00.jpg > bomb/big.jpg
+perl -MCompress::Zlib -e '
+    my ($w, $h) = (60000, 60000);
+    sub chunk { my ($t, $d) = @_; pack("N", length $d) . $t . $d . pack("N", crc32($t . $d)) }
+    my ($z, $st) = deflateInit(-Level => Z_BEST_COMPRESSION);
+    my ($out, $left, $zeros) = ("", (1 + int(($w + 7) / 8)) * $h, "\0" x (1 << 22));
+    while ($left > 0) {
+        my $n = $left < length $zeros ? $left : length $zeros;
+        my ($o) = $z->deflate(substr($zeros, 0, $n)); $out .= $o; $left -= $n;
+    }
+    my ($o) = $z->flush(); $out .= $o;
+    print "\x89PNG\r\n\x1a\n", chunk("IHDR", pack("NNCCCCC", $w, $h, 1, 0, 0, 0, 0)),
+          chunk("IDAT", $out), chunk("IEND", "")' > bomb/big.png
+printf '<svg xmlns="http://www.w3.org/2000/svg" width="60000" height="60000"><rect width="60000" height="60000"/></svg>' \
+    > bomb/vector.png
+check "png bomb is small" test "$(wc -c < bomb/big.png)" -lt 3000000
+limit=
+[ -n "${CK_SANITIZED:-}" ] || ldd "$(command -v ck-augment)" 2>/dev/null | grep -q libasan ||
+    limit="ulimit -v 2000000;"
+for f in big.jpg big.png vector.png; do
+    bash -c "$limit timeout 60 ck-augment -q -j1 -o bomb-out bomb/$f" > /dev/null 2> err; rc=$?
+    check "$f refused (exit 1, not killed)" test $rc = 1
+    check "$f: message names the file" grep -q "bomb/$f" err
+    case $f in
+        vector.png) check "$f: not a raster loader" grep -q "svgload files are not read" err ;;
+        *) check "$f: over the pixel limit" grep -q "pixels, over the limit of 100000000" err ;;
+    esac
+done
+check "no output for bombs" test ! -e bomb-out/big_aug00.png
+# The limit can be raised and lowered: an option, or CK_MAX_PIXELS.
+ck-augment -q --max-pixels 100 -o lim in/train_00000.png > /dev/null 2> err; rc=$?
+check "--max-pixels 100 refuses a 24x20 image" test $rc = 1
+check "--max-pixels message" grep -q "24x20 is 480 pixels, over the limit of 100" err
+CK_MAX_PIXELS=100 ck-augment -q -o lim in/train_00000.png > /dev/null 2> err; rc=$?
+check "CK_MAX_PIXELS=100 refuses" test $rc = 1
+check "CK_MAX_PIXELS=100 --max-pixels 480 reads it" bash -c 'CK_MAX_PIXELS=100 ck-augment -q --max-pixels 480 -o lim in/train_00000.png > /dev/null'
+CK_MAX_PIXELS=abc ck-augment -q -o lim in/train_00000.png > /dev/null 2> err; rc=$?
+check "bad CK_MAX_PIXELS is an error" test $rc = 1
+check "bad CK_MAX_PIXELS named" grep -q "CK_MAX_PIXELS: 'abc'" err
+ck-augment --max-pixels 0 -o lim in/train_00000.png > /dev/null 2> err; rc=$?
+check "--max-pixels 0 is a usage error" test $rc = 2
+
+# A FIFO among the inputs: "not a regular file", no hang; the others done.
+mkfifo in-fifo.png
+timeout 60 ck-augment -q -o fifo-out in/train_00001.png in-fifo.png > fifo.txt 2> err; rc=$?
+check "FIFO input: exit 1, not a hang" test $rc = 1
+check "FIFO input: not a regular file" grep -q "in-fifo.png: not a regular file" err
+check "FIFO input: the other image done" test -f fifo-out/train_00001_aug00.png
+
+# Counts are bounded: 100000 threads is a usage error.
+ck-augment -j 100000 -o t in/train_00000.png > /dev/null 2> err; rc=$?
+check "-j 100000 exits 2" test $rc = 2
+check "-j 100000 names the limit" grep -q "threads: '100000' is not a number from 1 to" err
+
+# Messages: the tool's own errors are not prefixed twice.
+ck-augment -q --by-class -o bc in/train_00000.png > /dev/null 2> err
+check "no doubled prefix" bash -c '! grep -q "ck-augment: ck-augment:" err'
+check "by-class message" grep -q "^ck-augment: --by-class needs" err
+# A full standard output is an error with a message.
+if [ -w /dev/full ]; then
+    ck-augment -q -o full in/train_00000.png > /dev/full 2> err; rc=$?
+    check "stdout full: exit 1" test $rc = 1
+    check "stdout full: message" grep -q "ck-augment: cannot write the list of outputs to standard output: No space" err
+fi
+# The plain list quotes names the way the manifest writer does.
+cp in/train_00002.png "$(printf 'new\nline.png')"
+ck-augment -q -o nl "$(printf 'new\nline.png')" > nl.txt
+check "name with a newline quoted" test "$(cat nl.txt)" = "$(printf '"new\nline_aug00.png"')"
+
 exit $fail

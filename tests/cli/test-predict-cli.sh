@@ -32,6 +32,15 @@ expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --clip 0.7
 expect 2 ck-predict --merge "$T/x.csv"
 expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --conv-algo fast
 has "$err" "--conv-algo must be"
+# Pseudo-label manifests (checked byte for byte in test-predict).
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.tsv" --min-prob 0.9
+has "$err" "--min-prob goes with --format manifest"
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.tsv" --format manifest --min-prob 1.5
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.tsv" --format manifest --shard 0/2
+expect 0 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/all.tsv" --format manifest
+[ "$(head -1 "$T/all.tsv")" = "$(printf 'file_name\tlabel_id')" ] && [ "$(wc -l <"$T/all.tsv")" = 8 ] ||
+  fail "manifest without --min-prob: every row: $(cat "$T/all.tsv")"
+has "$err" "7 of 7 rows"
 
 # Without --order: every image, natural order.
 expect 0 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/nat.csv"
@@ -138,6 +147,38 @@ has "$err" "nope.ckpt"
 echo garbage >"$T/bad.ckpt"
 expect 1 $P -m "$T/bad.ckpt" --images "$T/test" -o "$T/c2.csv"
 has "$err" "bad.ckpt"
+
+# Counts are bounded (100000 threads crashed the OpenMP runtime, 100000
+# loaders allocated gigabytes): usage errors before any work.
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --threads 100000
+has "$err" "--threads: '100000' is not a number from 0 to"
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --loaders 100000
+has "$err" "--loaders"
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --batch 1000000
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --device bogus
+has "$err" "--device must be"
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --max-pixels 0
+expect 2 $P -m "$T/a.ckpt" --images "$T/test" -o "$T/x.csv" --max-pixels 1e9
+[ -e "$T/x.csv" ] && fail "usage error: output written"
+
+# A model of 3 classes asked to fill a 20-class sample: an error naming both.
+awk -F, '{ printf "%s", $1; for (i = 1; i <= 20; i++) printf ",0.05"; print "" }' "$T/sample.csv" >"$T/wide.csv"
+expect 1 $P -m "$T/a.ckpt" --images "$T/test" --order "$T/wide.csv" -o "$T/w.csv"
+has "$err" "wide.csv has 20 probability columns but $T/a.ckpt has 3 classes"
+[ -e "$T/w.csv" ] && fail "class count mismatch: output written"
+
+# A FIFO named like an image in the scanned folder: skipped with a warning,
+# never opened (it would block forever).
+mkdir "$T/fifo"
+cp "$T/test/t_1.png" "$T/test/t_2.png" "$T/fifo/"
+mkfifo "$T/fifo/t_3.png"
+expect 0 timeout 120 $P -m "$T/a.ckpt" --images "$T/fifo" -o "$T/f.csv"
+has "$err" "skipping $T/fifo/t_3.png: not a regular file"
+[ "$(cut -d, -f1 "$T/f.csv" | tr '\n' ' ')" = "t_1.png t_2.png " ] || fail "FIFO row: $(cat "$T/f.csv")"
+# Named by the sample, it is no image file, not a hang.
+printf 't_1.png,0,0,0\nt_3.png,0,0,0\n' >"$T/fifo-sample.csv"
+expect 1 timeout 120 $P -m "$T/a.ckpt" --images "$T/fifo" --order "$T/fifo-sample.csv" -o "$T/f2.csv"
+has "$err" "t_3.png"
 
 [ $fails -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "test-predict-cli: all passed"

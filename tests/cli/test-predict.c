@@ -3,7 +3,9 @@
  * must be byte-identical to forward passes done here, including the TTA and
  * ensemble means (a flip TTA over a 2-model ensemble: 4 passes averaged),
  * and to the same prediction made through the library call (ck/predict.h),
- * whose missing/unreadable-image and shard rules are checked here too.
+ * whose missing/unreadable-image and shard rules are checked here too;
+ * --format manifest (pseudo-labels) byte for byte from the same passes,
+ * and the manifest writer's rules on a hand-made submission.
  *
  *   test-predict                 run the checks
  *   test-predict --fixtures DIR  only write the fixtures (used by
@@ -287,6 +289,92 @@ static int run(const char *fmt, const char *dir, const char *extra)
     return system(cmd);
 }
 
+/* ck_predict_write_manifest on known probabilities: the threshold is
+ * inclusive, ties go to the first class, uniform rows and rows without a
+ * file are never written, label ids (not indices) are written. */
+static void manifest_rules(const char *dir)
+{
+    static const double p[6][3] = {{0.7, 0.2, 0.1}, {0.25, 0.5, 0.25}, {0.3, 0.3, 0.4},
+                                   {1 / 3.0, 1 / 3.0, 1 / 3.0}, {0.1, 0.1, 0.8}, {0.45, 0.45, 0.1}};
+    const char *files[6] = {"a.png", "b.png", "c.png", "d.png", NULL, "f.png"};
+    const char *ids[3] = {"10", "20", "30"}, *bad[3] = {"10", "2\t0", "30"};
+    ck_submission *s = ck_submission_new(6, 3, CK_SUB_PROBS);
+    for (int i = 0; i < 6; i++) {
+        ck_submission_set_name(s, i, "row");
+        memcpy(ck_submission_probs(s, i), p[i], sizeof p[i]);
+    }
+    char *out = ck_path_join(dir, "pseudo-rules.tsv");
+    int passed[3], predicted[3];
+    CHECK(ck_predict_write_manifest(s, files, out, ids, 0.5, passed, predicted) == 2);
+    char *got = ck_read_file(out, NULL);
+    CHECK(got && strcmp(got, "file_name\tlabel_id\na.png\t10\nb.png\t20\n") == 0);
+    CHECK(passed[0] == 1 && passed[1] == 1 && passed[2] == 0);
+    CHECK(predicted[0] == 2 && predicted[1] == 1 && predicted[2] == 1);
+    free(got);
+    CHECK(ck_predict_write_manifest(s, files, out, ids, 0, NULL, NULL) == 4);
+    got = ck_read_file(out, NULL);
+    CHECK(got && strcmp(got, "file_name\tlabel_id\na.png\t10\nb.png\t20\nc.png\t30\nf.png\t10\n") == 0);
+    free(got);
+    /* Bad input: nothing written, the previous file kept. */
+    CHECK(ck_predict_write_manifest(s, files, out, bad, 0.5, NULL, NULL) == -1);
+    CHECK(ck_predict_write_manifest(s, files, out, ids, 1.5, NULL, NULL) == -1);
+    ck_error_clear();
+    got = ck_read_file(out, NULL);
+    CHECK(got && strncmp(got, "file_name\tlabel_id\na.png", 24) == 0);
+    free(got);
+    free(out);
+    ck_submission_free(s);
+}
+
+/* ck-predict --format manifest --min-prob P from model a: the rows (sample
+ * order) whose top probability from the passes done here is >= P, byte for
+ * byte. P sits in the widest gap between the rows' top probabilities, so
+ * that the last printed digit's leeway cannot move a row across it. */
+static void pseudo_manifest(const char *dir, const double *a)
+{
+    double top[NTEST], sorted[NTEST];
+    int arg[NTEST];
+    for (int i = 0; i < NTEST; i++) {
+        arg[i] = ck_probs_argmax(a + 3 * i, 3);
+        top[i] = sorted[i] = a[3 * i + arg[i]];
+    }
+    for (int i = 1; i < NTEST; i++)
+        for (int j = i; j > 0 && sorted[j] < sorted[j - 1]; j--) {
+            double t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    int g = 0;
+    for (int i = 1; i < NTEST - 1; i++)
+        if (sorted[i + 1] - sorted[i] > sorted[g + 1] - sorted[g])
+            g = i;
+    double P = (sorted[g] + sorted[g + 1]) / 2;
+    char want[1024] = "file_name\tlabel_id\n", line[128], extra[512];
+    int n = 0;
+    for (int i = 0; i < NTEST; i++)
+        if (top[i] >= P) {
+            snprintf(line, sizeof line, "%s\t%d\n", test_names[sample_order[i]], arg[i]);
+            strcat(want, line);
+            n++;
+        }
+    CHECK(n > 0 && n < NTEST);
+    snprintf(extra, sizeof extra, "pseudo.tsv -m %s/a.ckpt --format manifest --min-prob %.17g 2>%s/pseudo.err", dir,
+             P, dir);
+    const char *predict = "%s/ck-predict -j 1 --images %s/test --order %s/sample.csv -o %s/%s";
+    CHECK(run(predict, dir, extra) == 0);
+    char *path = ck_path_join(dir, "pseudo.tsv"), *epath = ck_path_join(dir, "pseudo.err");
+    char *got = ck_read_file(path, NULL), *err = ck_read_file(epath, NULL);
+    if (!got || strcmp(got, want) != 0)
+        fprintf(stderr, "pseudo.tsv:\n--- got ---\n%s--- want ---\n%s", got ? got : "(none)", want);
+    CHECK(got && strcmp(got, want) == 0);
+    snprintf(line, sizeof line, ": %d of %d rows with a top probability >= ", n, NTEST);
+    CHECK(err && strstr(err, line) && strstr(err, "ck-predict:   0 (red): "));
+    free(got);
+    free(err);
+    free(path);
+    free(epath);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--fixtures") == 0) {
@@ -320,6 +408,8 @@ int main(int argc, char **argv)
     expect_output(dir, "ens.csv", mean);
     library_matches_tool(dir);
     library_missing_rows(dir);
+    manifest_rules(dir);
+    pseudo_manifest(dir, a);
 
     if (!check_failures) {
         char cmd[64];

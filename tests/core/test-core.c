@@ -52,6 +52,22 @@ static void test_rng(void)
         s2 += x * x;
     }
     CHECK(fabs(s / 20000) < 0.05 && fabs(s2 / 20000 - 1) < 0.05);
+    /* Beta(a, b) (mixup): in [0,1], mean a/(a+b), variance ab/((a+b)²(a+b+1));
+     * through Gamma with shape < 1 and >= 1. */
+    static const double ab[3][2] = {{0.4, 0.4}, {2, 5}, {1, 1}};
+    for (int k = 0; k < 3; k++) {
+        double a = ab[k][0], b = ab[k][1], m = a / (a + b), var = a * b / ((a + b) * (a + b) * (a + b + 1));
+        int inside = 1;
+        s = s2 = 0;
+        for (int i = 0; i < 20000; i++) {
+            double x = ck_rng_beta(&r, a, b);
+            inside &= x >= 0 && x <= 1;
+            s += x;
+            s2 += (x - m) * (x - m);
+        }
+        CHECK(inside);
+        CHECK(fabs(s / 20000 - m) < 0.01 && fabs(s2 / 20000 - var) < 0.01);
+    }
 }
 
 static void test_natural(void)

@@ -24,6 +24,7 @@
 #include "ck/optim.h"
 #include "ck/rng.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,6 +362,42 @@ static void test_softmax(void)
     pair_free(z), pair_free(p), pair_free(d), pair_free(l), pair_free(cw);
 }
 
+/* Huge logits (a head bias of 3e38): both backends give finite
+ * probabilities that sum to 1, ties split evenly, and agree. */
+static void test_softmax_huge(void)
+{
+    enum { N = 3, C = 4 };
+    const float big = 3e38f;
+    float zh[N * C] = {big, big, 0, 0, -big, 1, 2, 3, FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX};
+    int32_t lab[N] = {0, 3, 2};
+    int s[2] = {N, C}, ls[1] = {N};
+    pair z = pair_new(CK_F32, 2, s, zh), p = pair_new(CK_F32, 2, s, NULL), d = pair_new(CK_F32, 2, s, NULL);
+    pair l = pair_new(CK_I32, 1, ls, lab);
+    RUN(ck_softmax_forward(cpu, z.c, p.c), ck_softmax_forward(gpu, z.g, p.g));
+    compare("softmax huge", p, 1e-5);
+    float ph[N * C];
+    if (ck_tensor_download(p.g, ph, sizeof ph))
+        die("download");
+    for (int i = 0; i < N; i++) {
+        double sum = 0;
+        for (int j = 0; j < C; j++) {
+            CHECK(isfinite(ph[i * C + j]));
+            sum += ph[i * C + j];
+        }
+        CHECK_CLOSE(sum, 1.0, 1e-6, 1e-6);
+    }
+    CHECK_CLOSE(ph[0], 0.5, 1e-6, 1e-6);
+    float lc = 0, lg = 0;
+    int cc = -1, cg = -2;
+    RUN(ck_softmax_xent(cpu, z.c, l.c, NULL, 0.1f, p.c, d.c, &lc, &cc),
+        ck_softmax_xent(gpu, z.g, l.g, NULL, 0.1f, p.g, d.g, &lg, &cg));
+    compare("xent huge probs", p, 1e-5);
+    compare("xent huge dlogits", d, 1e-5);
+    CHECK(isfinite(lg));
+    CHECK_CLOSE(lg, lc, 1e-5, 1e-6);
+    pair_free(z), pair_free(p), pair_free(d), pair_free(l);
+}
+
 static void test_caffe(void)
 {
     int s[4] = {3, 5, 7, 3};
@@ -578,6 +615,7 @@ int main(void)
     test_dropout();
     test_batchnorm();
     test_softmax();
+    test_softmax_huge();
     test_caffe();
     test_optim();
     test_memory();

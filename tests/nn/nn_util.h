@@ -8,6 +8,7 @@
 
 #include "ck/backend.h"
 #include "ck/error.h"
+#include "ck/model.h"
 #include "ck/safetensors.h"
 
 #include <math.h>
@@ -24,6 +25,35 @@ static inline ck_backend *test_backend(void)
         exit(77);
     }
     return be;
+}
+
+/* A head-only VGG16 small enough for step-by-step checks: average pooling,
+ * one hidden layer of 8, 3 classes, batches of up to 4. */
+static inline ck_model *nn_tiny_head(ck_backend *be, float dropout, int batchnorm, uint64_t seed)
+{
+    ck_vgg16_config c;
+    ck_vgg16_config_default(&c);
+    c.num_classes = 3;
+    c.pool = CK_POOL_AVG;
+    c.hidden[0] = 8;
+    c.dropout = dropout;
+    c.batchnorm = batchnorm;
+    c.seed = seed;
+    return ck_vgg16_new(be, &c, 4);
+}
+
+/* Fixed features for nn_tiny_head: 4 samples of 1×1×512 in [-1, 1). */
+static inline ck_tensor *nn_tiny_features(ck_backend *be)
+{
+    float f[4 * 512];
+    for (int i = 0; i < 4 * 512; i++)
+        f[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    ck_tensor *t = ck_tensor_new_4d(be, CK_F32, 4, 1, 1, 512);
+    if (t && ck_tensor_upload(t, f, sizeof f) != 0) {
+        ck_tensor_free(t);
+        return NULL;
+    }
+    return t;
 }
 
 static inline ck_st_file *open_fixture(const char *name)

@@ -37,6 +37,31 @@ static void copy_file(const char *from, const char *to, long truncate_at, long f
     free(d);
 }
 
+/* Regression (fuzz-checkpoint): numbers of the metadata too large for their
+ * integer fields were converted anyway (undefined behaviour; LLONG_MIN and
+ * INT_MIN on x86). They read as absent now. */
+static void test_huge_numbers(const char *path)
+{
+    static const char meta[] =
+        "{\"format\":\"ck-checkpoint\",\"version\":1,\"classes\":[{\"id\":\"0\",\"name\":\"a\"},"
+        "{\"id\":\"1\",\"name\":\"b\"}],\"arch\":{\"name\":\"vgg16\",\"input_size\":32,"
+        "\"num_classes\":2,\"pool\":\"flatten\",\"hidden\":[],\"train_blocks\":0},"
+        "\"base_weights\":{\"sha256\":\"\",\"size\":1e300,\"path\":\"\",\"origin\":\"none\","
+        "\"random_seed\":-1e300},\"state\":{\"epoch\":1e300}}";
+    ck_st_writer *sw = ck_st_writer_new();
+    CHECK(ck_st_writer_set_metadata(sw, "format", CK_CHECKPOINT_FORMAT) == 0);
+    CHECK(ck_st_writer_set_metadata(sw, "version", "1") == 0);
+    CHECK(ck_st_writer_set_metadata(sw, "ck", meta) == 0);
+    CHECK(ck_st_writer_write(sw, path) == 0);
+    ck_st_writer_free(sw);
+    ck_checkpoint *c = ck_checkpoint_load(path);
+    CHECK(c != NULL);
+    CHECK(c && ck_checkpoint_base_size(c) == 0);
+    CHECK(c && ck_checkpoint_epoch(c) == 0);
+    ck_checkpoint_free(c);
+    ck_error_clear();
+}
+
 int main(void)
 {
     if (fixture_make(&fx, 3, 1, 1) != 0) {
@@ -193,6 +218,7 @@ int main(void)
     ck_st_writer_free(sw);
     CHECK(ck_checkpoint_load(bad) == NULL);
     CHECK(has_error("not a ck checkpoint"));
+    test_huge_numbers(bad);
 
     /* embedded base: builds without any weights file */
     meta.embed_base = 1;

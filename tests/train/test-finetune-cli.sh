@@ -31,7 +31,10 @@ awk -v dir=$D 'BEGIN {
   } }' || exit 1
 printf 'label_id\tlabel_name\n0\tred\n1\tgreen\n2\tblue\n' > $D/label_master.tsv
 ck-weights random --seed 5 -o w.h5 >/dev/null 2>&1 || exit 1
-COMMON="--weights w.h5 --train $D/train_master.tsv --images $D/train --labels $D/label_master.tsv --input-size 32 --batch 16 --threads 1 --seed 7 --conv-algo fp32"
+# BASE without --train for the runs on other manifests (a second --train
+# would add a training set).
+BASE="--weights w.h5 --images $D/train --labels $D/label_master.tsv --input-size 32 --batch 16 --threads 1 --seed 7 --conv-algo fp32"
+COMMON="--train $D/train_master.tsv $BASE"
 
 # --- learns ------------------------------------------------------------------
 ck-finetune $COMMON --epochs 8 --lr 0.001 --val 0.25 --log epochs.csv --plot curves.svg -o model.ckpt 2> train.log
@@ -82,13 +85,13 @@ ck-finetune --help > help.txt; check "[ \$? -eq 0 ] && grep -q 'EXIT\|Exit statu
 
 # --- bad inputs: exit 1 naming the file --------------------------------------
 printf 'file_name\tlabel_id\ntrain_000.ppm\t0\ntrain_001.ppm\t7\n' > badlabel.tsv
-ck-finetune $COMMON --train badlabel.tsv -o x.ckpt 2> err.txt
+ck-finetune $BASE --train badlabel.tsv -o x.ckpt 2> err.txt
 check "[ \$? -eq 1 ] && grep -q 'badlabel.tsv:3' err.txt && grep -q \"unknown label '7'\" err.txt"
 printf 'file_name\tlabel_id\ntrain_000.ppm\t0\nnothere.png\t1\n' > missing.tsv
-ck-finetune $COMMON --train missing.tsv -o x.ckpt 2> err.txt
+ck-finetune $BASE --train missing.tsv -o x.ckpt 2> err.txt
 check "[ \$? -eq 1 ] && grep -q 'missing.tsv:3' err.txt && grep -q 'nothere.png' err.txt"
 printf 'file_name\tlabel_id\n' > empty.tsv
-ck-finetune $COMMON --train empty.tsv -o x.ckpt 2> err.txt
+ck-finetune $BASE --train empty.tsv -o x.ckpt 2> err.txt
 check "[ \$? -eq 1 ] && grep -q 'empty.tsv' err.txt"
 cp $D/train/train_002.ppm keep.ppm; : > $D/train/train_002.ppm
 ck-finetune $COMMON --epochs 1 -o x.ckpt 2> err.txt
@@ -125,5 +128,54 @@ rc=$?
 cat res.log
 check "[ $rc -eq 0 ] && grep -q 'Resuming int.last.ckpt after epoch 1 and a partial epoch (optimizer step 7)' res.log"
 check "grep -q 'Epoch 3/3' res.log"
+
+# --- bounded counts and checked values: usage errors (exit 2) -----------------
+ck-finetune $COMMON --threads 100000 -o x.ckpt 2> err.txt
+check "[ \$? -eq 2 ] && grep -q -- '--threads 100000: the limit is' err.txt"
+ck-finetune $COMMON --loader-threads 100000 -o x.ckpt 2> err.txt
+check "[ \$? -eq 2 ] && grep -q -- '--loader-threads 100000: the limit is' err.txt"
+ck-finetune $COMMON --momentum -5 -o x.ckpt 2> err.txt
+check "[ \$? -eq 2 ] && grep -q -- '--momentum: -5 is not in' err.txt"
+ck-finetune $COMMON --aug bogus -o x.ckpt 2> err.txt
+check "[ \$? -eq 2 ] && grep -q 'bogus' err.txt"
+ck-finetune $COMMON --device bogus -o x.ckpt 2> err.txt
+check "[ \$? -eq 2 ] && grep -q -- \"--device: 'bogus'\" err.txt"
+ck-finetune $COMMON --gpus 0,,1 -o x.ckpt 2> err.txt
+check "[ \$? -eq 2 ] && grep -q -- \"--gpus: '0,,1'\" err.txt"
+ck-finetune $COMMON --max-pixels -3 -o x.ckpt 2> err.txt
+check "[ \$? -eq 2 ] && grep -q -- '--max-pixels' err.txt"
+check "[ ! -e x.ckpt ]"
+# --max-pixels applies to the training images (32x32 = 1024 pixels).
+ck-finetune $COMMON --epochs 1 --max-pixels 1000 -o x.ckpt 2> err.txt
+check "[ \$? -eq 1 ] && grep -q 'train_0.*ppm: 32x32 is 1024 pixels, over the limit of 1000' err.txt"
+
+# --- degenerate data: errors and warnings ------------------------------------
+# A class of the label file without training images: a warning naming it.
+cp $D/label_master.tsv labels4.tsv; printf '3\tyellow\n' >> labels4.tsv
+ck-finetune $COMMON --labels labels4.tsv --epochs 1 --val 0 -q -o x4.ckpt 2> err.txt
+check "[ \$? -eq 0 ] && grep -q \"warning: class 'yellow' (id 3) has no training images\" err.txt"
+# One class of images and a 20-class label file: an error before training.
+awk 'NR == 1 || $2 == 0' $D/train_master.tsv > one.tsv
+awk 'BEGIN { print "label_id\tlabel_name"; for (i = 0; i < 20; i++) print i "\tc" i }' > labels20.tsv
+ck-finetune $BASE --train one.tsv --labels labels20.tsv --epochs 1 -o x1.ckpt 2> err.txt
+check "[ \$? -eq 1 ] && grep -q \"one.tsv: every image is in class 'c0' but labels20.tsv has 20 classes\" err.txt && [ ! -e x1.ckpt ]"
+# --val-manifest equal to --train: a warning (the run above, v.log).
+check "grep -q 'warning: --val-manifest .* is the training manifest' v.log"
+# A FIFO in a class folder: skipped with a warning, no hang.
+mkfifo folders/red/fifo.ppm
+timeout 300 ck-finetune --weights w.h5 --train folders/ --conv-algo fp32 --input-size 32 --batch 16 --epochs 1 -q \
+  -o ff.ckpt 2> err.txt
+check "[ \$? -eq 0 ] && grep -q 'skipped 1 entry that is not a regular file (first: folders/red/fifo.ppm)' err.txt"
+rm -f folders/red/fifo.ppm
+# Resuming on changed training data: refused, with the counts.
+cp $D/train_master.tsv m2.tsv
+ck-finetune $BASE --train m2.tsv --epochs 1 -q -o r.ckpt 2> /dev/null
+check "[ \$? -eq 0 ] && [ -s r.last.ckpt ]"
+head -n -3 $D/train_master.tsv > m2.tsv
+ck-finetune --resume r.last.ckpt --epochs 2 -q 2> err.txt
+check "[ \$? -eq 1 ] && grep -q 'm2.tsv: the training data changed since the checkpoint was saved (96 rows then, 93 now)' err.txt"
+cp $D/train_master.tsv m2.tsv
+ck-finetune --resume r.last.ckpt --epochs 2 -q 2> err.txt
+check "[ \$? -eq 0 ]"
 
 exit $fail

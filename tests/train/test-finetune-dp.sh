@@ -95,7 +95,7 @@ check "[ \$? -eq 2 ] && grep -q 'nccl-id-file' err.txt"
 ck-finetune $COMMON --gpus cpu --nodes 2 --node-rank 2 --nccl-id-file id -o x.ckpt 2> err.txt
 check "[ \$? -eq 2 ] && grep -q 'node-rank' err.txt"
 ck-finetune $COMMON --gpus cpu,,cpu -o x.ckpt 2> err.txt
-check "[ \$? -eq 1 ] && grep -q 'empty entry' err.txt"
+check "[ \$? -eq 2 ] && grep -q -- \"--gpus: 'cpu,,cpu'\" err.txt"
 ck-finetune --help | grep -q -- '--gpus'
 check "[ \$? -eq 0 ]"
 

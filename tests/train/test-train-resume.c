@@ -1,6 +1,9 @@
 /* Training is reproducible: 4 epochs == 2 epochs + resume 2 (bit for bit),
  * at 1 or 2 loader threads, also after a SIGINT mid-epoch or between
- * epochs (CK_FAULT_SIGINT_STEP); the feature cache gives the same model as recomputing. */
+ * epochs (CK_FAULT_SIGINT_STEP), also with --ema and a one-cycle schedule
+ * (averages, trained weights and momentum), and with --cutmix, --mixup,
+ * --mix-prob and --swa-from (the SWA file too); the feature cache gives the
+ * same model as recomputing. */
 #include "check.h"
 #include "train_fixture.h"
 
@@ -16,24 +19,13 @@ static fixture fx;
 static void base_options(ck_train_options *o, const char *out, int epochs, const char *cache, int lthreads)
 {
     char buf[32];
-    ck_train_options_init(o);
-    ck_train_options_set(o, "weights", fx.weights);
-    ck_train_options_set(o, "train", fx.manifest);
-    ck_train_options_set(o, "images", fx.images);
-    ck_train_options_set(o, "labels", fx.labels);
-    ck_train_options_set(o, "output", out);
+    fixture_options(&fx, o, out);
     snprintf(buf, sizeof buf, "%d", epochs);
     ck_train_options_set(o, "epochs", buf);
-    ck_train_options_set(o, "batch", "8");
-    ck_train_options_set(o, "threads", "1");
     ck_train_options_set(o, "val", "0.25");
-    ck_train_options_set(o, "head", "32");
     ck_train_options_set(o, "cache", cache);
     snprintf(buf, sizeof buf, "%d", lthreads);
     ck_train_options_set(o, "loader-threads", buf);
-    ck_train_options_set(o, "progress", "-1");
-    /* fp32 im2col: the reference algorithm, and the cheapest under ASan */
-    ck_train_options_set(o, "conv-algo", "fp32");
 }
 
 static char *path_in(const char *name)
@@ -98,34 +90,30 @@ done:
 
 static int run(ck_train_options *o, const ck_checkpoint *resume, volatile sig_atomic_t *stop)
 {
-    ck_train_io io = {.msg = NULL, .stop = stop, .resume = resume};
-    int rc = ck_train_run(o, &io);
-    free(io.summary);
-    if (rc < 0)
-        fprintf(stderr, "%s", ck_error_buffer());
-    ck_error_clear();
-    return rc;
+    return fixture_run(o, resume, stop);
 }
 
-/* Resume from `ckpt` with the checkpoint's own options, to `epochs`. */
 static int resume_to(const char *ckpt, int epochs, int lthreads)
 {
-    ck_checkpoint *c = ck_checkpoint_load(ckpt);
-    if (!c)
-        return -1;
-    ck_train_options o;
-    ck_train_options_init(&o);
-    char buf[32];
-    int rc = ck_train_options_from_json(&o, ck_checkpoint_training(c));
-    snprintf(buf, sizeof buf, "%d", epochs);
-    ck_train_options_set(&o, "epochs", buf);
-    snprintf(buf, sizeof buf, "%d", lthreads);
-    ck_train_options_set(&o, "loader-threads", buf);
-    if (rc == 0)
-        rc = run(&o, c, NULL);
-    ck_train_options_clear(&o);
-    ck_checkpoint_free(c);
-    return rc;
+    return fixture_resume(ckpt, epochs, lthreads);
+}
+
+/* --ema and a one-cycle SGD schedule, for the runs that set with_tricks;
+ * 2: CutMix or mixup of the images on 70% of the batches and SWA too. */
+static int with_tricks;
+
+static void set_tricks(ck_train_options *o)
+{
+    ck_train_options_set(o, "ema", "0.9");
+    ck_train_options_set(o, "schedule", "onecycle");
+    ck_train_options_set(o, "optimizer", "sgd");
+    ck_train_options_set(o, "lr", "0.01");
+    if (with_tricks > 1) {
+        ck_train_options_set(o, "cutmix", "1");
+        ck_train_options_set(o, "mixup", "0.4");
+        ck_train_options_set(o, "mix-prob", "0.7");
+        ck_train_options_set(o, "swa-from", "1");
+    }
 }
 
 /* What a tool's SIGINT handler does: ask the loop to stop. */
@@ -150,6 +138,8 @@ static void interrupt_and_resume(const char *intr, const char *intr_last, const 
     stop_flag = 0;
     base_options(&o, intr, 3, "none", 2);
     ck_train_options_set(&o, "aug", "flip=h,shift=2");
+    if (with_tricks)
+        set_tricks(&o);
     int rc = run(&o, NULL, &stop_flag);
     ck_train_options_clear(&o);
     unsetenv("CK_FAULT_SIGINT_STEP");
@@ -170,6 +160,13 @@ static void interrupt_and_resume(const char *intr, const char *intr_last, const 
     CHECK(resume_to(intr_last, 3, 2) == 0);
     CHECK(compare(ref_last, intr_last, &bit) == 0);
     CHECK(bit == 1);
+    if (with_tricks > 1) {
+        char *a = path_in("ref.swa.ckpt"), *b = path_in("int.swa.ckpt");
+        CHECK(compare(a, b, &bit) == 0);
+        CHECK(bit == 1);
+        free(a);
+        free(b);
+    }
 }
 
 int main(void)
@@ -210,6 +207,26 @@ int main(void)
     sigaction(SIGINT, &sa, NULL);
     interrupt_and_resume(intr, intr_last, ref_last, 6, 1, 2);
     interrupt_and_resume(intr, intr_last, ref_last, 4, 1, 0);
+
+    /* The same with --ema and one-cycle: the checkpoints hold the averages
+     * and, as "trained/...", the weights training goes on from. */
+    with_tricks = 1;
+    base_options(&o, ref, 3, "none", 2);
+    ck_train_options_set(&o, "aug", "flip=h,shift=2");
+    set_tricks(&o);
+    CHECK(run(&o, NULL, NULL) == 0);
+    ck_train_options_clear(&o);
+    interrupt_and_resume(intr, intr_last, ref_last, 6, 1, 2);
+    interrupt_and_resume(intr, intr_last, ref_last, 4, 1, 0);
+    with_tricks = 2;
+    base_options(&o, ref, 3, "none", 2);
+    ck_train_options_set(&o, "aug", "flip=h,shift=2");
+    set_tricks(&o);
+    CHECK(run(&o, NULL, NULL) == 0);
+    ck_train_options_clear(&o);
+    interrupt_and_resume(intr, intr_last, ref_last, 6, 1, 2);
+    interrupt_and_resume(intr, intr_last, ref_last, 9, 2, 1);
+    with_tricks = 0;
 
     /* Feature cache vs recomputing the frozen part: the same training (up
      * to the summation order of GEMMs over other batch compositions, which

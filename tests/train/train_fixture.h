@@ -8,6 +8,7 @@
 #include "ck/image.h"
 #include "ck/synth.h"
 #include "ck/table.h"
+#include "ck/train.h"
 #include "ck/weights.h"
 
 #include <stdio.h>
@@ -62,6 +63,57 @@ static inline int fixture_make(fixture *fx, int nclasses, int per_class, int wit
     if (with_weights && ck_weights_write_random_h5(fx->weights, 5, 0) != 0)
         return -1;
     return 0;
+}
+
+/* Training options on the fixture: its data and weights, output `out`,
+ * batches of 8, a head of 32, one thread, quiet, the reference fp32 conv
+ * (the cheapest under ASan); the caller sets the rest. */
+static inline void fixture_options(const fixture *fx, ck_train_options *o, const char *out)
+{
+    ck_train_options_init(o);
+    ck_train_options_set(o, "weights", fx->weights);
+    ck_train_options_set(o, "train", fx->manifest);
+    ck_train_options_set(o, "images", fx->images);
+    ck_train_options_set(o, "labels", fx->labels);
+    ck_train_options_set(o, "output", out);
+    ck_train_options_set(o, "batch", "8");
+    ck_train_options_set(o, "threads", "1");
+    ck_train_options_set(o, "head", "32");
+    ck_train_options_set(o, "progress", "-1");
+    ck_train_options_set(o, "conv-algo", "fp32");
+}
+
+/* ck_train_run quietly; a failure's message goes to stderr. */
+static inline int fixture_run(const ck_train_options *o, const ck_checkpoint *resume, volatile sig_atomic_t *stop)
+{
+    ck_train_io io = {.msg = NULL, .stop = stop, .resume = resume};
+    int rc = ck_train_run(o, &io);
+    free(io.summary);
+    if (rc < 0)
+        fprintf(stderr, "%s", ck_error_buffer());
+    ck_error_clear();
+    return rc;
+}
+
+/* Resume from `ckpt` with the checkpoint's own options, to `epochs`. */
+static inline int fixture_resume(const char *ckpt, int epochs, int lthreads)
+{
+    ck_checkpoint *c = ck_checkpoint_load(ckpt);
+    if (!c)
+        return -1;
+    ck_train_options o;
+    ck_train_options_init(&o);
+    char buf[32];
+    int rc = ck_train_options_from_json(&o, ck_checkpoint_training(c));
+    snprintf(buf, sizeof buf, "%d", epochs);
+    ck_train_options_set(&o, "epochs", buf);
+    snprintf(buf, sizeof buf, "%d", lthreads);
+    ck_train_options_set(&o, "loader-threads", buf);
+    if (rc == 0)
+        rc = fixture_run(&o, c, NULL);
+    ck_train_options_clear(&o);
+    ck_checkpoint_free(c);
+    return rc;
 }
 
 static inline void fixture_free(fixture *fx)

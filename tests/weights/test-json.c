@@ -126,6 +126,8 @@ static void test_rejects(void)
     rejects("\"\xc0\xaf\"", "UTF-8");       /* overlong */
     rejects("\"\xed\xa0\x80\"", "UTF-8");   /* encoded surrogate */
     rejects("{\"a\":1,\"a\":2}", "duplicate key \"a\"");
+    /* Found by fuzz-json: a key that ck_json_get could never find. */
+    rejects("{\"a\\u0000b\":1}", "NUL");
     rejects("1 2", "trailing");
     rejects("// c\n1", NULL);
     /* Nesting limit. */

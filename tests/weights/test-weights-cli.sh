@@ -6,6 +6,7 @@ check() { # check DESCRIPTION COMMAND...: the command must succeed
     local what=$1; shift
     if ! "$@"; then echo "FAIL: $what" >&2; fails=$((fails + 1)); fi
 }
+src=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
@@ -54,6 +55,13 @@ ck-weights convert r.h5 no-such-dir/x.safetensors 2>err.txt; st=$?
 check "convert into a missing folder: usage error before any work" test $st -eq 2
 check "the error names the folder" grep -q no-such-dir err.txt
 check "no temporary left behind" test -z "$(ls | grep tmp)"
+
+# A file on which libhdf5 1.10 itself crashes (found by fuzz-h5): an error
+# naming the file, never a crash.
+ck-weights info "$src/fuzz/libhdf5-crashes/segv-attr-decode-memcpy.h5" >out.txt 2>err.txt
+st=$?
+check "libhdf5-crashing file exits 1 (got $st)" test $st -eq 1
+check "libhdf5-crashing file: error names it" grep -q "segv-attr-decode-memcpy.h5: corrupt HDF5" err.txt
 
 [ $fails -eq 0 ] && echo "test-weights-cli: all passed" >&2
 exit $((fails > 0))

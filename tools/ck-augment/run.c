@@ -218,6 +218,8 @@ int aug_filter(aug_job *job, const char *input)
     void *enc = NULL;
     size_t n = 0;
     int rc = -1;
+    if (!out)
+        ck_error("ck-augment", "%s: out of memory", name);
     if (out && render_one(job, 0, 0, rgb, w, h, out, ow, oh) == 0 &&
         (enc = ck_image_encode_rgb(out, ow, oh, f, job->quality, &n))) {
         ck_atomic_file *o = ck_atomic_open("-", CK_OUT_STDOUT);

@@ -28,7 +28,8 @@ static int sub_row(const ck_submission *s, const char *file)
 }
 
 ck_metrics *eval_score(const char *truth_path, const ck_labels *labels, const char *sub_path, double eps,
-                       int *nclass_out, ck_sub_kind *kind_out)
+                       int worst_n, ck_worst **worst, ck_manifest **truth_out, int *nclass_out,
+                       ck_sub_kind *kind_out)
 {
     ck_manifest *truth = ck_manifest_read(truth_path);
     if (!truth)
@@ -82,13 +83,36 @@ ck_metrics *eval_score(const char *truth_path, const ck_labels *labels, const ch
         ck_submission_free(s);
         s = wide;
     }
+    /* Without a label table the truth defines the classes: a predicted id
+     * beyond them would invent classes (id 30000: a 30001² matrix). */
+    if (s && !labels && ck_submission_kind(s) == CK_SUB_LABEL && ck_submission_nclass(s) > nclass) {
+        for (int r = 0; r < ck_submission_nrows(s); r++)
+            if (ck_submission_label(s, r) >= nclass) {
+                ck_error("ck-eval", "%s:%d: label %d is not a class of %s (labels 0..%d; give the class list with "
+                         "--labels)", sub_path, ck_submission_line(s, r), ck_submission_label(s, r), truth_path,
+                         nclass - 1);
+                break;
+            }
+        ck_submission_free(s);
+        s = NULL;
+    }
     free(namebuf);
     ck_metrics *m = NULL;
+    ck_worst *w = NULL;
+    if (s && worst_n > 0 && ck_submission_kind(s) != CK_SUB_PROBS) {
+        ck_error("ck-eval", "%s: --worst needs probabilities, not a label per row", sub_path);
+        ck_submission_free(s);
+        s = NULL;
+    }
     if (s) {
         nclass = ck_submission_nclass(s);
         m = ck_metrics_new(nclass);
         if (m)
             ck_metrics_set_eps(m, eps);
+        if (m && worst_n > 0 && !(w = ck_worst_new(worst_n, nclass, eps))) {
+            ck_metrics_free(m);
+            m = NULL;
+        }
     }
     int missing = 0, first_missing = -1;
     for (int i = 0; m && i < n; i++) {
@@ -101,6 +125,8 @@ ck_metrics *eval_score(const char *truth_path, const ck_labels *labels, const ch
         int rc = ck_submission_kind(s) == CK_SUB_PROBS
                      ? ck_metrics_add_probs(m, cls[i], ck_submission_probs_const(s, r))
                      : ck_metrics_add_label(m, cls[i], ck_submission_label(s, r));
+        if (!rc && w)
+            rc = ck_worst_add(w, i, cls[i], ck_submission_probs_const(s, r));
         if (rc) {
             ck_error("ck-eval", "%s:%d: label of '%s' outside the submission's %d classes", truth_path,
                      ck_manifest_line(truth, i), ck_manifest_file(truth, i), nclass);
@@ -119,6 +145,13 @@ ck_metrics *eval_score(const char *truth_path, const ck_labels *labels, const ch
         *nclass_out = nclass;
         *kind_out = ck_submission_kind(s);
     }
+    if (m && worst) {
+        *worst = w;
+        *truth_out = truth;
+        w = NULL;
+        truth = NULL;
+    }
+    ck_worst_free(w);
     ck_submission_free(s);
     free(cls);
     ck_manifest_free(truth);

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -121,6 +122,14 @@ int rows_from_folder(pred_rows *r, const char *images)
     while (names && (e = readdir(d))) {
         if (e->d_name[0] == '.' || !is_image_name(e->d_name))
             continue;
+        /* A FIFO would block the loader forever; a folder is no image. */
+        char *p = ck_path_join(images, e->d_name);
+        int regular = p && is_file(p);
+        free(p);
+        if (!regular) {
+            fprintf(stderr, "ck-predict: warning: skipping %s/%s: not a regular file\n", images, e->d_name);
+            continue;
+        }
         if (n == cap) {
             char **nn = realloc(names, (size_t)(cap *= 2) * sizeof *names);
             if (!nn) {
@@ -167,4 +176,13 @@ void rows_free(pred_rows *r)
     free(r->names);
     free(r->paths);
     memset(r, 0, sizeof *r);
+}
+
+int rows_check_classes(const pred_rows *r, const char *order_path, const char *model, int nclass)
+{
+    if (r->sample_ncols <= 2 || r->sample_ncols == 1 + nclass)
+        return 0;
+    ck_error("ck-predict", "%s has %d probability columns but %s has %d classes", order_path, r->sample_ncols - 1,
+             model, nclass);
+    return -1;
 }

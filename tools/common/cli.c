@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ck/fs.h"
+#include "ck/threads.h"
 #include "ck/version.h"
 
 void ck_cli_name(char **argv, const char *prog)
@@ -51,19 +52,25 @@ int ck_cli_try_help(const char *prog)
 
 int ck_cli_fail(const char *prog)
 {
-    if (prog)
-        fprintf(stderr, "%s: ", prog);
+    if (prog) {
+        ck_cli_print_errors(prog);
+        return 1;
+    }
     fputs(ck_error_buffer(), stderr);
     return 1;
 }
 
+/* Messages the tool raised itself already start with "PROG: ": not twice. */
 void ck_cli_print_errors(const char *prog)
 {
     char *msg = ck_error_take();
+    size_t n = strlen(prog);
     if (msg && *msg) {
         char *save = NULL;
-        for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-            fprintf(stderr, "%s: %s\n", prog, line);
+        for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            int named = !strncmp(line, prog, n) && line[n] == ':' && line[n + 1] == ' ';
+            fprintf(stderr, "%s%s%s\n", named ? "" : prog, named ? "" : ": ", line);
+        }
     }
     free(msg);
 }
@@ -121,4 +128,18 @@ int ck_cli_parse_ull(const char *s, int base, unsigned long long *out)
         return -1;
     *out = v;
     return 0;
+}
+
+int ck_cli_parse_threads(const char *s, long lo, int *out)
+{
+    long v;
+    if (ck_cli_parse_long(s, lo, ck_thread_limit(), &v))
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int ck_cli_count_error(const char *prog, const char *opt, const char *s, long lo, long hi)
+{
+    return ck_cli_usage_error(prog, "%s: '%s' is not a number from %ld to %ld", opt, s, lo, hi);
 }

@@ -2,7 +2,8 @@
  * coreutils style: usage errors go to stderr with a hint and exit status 2,
  * runtime errors print the library's error buffer and exit status 1.
  * Not part of the library: tools only (linked as ck_cli; the functions at
- * the end, which need the network, as ck_cli_nn). */
+ * the end, which need the network, as ck_cli_nn, and the image one as
+ * ck_cli_image). */
 #ifndef CK_CLI_H
 #define CK_CLI_H
 
@@ -28,10 +29,12 @@ int ck_cli_usage_error(const char *prog, const char *fmt, ...) CK_PRINTF(2, 3);
  * was wrong. Returns 2. */
 int ck_cli_try_help(const char *prog);
 
-/* Print ck_error_buffer() to stderr, prefixed by "PROG: " unless prog is
- * NULL (the buffer's lines already name their domain). Returns 1. */
+/* Print ck_error_buffer() to stderr, each line prefixed by "PROG: " unless
+ * prog is NULL (the buffer's lines already name their domain) or the line
+ * already starts with it. Returns 1. */
 int ck_cli_fail(const char *prog);
-/* Print and clear the error buffer, one "PROG: <line>\n" per message.
+/* Print and clear the error buffer, one "PROG: <line>\n" per message
+ * ("PROG: " not repeated when the line starts with it).
  * Not locked: callers with threads serialize it themselves. */
 void ck_cli_print_errors(const char *prog);
 
@@ -58,6 +61,12 @@ int ck_cli_parse_double(const char *s, double *out);
  * a leading '-' is refused rather than wrapped around. */
 int ck_cli_parse_ull(const char *s, int base, unsigned long long *out);
 
+/* A thread count (compute or image-loading) in [lo, ck_thread_limit()]:
+ * more only costs memory and stacks (100000 crashed the OpenMP runtime). */
+int ck_cli_parse_threads(const char *s, long lo, int *out);
+/* Usage error for a count option out of [lo, hi] ("--threads: '100000' is
+ * not a number from 1 to 8"). Returns 2. */
+int ck_cli_count_error(const char *prog, const char *opt, const char *s, long lo, long hi);
 /* First thing in main() of the tools that compute: when OpenBLAS loaded
  * kernels weaker than the CPU allows (ck_cpu_blas_better_core), set
  * OPENBLAS_CORETYPE and execute the program again, so that the library
@@ -68,5 +77,10 @@ void ck_cli_blas_setup(char **argv);
 /* --version of the tools that compute: ck_cli_version(), then
  * "backends: cpu cuda" (those built in). Returns 0. */
 int ck_cli_version_backends(const char *prog);
+
+/* Tools that decode images (ck_cli_image): --max-pixels N parsed and set
+ * as the image header limit (ck/image.h). 0, or the usage-error status 2
+ * after the message. */
+int ck_cli_max_pixels(const char *prog, const char *s);
 
 #endif

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "ck/dtype.h"
+#include "ck/threads.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,9 +37,13 @@ typedef struct ck_tensor ck_tensor;
 #define CK_MAX_DIMS 4
 
 /* device: "cpu", "cuda", "cuda:N" or "auto" (CUDA when built and a GPU is
- * usable, else CPU). threads: CPU threads (0 = all cores). NULL with an
- * error ("ck was built without CUDA", "no CUDA device") on failure. */
+ * usable, else CPU). threads: CPU threads (0 = all cores; at most
+ * ck_thread_limit()). NULL with an error ("ck was built without CUDA",
+ * "no CUDA device") on failure. */
 ck_backend *ck_backend_new(const char *device, int threads);
+/* Whether ck_backend_new() would understand the device name (cpu, auto,
+ * cuda, cuda:N; NULL and "" mean auto), for option checks before any work. */
+int ck_device_name_valid(const char *device);
 void ck_backend_free(ck_backend *be);
 /* The i-th compute backend built in ("cpu", then e.g. "cuda"), NULL past
  * the last: what --version lists. */

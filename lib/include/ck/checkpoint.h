@@ -10,6 +10,11 @@
  *             the optimizer's state as "optim/<param>/<slot>" (slots as named
  *             by ck/optim.h, e.g. "momentum", "m", "v");
  *             the frozen conv layers too only when embedded (--embed-base).
+ *             With weight averaging (ck-finetune --ema) the tensors under
+ *             the model names are the averages, the weights to predict
+ *             with, and the optimizer's own weights are kept beside them as
+ *             "trained/<param>" so that a resumed run continues from them.
+ *             With --swa-from, the running SWA average as "swa/<param>".
  *   __metadata__
  *     "format"  "ck-checkpoint"
  *     "version" "1"
@@ -65,6 +70,7 @@ extern "C" {
 #define CK_CHECKPOINT_VERSION 1
 
 typedef struct ck_optim ck_optim; /* ck/optim.h */
+typedef struct ck_ema ck_ema;     /* ck/optim.h */
 typedef struct ck_checkpoint ck_checkpoint;
 
 /* What ck_checkpoint_save records besides the tensors. Borrowed pointers. */
@@ -76,6 +82,11 @@ typedef struct ck_checkpoint_meta {
     const char *training_json; /* JSON object text: the training options; NULL = {} */
     const char *state_json;    /* JSON object text: epoch, best_val_loss, scheduler,
                                 * history, ...; NULL = {} */
+    const ck_ema *ema;         /* NULL, or the averages to store under the
+                                * model names (the model's own weights go to
+                                * "trained/<param>") */
+    const ck_ema *swa;         /* NULL, or a running SWA average to keep
+                                * (for resume) under "swa/<param>" */
 } ck_checkpoint_meta;
 
 /* Write model (+ optimizer state when optim is not NULL) to path atomically. */
@@ -139,6 +150,17 @@ ck_model *ck_checkpoint_build_model(const ck_checkpoint *c, ck_backend *be,
  * shape: "X: tensor 'dense_1/kernel' has shape [512,128], model expects
  * [512,256]" otherwise. */
 int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *model, ck_optim *optim);
+
+/* After ck_checkpoint_restore of a checkpoint saved with an EMA: the
+ * averages (the tensors under the model names) into ema, and the trained
+ * weights ("trained/<param>") into model, so that training continues
+ * exactly. ema NULL: only the model (a data-parallel replica). A
+ * checkpoint without "trained/" tensors is an error when ema is given,
+ * else nothing is done. */
+int ck_checkpoint_restore_ema(const ck_checkpoint *c, ck_model *model, ck_ema *ema);
+/* The running SWA average stored by ck_checkpoint_save (meta.swa) into swa,
+ * an average of model's weights; -1 when a tensor is missing. */
+int ck_checkpoint_restore_swa(const ck_checkpoint *c, ck_model *model, ck_ema *swa);
 
 #ifdef __cplusplus
 }

@@ -29,8 +29,10 @@
 #include "ck/synth.h"
 #include "ck/table.h"
 #include "ck/text.h"
+#include "ck/threads.h"
 #include "ck/train.h"
 #include "ck/version.h"
 #include "ck/weights.h"
+#include "ck/worst.h"
 
 #endif

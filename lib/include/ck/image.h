@@ -16,6 +16,7 @@
  * what torchvision's Resize does on PIL images; results match PIL to ±1.
  *
  * Errors name the file: "x.png: 0-byte file", "x.png: not an image (...)",
+ * "x.png: not a regular file", "x.png: 65000x65000 is 4225000000 pixels, over the limit ...",
  * "x.png: truncated or corrupt image (...)", "x.png: No such file...".
  * All functions are thread-safe once ck_image_init() has been called (it is
  * also called implicitly on first use).
@@ -53,6 +54,28 @@ uint8_t *ck_image_decode_rgb(const void *data, size_t len, const char *name,
 
 /* Size of an image file without decoding the pixels. 0 or -1 + error. */
 int ck_image_size(const char *path, int *w, int *h);
+
+/* Input limits, checked by every function above before anything is
+ * decoded: the path must be a regular file ("not a regular file": FIFOs,
+ * devices and folders are refused before they are opened); the format is
+ * taken from the header and only raster loaders are used (PNG, JPEG, WebP,
+ * TIFF, GIF, PPM; never SVG, PDF or ImageMagick); the header's
+ * width×height must not exceed the pixel limit; a file larger than 16 bytes
+ * per allowed pixel (+16 MiB) is refused unread. */
+#define CK_IMAGE_DEFAULT_MAX_PIXELS 100000000ULL     /* 100 megapixels */
+#define CK_IMAGE_MAX_PIXELS_CAP (1ULL << 40)
+/* The limit: ck_image_set_max_pixels()'s value, else the environment
+ * variable CK_MAX_PIXELS, else the default. */
+uint64_t ck_image_max_pixels(void);
+/* Process-wide; n in 1..CK_IMAGE_MAX_PIXELS_CAP. 0 or -1 + error. */
+int ck_image_set_max_pixels(uint64_t n);
+/* A pixel count as options and CK_MAX_PIXELS give it (plain decimal,
+ * 1..CK_IMAGE_MAX_PIXELS_CAP). 0, or -1 without touching *out. */
+int ck_image_parse_pixels(const char *s, uint64_t *out);
+/* The header checks alone on an in-memory file (format allowed, size within
+ * the limit), without decoding pixels; *w, *h (may be NULL) get the size.
+ * 0 or -1 + an error naming `name`. */
+int ck_image_probe(const void *data, size_t len, const char *name, int *w, int *h);
 
 /* Output formats. */
 typedef enum ck_image_format {

@@ -36,6 +36,9 @@ int ck_metrics_nclass(const ck_metrics *m);
  * error when the label is out of range. */
 int ck_metrics_add_probs(ck_metrics *m, int truth, const double *probs);
 int ck_metrics_add_label(ck_metrics *m, int truth, int predicted);
+/* One row's log loss: p clipped to [eps, 1 - eps], renormalised, then
+ * -log p[truth] (what ck_metrics_log_loss averages). */
+double ck_metrics_row_loss(const double *probs, int nclass, int truth, double eps);
 
 long ck_metrics_count(const ck_metrics *m);
 double ck_metrics_log_loss(const ck_metrics *m);

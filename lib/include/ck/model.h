@@ -203,6 +203,14 @@ int ck_model_set_loss(ck_model *m, float label_smoothing, const float *class_wei
  * of rows whose argmax equals the label. */
 int ck_model_train_step(ck_model *m, ck_model_start from, const ck_tensor *x,
                         const int32_t *labels, uint32_t step, float *loss, int *correct);
+/* Mixup's step: the same with the soft targets lam·onehot(labels) +
+ * (1-lam)·onehot(labels_b), i.e. the loss lam·L(labels) + (1-lam)·L(labels_b)
+ * (L as set by ck_model_set_loss: the smoothing and class weights apply to
+ * each part) and its gradient; x is the mixed batch, made by the caller.
+ * *correct counts rows whose argmax equals labels (lam >= 0.5: the
+ * dominant label). lam in [0,1]. */
+int ck_model_train_step_mix(ck_model *m, ck_model_start from, const ck_tensor *x, const int32_t *labels,
+                            const int32_t *labels_b, float lam, uint32_t step, float *loss, int *correct);
 /* Same loss and accuracy in inference mode, without backward. */
 int ck_model_eval_step(ck_model *m, ck_model_start from, const ck_tensor *x,
                        const int32_t *labels, float *loss, int *correct);

@@ -66,6 +66,10 @@ const ck_optim_config *ck_optim_get_config(const ck_optim *opt);
  * and increment the step counter (Adam's bias correction uses it). */
 int ck_optim_step(ck_optim *opt, float lr);
 long ck_optim_steps(const ck_optim *opt);
+/* Momentum of the next steps (a cycling schedule, ck_lr_momentum): SGD's
+ * momentum, Adam's and AdamW's beta1; RMSprop has none (no-op). SGD needs
+ * to have been created with a momentum > 0 (its velocity tensors). */
+int ck_optim_set_momentum(ck_optim *opt, float momentum);
 void ck_optim_set_steps(ck_optim *opt, long steps);
 
 /* State tensors, e.g. "dense_1/kernel/velocity", ".../m", ".../v", ".../sq". */
@@ -82,9 +86,14 @@ typedef enum ck_lr_kind {
     CK_LR_CONSTANT = 0,
     CK_LR_STEP = 1,    /* lr·gamma^floor(epoch/step_epochs) */
     CK_LR_COSINE = 2,  /* min_lr + (lr-min_lr)·(1+cos(π·t/T))/2 after warm-up */
-    CK_LR_PLATEAU = 3  /* reduce by factor after `patience` epochs without
+    CK_LR_PLATEAU = 3, /* reduce by factor after `patience` epochs without
                         * improvement of the observed metric (Keras
                         * ReduceLROnPlateau, mode min, relative threshold) */
+    CK_LR_ONECYCLE = 4 /* fastai's fit_one_cycle: cosine warm-up from
+                        * lr/div_start to lr over warmup_epochs (0: a quarter
+                        * of the run), then cosine down to lr/div_final at
+                        * `epochs`; momentum (SGD) or beta1 (Adam) moves the
+                        * other way, mom_max -> mom_min -> mom_max */
 } ck_lr_kind;
 
 typedef struct ck_lr_config {
@@ -92,7 +101,7 @@ typedef struct ck_lr_config {
     float lr;           /* base learning rate */
     int step_epochs;    /* STEP: every k epochs */
     float gamma;        /* STEP: factor */
-    int epochs;         /* COSINE: total epochs T (including warm-up) */
+    int epochs;         /* COSINE, ONECYCLE: total epochs T (incl. warm-up) */
     float warmup_epochs;/* linear warm-up from lr/warmup.. to lr (any kind but
                          * PLATEAU); may be fractional */
     float min_lr;       /* COSINE floor; PLATEAU lower bound */
@@ -100,13 +109,17 @@ typedef struct ck_lr_config {
     int patience;       /* PLATEAU */
     float threshold;    /* PLATEAU: improvement means metric < best·(1-threshold) */
     int cooldown;       /* PLATEAU: epochs to wait after a reduction */
+    float div_start;    /* ONECYCLE: first rate lr/div_start (fastai: 25) */
+    float div_final;    /* ONECYCLE: last rate lr/div_final (1e4) */
+    float mom_max, mom_min; /* ONECYCLE: momentum / beta1 cycle (0.95, 0.85) */
 } ck_lr_config;
 
 /* kind's usual defaults with lr 1e-3: step 10 epochs gamma 0.1; cosine over
  * 30 epochs, no warm-up, min_lr 0; plateau factor 0.1 patience 3 threshold
- * 1e-4 cooldown 0 min_lr 0. */
+ * 1e-4 cooldown 0 min_lr 0; one-cycle over 30 epochs, a quarter of them
+ * warm-up, div_start 25, div_final 1e4, momentum 0.95 -> 0.85 -> 0.95. */
 void ck_lr_config_default(ck_lr_config *cfg, ck_lr_kind kind);
-/* "constant" | "step" | "cosine" | "plateau". */
+/* "constant" | "step" | "cosine" | "plateau" | "onecycle". */
 int ck_lr_kind_parse(const char *s, ck_lr_kind *out);
 
 typedef struct ck_lr_schedule ck_lr_schedule;
@@ -119,6 +132,9 @@ float ck_lr_get(const ck_lr_schedule *s, double epoch);
 /* PLATEAU: report the epoch's metric (lower is better, e.g. val loss);
  * returns 1 when the rate was just reduced, else 0. No-op for other kinds. */
 int ck_lr_observe(ck_lr_schedule *s, double metric);
+/* ONECYCLE: the momentum (SGD) or beta1 (Adam/AdamW) for the step at
+ * `epoch` in *mom, and 1; other kinds leave the optimizer's own: 0. */
+int ck_lr_momentum(const ck_lr_schedule *s, double epoch, float *mom);
 
 /* Mutable state for checkpoints (only PLATEAU has any). */
 typedef struct ck_lr_state {
@@ -129,6 +145,32 @@ typedef struct ck_lr_state {
 } ck_lr_state;
 void ck_lr_get_state(const ck_lr_schedule *s, ck_lr_state *st);
 void ck_lr_set_state(ck_lr_schedule *s, const ck_lr_state *st);
+
+/* ---- weight averaging (--ema) ------------------------------------------ */
+
+/* An exponential moving average of a model's trained weights: every
+ * trainable parameter and every state tensor (BN moving statistics), as
+ * timm's ModelEmaV2. It starts as a copy of the model's weights; after each
+ * optimizer step ck_ema_update makes avg = decay·avg + (1 - decay)·w. The
+ * averages live on the model's backend; the model must outlive the EMA. */
+typedef struct ck_ema ck_ema;
+
+ck_ema *ck_ema_new(ck_model *m, float decay); /* 0 < decay < 1 */
+void ck_ema_free(ck_ema *e);
+float ck_ema_decay(const ck_ema *e);
+int ck_ema_update(ck_ema *e);
+/* avg = decay·avg + (1 - decay)·w with this decay, 0 <= decay < 1: the
+ * running mean of SWA (ck-finetune --swa-from) is decay n/(n+1) after n
+ * weights; decay 0 sets the average to the weights. */
+int ck_ema_accumulate(ck_ema *e, float decay);
+/* Exchange the model's weights and the averages: call once to validate,
+ * save or predict with the averages, and again to go on training. */
+int ck_ema_swap(ck_ema *e);
+/* The average of model parameter `param` (index as in ck/model.h); NULL
+ * when it is not averaged (frozen). */
+const ck_tensor *ck_ema_average(const ck_ema *e, int param);
+/* Set it from host floats (n = its element count), e.g. from a checkpoint. */
+int ck_ema_set(ck_ema *e, int param, const float *data, size_t n);
 
 #ifdef __cplusplus
 }

@@ -58,9 +58,11 @@ void ck_predict_options_init(ck_predict_options *o);
 ck_predict *ck_predict_new(const char *const *models, int n, const ck_predict_options *o);
 void ck_predict_free(ck_predict *p);
 
-/* The classes, in probability-column order (valid while p lives). */
+/* The classes, in probability-column order (valid while p lives): names
+ * and label ids. */
 int ck_predict_num_classes(const ck_predict *p);
 const char *const *ck_predict_class_names(const ck_predict *p);
+const char *const *ck_predict_class_ids(const ck_predict *p);
 
 /* Predict rows 0..n-1: row i is named names[i] and its image is paths[i].
  * A NULL path (an image the caller could not find) gets uniform
@@ -68,6 +70,19 @@ const char *const *ck_predict_class_names(const ck_predict *p);
  * the shard are left at 0. Returns a CK_SUB_PROBS submission (caller
  * frees), NULL with an error (an unreadable image names its file). */
 ck_submission *ck_predict_run(ck_predict *p, const char *const *names, const char *const *paths, int n);
+
+/* Pseudo-labels: a training manifest of the confident rows. Writes (atomic)
+ * "file_name<TAB>label_id" with that header, train_master.tsv's shape, and
+ * one line per row of s, in row order, whose largest probability is at
+ * least min_prob: the file name (file_names[i], or the row's name when
+ * file_names is NULL; a NULL entry skips the row: no image) and the label
+ * id of the arg-max (label_ids: nclass entries). A row whose classes are
+ * all equally likely (an unreadable image under allow_missing) is never
+ * written. passed and predicted (nclass entries each, may be NULL) count
+ * the rows written and the rows predicted, per class. Returns the number
+ * of rows written, -1 with an error. */
+int ck_predict_write_manifest(const ck_submission *s, const char *const *file_names, const char *path,
+                              const char *const *label_ids, double min_prob, int *passed, int *predicted);
 
 #ifdef __cplusplus
 }

@@ -84,6 +84,11 @@ double ck_rng_range(ck_rng *r, double lo, double hi);
 uint32_t ck_rng_below(ck_rng *r, uint32_t n);
 /* Standard normal (Box–Muller). */
 double ck_rng_normal(ck_rng *r);
+/* Gamma(shape, 1), shape > 0 (Marsaglia–Tsang; shape < 1 through
+ * Gamma(shape + 1)·U^(1/shape)). */
+double ck_rng_gamma(ck_rng *r, double shape);
+/* Beta(a, b), a, b > 0: X/(X+Y) of two gamma variates (mixup's weight). */
+double ck_rng_beta(ck_rng *r, double a, double b);
 /* Fisher–Yates shuffle of an int array. */
 void ck_rng_shuffle_int(ck_rng *r, int *a, int n);
 

@@ -29,6 +29,10 @@ extern "C" {
 /* Strict number parsing of a whole cell (surrounding blanks allowed).
  * Returns 0 on success. "nan"/"inf" parse (the caller decides). */
 int ck_parse_double(const char *s, double *out);
+/* A number as contest scorers read it: optional sign, digits with an
+ * optional '.', optional exponent, surrounding spaces. No hex floats
+ * (0x1.99p-5), no inf/nan spellings. */
+int ck_text_is_decimal(const char *s);
 /* Non-negative decimal integer (no sign, no fraction). */
 int ck_parse_index(const char *s, long *out);
 

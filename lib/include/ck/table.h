@@ -151,6 +151,10 @@ int ck_manifest_find(const ck_manifest *m, const char *file);
  * are skipped; loose files directly in DIR are ignored. An error when DIR
  * cannot be read or holds no images. Style: tab, header file_name/label. */
 ck_manifest *ck_manifest_from_folders(const char *dir);
+/* Entries with image names that a folder scan skipped because they are not
+ * regular files (FIFOs, devices, folders), for the caller to warn about;
+ * *first (may be NULL) gets the first one's path. 0 for other manifests. */
+int ck_manifest_skipped(const ck_manifest *m, const char **first);
 
 void ck_manifest_free(ck_manifest *m);
 

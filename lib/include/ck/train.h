@@ -32,6 +32,7 @@
 #include "ck/json.h"
 #include "ck/model.h"
 #include "ck/optim.h"
+#include "ck/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,8 @@ typedef struct ck_train_options {
     char *train;          /* manifest, or a folder-per-class tree */
     char *images;         /* folder the manifest's file names are relative to */
     char *labels;         /* label_master.tsv (NULL: labels from the manifest) */
+    char *extra_train;    /* more training sets (pseudo-labels, external data): */
+    char *extra_images;   /* paths one a line, paired in order; train only */
     char *val_manifest;   /* explicit validation manifest */
     double val;           /* stratified holdout fraction (0 = no validation) */
     int folds, fold;      /* k-fold: train on every fold but `fold` */
@@ -69,12 +72,24 @@ typedef struct ck_train_options {
     char *class_weight;   /* none | auto (N / (C·n_c)) */
     double label_smoothing;
     int early_stop;       /* patience in epochs, 0 = off */
+    double mixup;         /* Beta(A,A) mixup of the cached features (0 = off);
+                           * of the images under --cutmix (no cache then) */
+    double cutmix;        /* Beta(A,A) CutMix of the images (0 = off) */
+    double mix_prob;      /* share of the batches mixed (default 1); with
+                           * both, one of mixup/CutMix per batch, 50/50 */
+    double ema;           /* decay of the weights' moving average (0 = off):
+                           * validated, chosen and saved to predict with */
+    int find_lr;          /* ck_train_find_lr instead of training (a mode, */
+    int find_lr_steps;    /* like the placement options: not in checkpoints) */
+    int swa_from;         /* SWA of the weights at the end of epochs >= E,
+                           * saved to ck_train_swa_path(out) (0 = off) */
     /* input pipeline */
     char *aug;            /* ck/augment.h spec, NULL/"" = none */
     int aug_views;        /* K fixed augmented views per image (cacheable) */
     char *cache;          /* memory | disk:PATH | none */
     int cache_fp16;
     int loader_threads;   /* 0 = auto */
+    long long max_pixels; /* image header limit (ck/image.h); 0 = default */
     /* run */
     long long seed;
     int threads;          /* compute threads, 0 = all cores */
@@ -116,8 +131,13 @@ int ck_train_options_check(const ck_train_options *o);
 int ck_train_model_config(const ck_train_options *o, int num_classes, ck_vgg16_config *cfg);
 int ck_train_optim_config(const ck_train_options *o, ck_optim_config *cfg);
 int ck_train_lr_config(const ck_train_options *o, ck_lr_config *cfg);
+/* extra_train / extra_images: the number of paths, and path k (malloc'd). */
+int ck_train_extra_count(const char *list);
+char *ck_train_extra_at(const char *list, int k);
 /* "model.ckpt" -> "model.last.ckpt", "m" -> "m.last" (malloc'd). */
 char *ck_train_last_path(const char *out);
+/* "model.ckpt" -> "model.swa.ckpt": the SWA average under --swa-from. */
+char *ck_train_swa_path(const char *out);
 
 /* ---- running ------------------------------------------------------------- */
 
@@ -139,6 +159,31 @@ typedef struct ck_train_io {
  * NaN/inf loss: the last good checkpoint is kept). */
 int ck_train_run(const ck_train_options *o, ck_train_io *io);
 
+/* ---- learning-rate range test (--find-lr) ----------------------------------
+ *
+ * Steps k = 0 .. N-1 (N = find_lr_steps) at lr_k = 1e-7 · (10/1e-7)^(k/(N-1))
+ * on the training rows with the given options (schedule, --ema and
+ * checkpoints aside); the loss is smoothed as fastai does (avg = 0.98·avg +
+ * 0.02·loss, smoothed = avg / (1 - 0.98^(k+1))) and the test stops early
+ * once the smoothed loss exceeds 4× its minimum or a loss is not finite.
+ * Nothing is saved but the plot (o->plot, .svg or .png). */
+typedef struct ck_lr_find_result {
+    int n;                   /* steps recorded */
+    double *lr, *loss, *smooth; /* n each (malloc'd; ck_lr_find_result_clear) */
+    double suggested;
+} ck_lr_find_result;
+void ck_lr_find_result_clear(ck_lr_find_result *r);
+int ck_train_find_lr(const ck_train_options *o, ck_train_io *io, ck_lr_find_result *r);
+/* The steepest descent of the smoothed loss s against ln(lr): of the
+ * segments i (points i, i+1) with n/10 <= i and i + 1 < n - 5 (as fastai,
+ * the noisy start and the explosion left out), the one with the most
+ * negative (s[i+1] - s[i]) / (ln lr[i+1] - ln lr[i]); the suggestion is
+ * its geometric middle sqrt(lr[i]·lr[i+1]). -1 with an error when no
+ * such segment falls. */
+int ck_lr_find_suggest(const double *lr, const double *smooth, int n, double *suggested);
+/* Smoothed loss against lr on a log axis, the suggestion marked. */
+int ck_curves_write_lr_svg(const char *path, const ck_lr_find_result *r, const char *title);
+
 /* ---- learning curves ----------------------------------------------------- */
 
 typedef struct ck_epoch_record {
@@ -157,6 +202,18 @@ int ck_curves_write_svg(const char *path, const ck_epoch_record *r, int n, const
 /* Rasterise an SVG file to PNG with libvips' svgload (librsvg); -1 with an
  * error when this libvips cannot load SVG. */
 int ck_curves_svg_to_png(const char *svg_path, const char *png_path);
+
+/* ---- CutMix (--cutmix; lib/train/mix.c) -------------------------------- */
+/* A box as timm's rand_bbox: lam0 ~ Beta(alpha, alpha), sides
+ * floor(h·sqrt(1-lam0)) by floor(w·sqrt(1-lam0)), centre uniform over the
+ * image, clipped to it. box = {y0, x0, y1, x1}, half-open. Returns the
+ * weight of each image's own label, adjusted to the clipped box:
+ * lam = 1 - box area / (h·w). */
+double ck_cutmix_box(ck_rng *r, double alpha, int h, int w, int box[4]);
+/* n images of h·w·c elements of elem bytes: image j of dst is image j of
+ * src with the box taken from image perm[j] of src (dst != src). */
+void ck_cutmix_paste(void *dst, const void *src, size_t elem, int n, int h, int w, int c, const int *perm,
+                     const int box[4]);
 
 #ifdef __cplusplus
 }
