@@ -67,10 +67,10 @@ static struct option *long_options(int ntab)
     int k = 0;
     for (int i = 0; i < ntab; i++) {
         const char *name = ck_train_option_name(i);
-        if (!strcmp(name, "progress"))
+        if (!strcmp(name, "progress") || !strncmp(name, "extra-", 6))
             continue;
         int flag = !strcmp(name, "batchnorm") || !strcmp(name, "nesterov") || !strcmp(name, "cache-fp16") ||
-                   !strcmp(name, "embed-base");
+                   !strcmp(name, "embed-base") || !strcmp(name, "find-lr");
         lo[k++] = (struct option){name, flag ? no_argument : required_argument, NULL, OPT_TABLE + i};
     }
     lo[k++] = (struct option){"summary", no_argument, NULL, OPT_SUMMARY};
@@ -81,6 +81,36 @@ static struct option *long_options(int ntab)
     lo[k++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
     lo[k++] = (struct option){0, 0, 0, 0};
     return lo;
+}
+
+static int table_index(const char *name)
+{
+    for (int i = 0; i < ck_train_option_count(); i++)
+        if (!strcmp(ck_train_option_name(i), name))
+            return i;
+    return -1;
+}
+
+/* A second or later --train / --images goes to the extra-train /
+ * extra-images list (one path a line): *name and *value are then those of
+ * the list. -1 for a path that cannot be on a line of its own. */
+static int again(ck_train_options *cli, const char *set, const char **name, const char **value, char **joined)
+{
+    int first = !strcmp(*name, "train") ? 1 : !strcmp(*name, "images") ? 2 : 0;
+    if (!first || !set[table_index(*name)])
+        return 0;
+    if (strchr(*value, '\n'))
+        return -1;
+    const char *list = first == 1 ? "extra-train" : "extra-images";
+    char *old = ck_train_options_get(cli, list);
+    size_t n = (old ? strlen(old) : 0) + strlen(*value) + 2;
+    *joined = malloc(n);
+    if (*joined)
+        snprintf(*joined, n, "%s%s%s", old && *old ? old : "", old && *old ? "\n" : "", *value);
+    free(old);
+    *name = list;
+    *value = *joined;
+    return *joined ? 0 : -1;
 }
 
 /* The command line: the options given (cli, and set[i] for table option
@@ -106,11 +136,16 @@ static int parse_args(int argc, char **argv, ck_train_options *cli, char *set, i
                     name = shorts[s].name;
         }
         if (name) {
-            int idx = -1;
-            for (int i = 0; i < ntab; i++)
-                if (!strcmp(ck_train_option_name(i), name))
-                    idx = i;
-            if (ck_train_options_set(cli, name, optarg) != 0) {
+            const char *value = optarg;
+            char *joined = NULL;
+            if (again(cli, set, &name, &value, &joined) != 0) {
+                free(joined);
+                rc = usage_error("%s", "--train/--images: a path with a line break, or out of memory");
+                goto out;
+            }
+            int idx = table_index(name), bad = ck_train_options_set(cli, name, value) != 0;
+            free(joined);
+            if (bad) {
                 char *e = ck_error_take();
                 size_t n = e ? strlen(e) : 0;
                 if (n && e[n - 1] == '\n')
@@ -202,7 +237,7 @@ static int options_from_cli(ck_train_options *opts, ck_train_options *cli, const
             free(v);
         }
     const char *missing = !opts->weights ? "--weights FILE" : !opts->train ? "--train MANIFEST|DIR"
-                          : !opts->out ? "-o CHECKPOINT" : NULL;
+                          : !opts->out && !opts->find_lr ? "-o CHECKPOINT" : NULL;
     if (missing)
         return usage_error("missing %s", missing);
     return -1;
@@ -224,7 +259,12 @@ static int train(ck_train_options *opts, ck_checkpoint *ck)
 
     install_handlers();
     ck_train_io io = {.msg = stderr, .stop = &stop_flag, .resume = ck};
-    int r = ck_train_run(opts, &io);
+    ck_lr_find_result found;
+    int r = opts->find_lr ? ck_train_find_lr(opts, &io, &found) : ck_train_run(opts, &io);
+    if (opts->find_lr && r == 0) {
+        printf("suggested lr: %.3g\n", found.suggested);
+        ck_lr_find_result_clear(&found);
+    }
     if (r == CK_TRAIN_INTERRUPTED) {
         rc = 130;
     } else if (r != 0) {
@@ -255,6 +295,8 @@ int main(int argc, char **argv)
         if (rc)
             print_errors();
     }
+    if (rc < 0 && resume && cli.find_lr)
+        rc = usage_error("%s", "--find-lr is a run of its own: not with --resume");
     if (rc < 0 && resume && !(ck = ck_checkpoint_load(resume))) {
         print_errors();
         rc = 1;

@@ -10,7 +10,9 @@
  * Default shapes: the VGG16 layers at the spatial sizes of 32, 64 and 224
  * pixel inputs. Winograd is timed with its weight transform cached (the
  * steady state of a frozen layer). Output, tab-separated:
- *   conv <size> <ci> <co> <batch> <fp32 ms> <winograd ms> <auto ms> <fp32/winograd>
+ *   conv <size> <ci> <co> <batch> <fp32 ms> <winograd ms> <auto ms> <fp32/winograd> <bf16 ms>
+ * (bf16: the best bf16 kernel of this CPU, weights packed once; the fp32
+ * path where it has none).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -83,9 +85,10 @@ static int run_shape(ck_backend *be, int size, int ci, int co, int batch, int re
     double f = time_conv(be, x, w, b, y, CK_CONV_FP32, repeats);
     double g = time_conv(be, x, w, b, y, CK_CONV_WINOGRAD, repeats);
     double a = time_conv(be, x, w, b, y, CK_CONV_AUTO, repeats);
-    if (f < 0 || g < 0 || a < 0)
+    double h = time_conv(be, x, w, b, y, CK_CONV_BF16, repeats);
+    if (f < 0 || g < 0 || a < 0 || h < 0)
         goto done;
-    printf("conv\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.2f\n", size, ci, co, batch, f, g, a, f / g);
+    printf("conv\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.2f\t%.3f\n", size, ci, co, batch, f, g, a, f / g, h);
     fflush(stdout);
     rc = 0;
 done:
@@ -122,7 +125,8 @@ int main(int argc, char **argv)
             return 2;
         case 'h':
             printf("Usage: bench-conv [--threads N] [--repeats N] [--batch N] [--gemm K] [SIZE:CI:CO ...]\n"
-                   "Times one 3x3 convolution with fp32, winograd and auto (ms, median).\n"
+                   "Times one 3x3 convolution with fp32, winograd and auto (ms, median),\n"
+                   "then fp32/winograd and bf16 (the best bf16 kernel; fp32 where none).\n"
                    "  --gemm K   avx512|blas: the best kernel Winograd's GEMMs may use\n"
                    "  --chunk T  Winograd tiles per chunk (default: from the channel counts)\n");
             return 0;

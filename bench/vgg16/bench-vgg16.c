@@ -40,6 +40,8 @@
 #include "ck/rng.h"
 #include "ck/weights.h"
 
+#include "conv_bf16.h"
+
 #define GFLOP_BASE_224 30.69
 #define GFLOP_FT_224 35.31
 
@@ -262,6 +264,8 @@ static void usage(FILE *f)
             "  --weights FILE  conv base weights (default: He-initialised from --seed)\n"
             "  --seed N        seed of random weights and inputs (1)\n"
             "  --check         print the accuracy of winograd and bf16 vs fp32 features\n"
+            "  --bf16-kernel K the CPU kernel of --algo bf16: best (default: amx where\n"
+            "                  the CPU has AMX-BF16, else avx512bf16), amx, avx512bf16\n"
             "  --help          this text\n\n"
             "Set OPENBLAS_CORETYPE before starting (see docs/performance.md).\n");
 }
@@ -275,9 +279,11 @@ int main(int argc, char **argv)
         {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
         {"weights", required_argument, 0, 'w'}, {"seed", required_argument, 0, 's'},
         {"check", no_argument, 0, 'c'},         {"help", no_argument, 0, 'h'},
+        {"bf16-kernel", required_argument, 0, 'k'},
         {0, 0, 0, 0}};
     int c;
     char *end;
+    ck_bf16_kernel bf16_kernel = CK_BF16_NONE; /* the best */
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'r': o.rows = optarg; break;
@@ -300,6 +306,16 @@ int main(int argc, char **argv)
         case 'w': o.weights = optarg; break;
         case 's': o.seed = strtoull(optarg, NULL, 10); break;
         case 'c': o.check = 1; break;
+        case 'k':
+            if (!strcmp(optarg, "amx"))
+                bf16_kernel = CK_BF16_AMX;
+            else if (!strcmp(optarg, "avx512bf16"))
+                bf16_kernel = CK_BF16_AVX512;
+            else if (strcmp(optarg, "best")) {
+                fprintf(stderr, "bench-vgg16: unknown bf16 kernel '%s'\nTry 'bench-vgg16 --help'.\n", optarg);
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: fprintf(stderr, "Try 'bench-vgg16 --help'.\n"); return 2;
         }
@@ -336,6 +352,14 @@ int main(int argc, char **argv)
         goto out;
     }
     fprintf(stderr, "bench-vgg16: %s\n", ck_backend_name(be));
+    if (bf16_kernel != CK_BF16_NONE && !ck_cpu_bf16_can_run(bf16_kernel)) {
+        fprintf(stderr, "bench-vgg16: this CPU cannot run the %s kernel\n", ck_cpu_bf16_kernel_name(bf16_kernel));
+        status = 1;
+        goto out;
+    }
+    ck_cpu_bf16_use(bf16_kernel);
+    fprintf(stderr, "bench-vgg16: bf16 kernel (--algo bf16 on the CPU): %s\n",
+            ck_cpu_bf16_kernel_name(bf16_kernel != CK_BF16_NONE ? bf16_kernel : ck_cpu_bf16_best()));
     for (int i = 0; i < NROWS && !status; i++)
         if (want[i] && run_row(be, &o, &rows[i], w))
             status = 1;

@@ -74,3 +74,14 @@ void ck_bf16_conv_row_avx512(const ck_bf16_conv *c, int row, int cob)
     default: break;
     }
 }
+
+void ck_bf16_from_f32_avx512(uint16_t *d, const float *x, int n)
+{
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(d + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm256_mask_storeu_epi16(d + i, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}

@@ -173,7 +173,7 @@ int ck_cpu_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *
     const float *bias = b ? b->data : NULL;
     int r;
     if (algo == CK_CONV_BF16 || w->dtype == CK_BF16) {
-        r = ck_cpu_conv3x3_bf16(be, x->data, n, h, wd, ci, w->data, w->dtype, bias, co, y->data, relu);
+        r = ck_cpu_conv3x3_bf16_cached(be, x, w, bias, y, relu);
         if (r <= 0)
             return r;
     } else if (algo == CK_CONV_WINOGRAD || (algo == CK_CONV_AUTO && auto_winograd(n, h, wd, ci))) {

@@ -34,8 +34,10 @@ void *ck_cpu_scratch(ck_backend *be, int slot, size_t nbytes);
 void *ck_cpu_cache_get(ck_backend *be, const ck_tensor *t, int kind, size_t nbytes, int *fresh);
 void ck_cpu_forget(ck_backend *be, const ck_tensor *t);
 #define CK_CPU_CACHE_WINOGRAD 1
+#define CK_CPU_CACHE_BF16 2     /* AVX-512 layout (conv_bf16.h) */
+#define CK_CPU_CACHE_BF16_AMX 3 /* AMX layout */
 
-/* Fast forward 3×3 'same' convolutions (conv_winograd.c, conv_bf16_avx512.c).
+/* Fast forward 3×3 'same' convolutions (conv_winograd.c, conv_bf16.c).
  * x [n,h,w,ci] NHWC f32, wt [3,3,ci,co] HWIO f32, bias [co], y [n,h,w,co].
  * Return 0, or -1 with an error; 1 when the kernel declines the shape or
  * the CPU lacks the instructions (the caller then falls back to fp32). */
@@ -50,5 +52,9 @@ int ck_cpu_conv3x3_winograd_u(ck_backend *be, const float *x, int n, int h, int 
 int ck_cpu_conv3x3_bf16(ck_backend *be, const float *x, int n, int h, int w, int ci,
                         const void *wt, ck_dtype wt_dtype, const float *bias, int co,
                         float *y, int relu);
+/* The same with the packed weights kept in the backend's cache, so frozen
+ * layers pack once per process (w: f32 or bf16 HWIO tensor). */
+int ck_cpu_conv3x3_bf16_cached(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const float *bias,
+                               ck_tensor *y, int relu);
 
 #endif

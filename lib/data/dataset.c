@@ -132,6 +132,19 @@ ck_dataset *ck_dataset_from_paths(const char *const *paths, int n)
     return ds;
 }
 
+static int copy_row(ck_dataset *ds, int i, const ck_dataset *src, int j, int id)
+{
+    ds->path[i] = strdup(src->path[j]);
+    ds->where[i] = strdup(src->where[j]);
+    ds->cls[i] = src->cls[j];
+    ds->id[i] = id;
+    if (!ds->path[i] || !ds->where[i]) {
+        ck_error("dataset", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 ck_dataset *ck_dataset_subset(const ck_dataset *src, const int *idx, int n)
 {
     if (n <= 0) {
@@ -141,18 +154,24 @@ ck_dataset *ck_dataset_subset(const ck_dataset *src, const int *idx, int n)
     ck_dataset *ds = dataset_alloc(n);
     if (!ds)
         return NULL;
-    for (int i = 0; i < n; i++) {
-        int j = idx[i];
-        ds->path[i] = strdup(src->path[j]);
-        ds->where[i] = strdup(src->where[j]);
-        ds->cls[i] = src->cls[j];
-        ds->id[i] = src->id[j];
-        if (!ds->path[i] || !ds->where[i]) {
-            ck_error("dataset", "out of memory");
+    for (int i = 0; i < n; i++)
+        if (copy_row(ds, i, src, idx[i], src->id[idx[i]]) != 0) {
             ck_dataset_free(ds);
             return NULL;
         }
-    }
+    return ds;
+}
+
+ck_dataset *ck_dataset_concat(const ck_dataset *a, const ck_dataset *b)
+{
+    ck_dataset *ds = dataset_alloc(a->n + b->n);
+    if (!ds)
+        return NULL;
+    for (int i = 0; i < a->n + b->n; i++)
+        if (i < a->n ? copy_row(ds, i, a, i, a->id[i]) : copy_row(ds, i, b, i - a->n, b->id[i - a->n] + a->n)) {
+            ck_dataset_free(ds);
+            return NULL;
+        }
     return ds;
 }
 

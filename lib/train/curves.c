@@ -94,6 +94,45 @@ static void series(FILE *f, const panel *p, const ck_epoch_record *r, int n, siz
     }
 }
 
+/* The y range from [lo, hi], the title, the frame, y ticks with grid
+ * lines, and the axis labels; the x range must be set. */
+static void frame(FILE *f, panel *p, double lo, double hi, const char *title, const char *xlabel,
+                  const char *ylabel)
+{
+    if (hi - lo < 1e-6) { lo -= 0.05; hi += 0.05; }
+    double ystep = nice_step(hi - lo, 5);
+    p->ymin = floor(lo / ystep) * ystep;
+    p->ymax = ceil(hi / ystep) * ystep;
+    if (p->ymax <= p->ymin)
+        p->ymax = p->ymin + ystep;
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">%s</text>\n",
+            p->x0 + p->w / 2, p->y0 - 12, title);
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" stroke=\"#333\"/>\n",
+            p->x0, p->y0, p->w, p->h);
+    for (double y = p->ymin; y <= p->ymax + ystep * 1e-6; y += ystep) {
+        double yy = py(p, y);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", p->x0, yy,
+                p->x0 + p->w, yy);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", p->x0 - 5, yy,
+                p->x0, yy);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%.*f</text>\n",
+                p->x0 - 8, yy + 4, ystep < 0.1 ? 2 : ystep < 1 ? 1 : 0, y);
+    }
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">%s</text>\n",
+            p->x0 + p->w / 2, p->y0 + p->h + 38, xlabel);
+    fprintf(f, "<text transform=\"translate(%.1f,%.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">%s</text>\n",
+            p->x0 - 48, p->y0 + p->h / 2, ylabel);
+}
+
+static void x_tick(FILE *f, const panel *p, double x, const char *label)
+{
+    double xx = px(p, x);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", xx, p->y0 + p->h, xx,
+            p->y0 + p->h + 5);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%s</text>\n", xx,
+            p->y0 + p->h + 19, label);
+}
+
 static void draw_panel(FILE *f, panel *p, const ck_epoch_record *r, int n, size_t off_train,
                        size_t off_val, const char *title, const char *ylabel, int is_acc)
 {
@@ -106,48 +145,22 @@ static void draw_panel(FILE *f, panel *p, const ck_epoch_record *r, int n, size_
     }
     if (!isfinite(lo)) { lo = 0; hi = 1; }
     if (is_acc) { lo = fmax(0, lo); hi = fmin(1, hi); }
-    if (hi - lo < 1e-6) { lo -= 0.05; hi += 0.05; }
-    double ystep = nice_step(hi - lo, 5);
-    p->ymin = floor(lo / ystep) * ystep;
-    p->ymax = ceil(hi / ystep) * ystep;
-    if (p->ymax <= p->ymin)
-        p->ymax = p->ymin + ystep;
     p->xmin = 1;
     p->xmax = n > 1 ? r[n - 1].epoch : r[0].epoch + 1;
     if (r[0].epoch < p->xmin)
         p->xmin = r[0].epoch;
     if (p->xmax <= p->xmin)
         p->xmax = p->xmin + 1;
-
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">%s</text>\n",
-            p->x0 + p->w / 2, p->y0 - 12, title);
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" stroke=\"#333\"/>\n",
-            p->x0, p->y0, p->w, p->h);
-    /* y ticks + grid */
-    for (double y = p->ymin; y <= p->ymax + ystep * 1e-6; y += ystep) {
-        double yy = py(p, y);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", p->x0, yy,
-                p->x0 + p->w, yy);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", p->x0 - 5, yy,
-                p->x0, yy);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%.*f</text>\n",
-                p->x0 - 8, yy + 4, ystep < 0.1 ? 2 : ystep < 1 ? 1 : 0, y);
-    }
+    frame(f, p, lo, hi, title, "epoch", ylabel);
     /* x ticks: whole epochs */
     double xstep = ceil(nice_step(p->xmax - p->xmin, 8));
     if (xstep < 1)
         xstep = 1;
     for (double x = ceil(p->xmin); x <= p->xmax + 1e-9; x += xstep) {
-        double xx = px(p, x);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", xx,
-                p->y0 + p->h, xx, p->y0 + p->h + 5);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%.0f</text>\n", xx,
-                p->y0 + p->h + 19, x);
+        char lab[32];
+        snprintf(lab, sizeof lab, "%.0f", x);
+        x_tick(f, p, x, lab);
     }
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">epoch</text>\n",
-            p->x0 + p->w / 2, p->y0 + p->h + 38);
-    fprintf(f, "<text transform=\"translate(%.1f,%.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">%s</text>\n",
-            p->x0 - 48, p->y0 + p->h / 2, ylabel);
     series(f, p, r, n, off_train, "#1f77b4", 0);
     series(f, p, r, n, off_val, "#d62728", 1);
     /* Legend top right for loss (curves fall) and bottom right for
@@ -162,17 +175,10 @@ static void draw_panel(FILE *f, panel *p, const ck_epoch_record *r, int n, size_
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">validation</text>\n", lx + 44, ly + 37);
 }
 
-int ck_curves_write_svg(const char *path, const ck_epoch_record *r, int n, const char *title)
+/* The SVG's header, a white background and the title (escaped). */
+static FILE *svg_open(ck_atomic_file *af, int W, int H, const char *title)
 {
-    if (n <= 0) {
-        ck_error("curves", "%s: no epochs to plot", path);
-        return -1;
-    }
-    ck_atomic_file *af = ck_atomic_open(path, 0);
-    if (!af)
-        return -1;
     FILE *f = ck_atomic_stream(af);
-    const int W = 1000, H = 420;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                "font-family=\"DejaVu Sans, Arial, sans-serif\">\n"
@@ -183,12 +189,82 @@ int ck_curves_write_svg(const char *path, const ck_epoch_record *r, int n, const
         ck_text_put_xml(f, title);
         fputs("</title>\n", f);
     }
+    return f;
+}
+
+int ck_curves_write_svg(const char *path, const ck_epoch_record *r, int n, const char *title)
+{
+    if (n <= 0) {
+        ck_error("curves", "%s: no epochs to plot", path);
+        return -1;
+    }
+    ck_atomic_file *af = ck_atomic_open(path, 0);
+    if (!af)
+        return -1;
+    FILE *f = svg_open(af, 1000, 420, title);
     panel loss = {.x0 = 75, .y0 = 40, .w = 390, .h = 310};
     panel acc = {.x0 = 575, .y0 = 40, .w = 390, .h = 310};
     draw_panel(f, &loss, r, n, offsetof(ck_epoch_record, train_loss), offsetof(ck_epoch_record, val_loss),
                "Loss", "loss", 0);
     draw_panel(f, &acc, r, n, offsetof(ck_epoch_record, train_acc), offsetof(ck_epoch_record, val_acc),
                "Accuracy", "accuracy", 1);
+    fputs("</svg>\n", f);
+    return ck_atomic_commit(af);
+}
+
+/* x is log10(lr): ticks at whole decades. The raw loss is drawn faint,
+ * the smoothed one (what the suggestion reads) bold, the suggestion as a
+ * vertical line. The y range is the smoothed loss's, so that the last,
+ * exploding raw losses do not flatten the curve. */
+int ck_curves_write_lr_svg(const char *path, const ck_lr_find_result *r, const char *title)
+{
+    if (!r || r->n <= 0) {
+        ck_error("curves", "%s: no learning-rate steps to plot", path);
+        return -1;
+    }
+    ck_atomic_file *af = ck_atomic_open(path, 0);
+    if (!af)
+        return -1;
+    FILE *f = svg_open(af, 640, 420, title);
+    panel p = {.x0 = 75, .y0 = 40, .w = 530, .h = 310};
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < r->n; i++)
+        if (isfinite(r->smooth[i])) {
+            lo = fmin(lo, r->smooth[i]);
+            hi = fmax(hi, r->smooth[i]);
+        }
+    if (!isfinite(lo)) { lo = 0; hi = 1; }
+    p.xmin = floor(log10(r->lr[0]));
+    p.xmax = ceil(log10(r->lr[r->n - 1]));
+    if (p.xmax <= p.xmin)
+        p.xmax = p.xmin + 1;
+    frame(f, &p, lo, hi, "Learning-rate range test", "learning rate (log scale)", "loss");
+    for (double x = p.xmin; x <= p.xmax + 1e-9; x += 1) {
+        char lab[32];
+        snprintf(lab, sizeof lab, "1e%+03.0f", x);
+        x_tick(f, &p, x, lab);
+    }
+    fprintf(f, "<clipPath id=\"plot\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/></clipPath>\n",
+            p.x0, p.y0, p.w, p.h);
+    for (int k = 0; k < 2; k++) {
+        const double *v = k ? r->smooth : r->loss;
+        fprintf(f, "<polyline clip-path=\"url(#plot)\" fill=\"none\" stroke=\"%s\" stroke-width=\"%d\" points=\"",
+                k ? "#1f77b4" : "#aec7e8", k ? 2 : 1);
+        int first = 1;
+        for (int i = 0; i < r->n; i++)
+            if (isfinite(v[i])) {
+                fprintf(f, "%s%.1f,%.1f", first ? "" : " ", px(&p, log10(r->lr[i])), py(&p, v[i]));
+                first = 0;
+            }
+        fputs("\"/>\n", f);
+    }
+    if (isfinite(r->suggested) && r->suggested > 0) {
+        double xx = px(&p, log10(r->suggested));
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" stroke-dasharray=\"6,4\"/>\n",
+                xx, p.y0, xx, p.y0 + p.h);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"#d62728\">suggested %.3g</text>\n", xx + 4,
+                p.y0 + 16, r->suggested);
+    }
     fputs("</svg>\n", f);
     return ck_atomic_commit(af);
 }

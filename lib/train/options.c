@@ -36,6 +36,7 @@ static const opt_def defs[] = {
     {"train", T_STR, O(train), NULL, 1},
     {"images", T_STR, O(images), NULL, 1},
     {"labels", T_STR, O(labels), NULL, 1},
+    {"extra-train", T_STR, O(extra_train), NULL, 1}, {"extra-images", T_STR, O(extra_images), NULL, 1},
     {"val-manifest", T_STR, O(val_manifest), NULL, 1},
     {"val", T_DBL, O(val), "0.2", 0},
     {"folds", T_INT, O(folds), "0", 0},
@@ -83,6 +84,7 @@ static const opt_def defs[] = {
     {"node-rank", T_INT, O(node_rank), "0", 2},
     {"nccl-id-file", T_STR, O(nccl_id_file), NULL, 2},
     {"max-pixels", T_I64, O(max_pixels), "0", 2},
+    {"find-lr", T_FLAG, O(find_lr), "0", 2}, {"find-lr-steps", T_INT, O(find_lr_steps), "100", 2},
 };
 #undef O
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -514,6 +516,14 @@ static int check_paths(const ck_train_options *o)
             return -1;
         }
     }
+    for (int k = 0; k < ck_train_extra_count(o->extra_train); k++) {
+        char *tr = ck_train_extra_at(o->extra_train, k), *im = ck_train_extra_at(o->extra_images, k);
+        int bad = !tr || ck_io_input_add(tr, "--train") || (im && ck_io_input_add(im, "--images"));
+        free(tr);
+        free(im);
+        if (bad)
+            return -1;
+    }
     if (ck_io_input_add(o->weights, "--weights") || ck_io_input_add(o->train, "--train") ||
         ck_io_input_add(o->images, "--images") || ck_io_input_add(o->labels, "--labels") ||
         ck_io_input_add(o->val_manifest, "--val-manifest"))
@@ -568,6 +578,12 @@ int ck_train_options_check(const ck_train_options *o)
         ck_error("options", "--folds %d --fold %d: need folds >= 2 and 0 <= fold < folds", o->folds, o->fold);
         return -1;
     }
+    if (ck_train_extra_count(o->extra_train) != ck_train_extra_count(o->extra_images)) {
+        ck_error("options", "--train and --images given %d and %d times: a second or later --train pairs with "
+                 "the --images of the same rank", ck_train_extra_count(o->extra_train) + 1,
+                 ck_train_extra_count(o->extra_images) + 1);
+        return -1;
+    }
     if (o->folds && o->val_manifest) {
         ck_error("options", "--folds and --val-manifest cannot be combined");
         return -1;
@@ -594,6 +610,10 @@ int ck_train_options_check(const ck_train_options *o)
     }
     if (o->ema != 0 && !(o->ema > 0 && o->ema < 1)) {
         ck_error("options", "--ema: %g is not a decay in (0,1) (e.g. 0.999)", o->ema);
+        return -1;
+    }
+    if (o->find_lr_steps < 10 || o->find_lr_steps > 100000) {
+        ck_error("options", "--find-lr-steps: %d is not between 10 and 100000", o->find_lr_steps);
         return -1;
     }
     if (o->swa_from < 0 || o->swa_from > o->epochs) {
@@ -659,6 +679,29 @@ int ck_train_options_check(const ck_train_options *o)
         return -1;
     }
     return check_paths(o);
+}
+
+int ck_train_extra_count(const char *list)
+{
+    int n = list && *list ? 1 : 0;
+    for (const char *p = list; n && *p; p++)
+        n += *p == '\n';
+    return n;
+}
+
+char *ck_train_extra_at(const char *list, int k)
+{
+    const char *p = list;
+    for (int i = 0; p && i < k; i++)
+        p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+    if (!p) {
+        ck_error("options", "extra training set %d: no such entry", k + 2);
+        return NULL;
+    }
+    char *s = strndup(p, strcspn(p, "\n"));
+    if (!s)
+        ck_error("options", "out of memory");
+    return s;
 }
 
 /* out with `tag` (".last") before its extension. */

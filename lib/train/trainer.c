@@ -299,6 +299,9 @@ static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void 
                                                &correct)) != 0) {
         return -1;
     }
+    /* The range test ends at a loss that is not finite: no step with it. */
+    if (t->find && (t->find_done = lrfind_record(t, lr, loss)) && !isfinite(loss))
+        return 0;
     if (!isfinite(loss)) {
         ck_error("train", "the loss became %s at epoch %d, batch %d/%d: training diverged "
                  "(try a lower --lr than %g); the last good checkpoint %s is kept", isnan(loss) ? "NaN" : "infinite",
@@ -316,7 +319,8 @@ static int step(trainer *t, ck_model_start from, const ck_tensor *x, const void 
     return 0;
 }
 
-/* Train epoch `epoch` from batch t->batch_done. 1 when interrupted. */
+/* Train epoch `epoch` from batch t->batch_done. 1 when interrupted, 2 when
+ * the learning-rate range test is over. */
 static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
 {
     int B = t->o->batch, nb = (t->ntrain + B - 1) / B;
@@ -335,7 +339,7 @@ static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
     }
     for (int b = start; b < nb && rc == 0; b++) {
         int n = t->ntrain - b * B < B ? t->ntrain - b * B : B;
-        double lr = lr_at(t, epoch, b, nb);
+        double lr = t->find ? lrfind_lr(t) : lr_at(t, epoch, b, nb);
         *last_lr = lr;
         if (t->cache) {
             rc = t->dp ? gather_host(t, order + (size_t)b * B, n, epoch, 1)
@@ -357,6 +361,10 @@ static int train_epoch(trainer *t, int epoch, ck_progress *bar, double *last_lr)
         }
         if (rc != 0)
             break;
+        if (t->find && t->find_done) {
+            rc = 2;
+            break;
+        }
         t->batch_done = b + 1;
         metrics_text(extra, sizeof extra, t->run_loss / t->run_seen, (double)t->run_correct / t->run_seen);
         ck_progress_update(bar, b + 1, extra);
@@ -601,6 +609,55 @@ static void describe(const trainer *t)
     trainer_dp_describe(t);
 }
 
+static void trainer_init(trainer *t, const ck_train_options *o, ck_train_io *io)
+{
+    memset(t, 0, sizeof *t);
+    t->o = o;
+    t->io = io;
+    t->msg = o->progress < 0 ? NULL : io->msg;
+    t->bar_mode = o->progress < 0 || !io->msg ? -1 : o->progress > 0 ? 1 : 0;
+}
+
+int ck_train_find_lr(const ck_train_options *o_in, ck_train_io *io, ck_lr_find_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->suggested = NAN;
+    if (ck_train_options_check(o_in) != 0 ||
+        (o_in->max_pixels > 0 && ck_image_set_max_pixels((uint64_t)o_in->max_pixels) != 0))
+        return -1;
+    /* The finder sets the rate itself, and nothing is averaged or saved. */
+    ck_train_options o = *o_in;
+    o.schedule = "constant";
+    o.warmup = 0;
+    o.ema = 0;
+    o.swa_from = 0;
+    trainer t;
+    trainer_init(&t, &o, io);
+    int rc = -1, r = 0;
+    if (trainer_setup(&t) != 0)
+        goto done;
+    describe(&t);
+    if (t.cache && (r = extract_features(&t)) < 0)
+        goto done;
+    if (lrfind_start(&t, res) != 0)
+        goto done;
+    for (int epoch = 1; r == 0; epoch++) {
+        double lr;
+        t.batch_done = 0;
+        r = train_epoch(&t, epoch, NULL, &lr);
+        if (r == 0 && stopped(&t))
+            r = 1;
+    }
+    if (r < 0)
+        goto done;
+    rc = r == 1 ? CK_TRAIN_INTERRUPTED : lrfind_finish(&t);
+done:
+    trainer_teardown(&t);
+    if (rc != 0)
+        ck_lr_find_result_clear(res);
+    return rc;
+}
+
 int ck_train_run(const ck_train_options *o, ck_train_io *io)
 {
     if (ck_train_options_check(o) != 0)
@@ -621,13 +678,7 @@ int ck_train_run(const ck_train_options *o, ck_train_io *io)
         fprintf(io->msg, "Warning: removed %d stale temporary file%s of %s (left by an interrupted run)\n", stale,
                 stale == 1 ? "" : "s", o->out);
     trainer t;
-    memset(&t, 0, sizeof t);
-    t.o = o;
-    t.io = io;
-    t.msg = o->progress < 0 ? NULL : io->msg;
-    t.bar_mode = o->progress < 0 ? -1 : o->progress > 0 ? 1 : 0;
-    if (!io->msg)
-        t.bar_mode = -1;
+    trainer_init(&t, o, io);
     int rc = -1;
     if (trainer_setup(&t) != 0)
         goto done;

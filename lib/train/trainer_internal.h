@@ -19,6 +19,8 @@ typedef struct trainer {
 
     /* data */
     ck_manifest *man, *val_man;
+    ck_manifest **extra_man;   /* the 2nd and later --train sets */
+    int nextra;
     ck_labels *labels;
     ck_dataset *all, *train, *val; /* val may be NULL */
     int ncls, ntrain, nval;
@@ -79,10 +81,24 @@ typedef struct trainer {
     ck_epoch_record *hist;
     int nhist;
 
-    char *last_path;
+    char *last_path;           /* NULL for --find-lr (no -o) */
     char *swa_path;            /* --swa-from: where the average goes */
     char *training_json;
+
+    /* --find-lr (lrfind.c): NULL when training */
+    ck_lr_find_result *find;
+    int find_steps;            /* N */
+    double find_avg, find_min; /* running average, least smoothed loss */
+    int find_done;             /* a loss was not finite */
 } trainer;
+
+/* lrfind.c */
+int lrfind_start(trainer *t, ck_lr_find_result *r);
+double lrfind_lr(const trainer *t);
+/* Record a step's loss; 1 when the test is over. */
+int lrfind_record(trainer *t, double lr, double loss);
+/* Suggestion, message and plot at the end. */
+int lrfind_finish(trainer *t);
 
 /* trainer_state.c */
 char *trainer_state_json(const trainer *t);
@@ -90,6 +106,9 @@ int trainer_state_restore(trainer *t, const ck_json *state);
 int trainer_save(trainer *t, const char *path);
 int trainer_save_swa(trainer *t);
 int trainer_write_curves(trainer *t);
+/* --plot FILE: draw(svg path, data) writes an SVG; FILE.png is rendered
+ * from FILE.svg beside it. */
+int trainer_plot(const char *plot, int (*draw)(const char *svg, const void *data), const void *data);
 
 /* trainer_dp.c */
 int trainer_dp_setup(trainer *t, const ck_optim_config *oc);

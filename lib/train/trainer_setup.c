@@ -50,17 +50,25 @@ static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
     return h;
 }
 
-static void hash_rows(trainer *t)
+static uint64_t hash_manifest(uint64_t h, const ck_manifest *m)
 {
-    uint64_t h = 1469598103934665603ull;
-    int n = ck_manifest_count(t->man);
-    for (int i = 0; i < n; i++) {
-        const char *f = ck_manifest_file(t->man, i), *l = ck_manifest_label(t->man, i);
+    for (int i = 0; i < ck_manifest_count(m); i++) {
+        const char *f = ck_manifest_file(m, i), *l = ck_manifest_label(m, i);
         h = fnv1a(h, f, strlen(f) + 1);
         h = fnv1a(h, l ? l : "", l ? strlen(l) + 1 : 1);
     }
+    return h;
+}
+
+static void hash_rows(trainer *t)
+{
+    uint64_t h = hash_manifest(1469598103934665603ull, t->man);
+    t->data_rows = ck_manifest_count(t->man);
+    for (int k = 0; k < t->nextra; k++) {
+        h = hash_manifest(h, t->extra_man[k]);
+        t->data_rows += ck_manifest_count(t->extra_man[k]);
+    }
     snprintf(t->data_hash, sizeof t->data_hash, "%016llx", (unsigned long long)h);
-    t->data_rows = n;
 }
 
 /* Degenerate data: one class with images is an error (nothing to learn);
@@ -146,8 +154,54 @@ static int check_class_names(trainer *t)
     return 0;
 }
 
+/* A training set: a manifest (images relative to *images) or a folder per
+ * class (then *images is the folder). */
+static ck_manifest *read_set(const char *train, const char **images)
+{
+    ck_manifest *m = is_dir(train) ? ck_manifest_from_folders(train) : ck_manifest_read(train);
+    if (is_dir(train))
+        *images = train;
+    if (m && ck_manifest_count(m) == 0) {
+        ck_error("train", "%s: no images listed", train);
+        ck_manifest_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* The 2nd and later --train sets appended to t->all (training rows only). */
+static int add_extra_sets(trainer *t)
+{
+    const ck_train_options *o = t->o;
+    t->nextra = ck_train_extra_count(o->extra_train);
+    if (t->nextra && !(t->extra_man = calloc((size_t)t->nextra, sizeof *t->extra_man))) {
+        ck_error("train", "out of memory");
+        return -1;
+    }
+    for (int k = 0; k < t->nextra; k++) {
+        char *tr = ck_train_extra_at(o->extra_train, k), *im = ck_train_extra_at(o->extra_images, k);
+        const char *images = im;
+        ck_dataset *ds = NULL, *all = NULL;
+        if (tr && im && (t->extra_man[k] = read_set(tr, &images)) &&
+            (ds = ck_dataset_from_manifest(t->extra_man[k], images, t->labels)) &&
+            (all = ck_dataset_concat(t->all, ds))) {
+            ck_dataset_free(t->all);
+            t->all = all;
+            if (t->msg)
+                fprintf(t->msg, "Training set %d: %s, %d rows (training only, never validation)\n", k + 2, tr,
+                        ck_dataset_count(ds));
+        }
+        ck_dataset_free(ds);
+        free(tr);
+        free(im);
+        if (!all)
+            return -1;
+    }
+    return 0;
+}
+
 /* Training rows and validation rows (holdout, k-fold, a separate manifest
- * or none). */
+ * or none) of the first --train set; the later sets only train. */
 static int setup_data(trainer *t)
 {
     const ck_train_options *o = t->o;
@@ -156,18 +210,8 @@ static int setup_data(trainer *t)
         ck_error("train", "no training data (--train MANIFEST or --train DIR/)");
         return -1;
     }
-    if (is_dir(o->train)) {
-        t->man = ck_manifest_from_folders(o->train);
-        images = o->train;
-    } else {
-        t->man = ck_manifest_read(o->train);
-    }
-    if (!t->man)
+    if (!(t->man = read_set(o->train, &images)))
         return -1;
-    if (ck_manifest_count(t->man) == 0) {
-        ck_error("train", "%s: no images listed", o->train);
-        return -1;
-    }
     t->labels = o->labels ? ck_labels_read(o->labels) : ck_labels_from_manifest(t->man);
     if (!t->labels)
         return -1;
@@ -180,6 +224,9 @@ static int setup_data(trainer *t)
         return -1;
     t->all = ck_dataset_from_manifest(t->man, images, t->labels);
     if (!t->all)
+        return -1;
+    int n1 = ck_dataset_count(t->all); /* rows a split may take */
+    if (add_extra_sets(t) != 0)
         return -1;
     int n = ck_dataset_count(t->all);
     int *cls = malloc(sizeof *cls * (size_t)n);
@@ -199,15 +246,15 @@ static int setup_data(trainer *t)
             goto done;
     } else if (o->folds >= 2) {
         int *fold_of = malloc(sizeof *fold_of * (size_t)n);
-        if (!fold_of || ck_split_kfold(cls, n, o->folds, (uint64_t)o->seed, fold_of) != 0) {
+        if (!fold_of || ck_split_kfold(cls, n1, o->folds, (uint64_t)o->seed, fold_of) != 0) {
             free(fold_of);
             goto done;
         }
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n1; i++)
             is_val[i] = fold_of[i] == o->fold;
         free(fold_of);
     } else if (o->val > 0) {
-        if (ck_split_holdout(cls, n, o->val, (uint64_t)o->seed, is_val) != 0)
+        if (ck_split_holdout(cls, n1, o->val, (uint64_t)o->seed, is_val) != 0)
             goto done;
     }
     int ntr = 0, nva = 0;
@@ -440,9 +487,9 @@ int trainer_setup(trainer *t)
     if (t->o->swa_from > 0 && (!(t->swa = ck_ema_new(t->m, 0.5f)) || !(t->swa_path = ck_train_swa_path(t->o->out))))
         return -1;
     t->best_val = INFINITY;
-    t->last_path = ck_train_last_path(t->o->out);
+    t->last_path = t->o->out ? ck_train_last_path(t->o->out) : NULL;
     t->training_json = ck_train_options_to_json(t->o);
-    if (!t->last_path || !t->training_json)
+    if ((t->o->out && !t->last_path) || !t->training_json)
         return -1;
     return 0;
 }
@@ -477,6 +524,9 @@ void trainer_teardown(trainer *t)
     ck_labels_free(t->labels);
     ck_manifest_free(t->man);
     ck_manifest_free(t->val_man);
+    for (int k = 0; k < t->nextra && t->extra_man; k++)
+        ck_manifest_free(t->extra_man[k]);
+    free(t->extra_man);
     free(t->hist);
     free(t->last_path);
     free(t->training_json);

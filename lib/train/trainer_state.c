@@ -166,31 +166,40 @@ int trainer_save_swa(trainer *t)
     return ck_ema_swap(t->swa) != 0 ? -1 : rc;
 }
 
+int trainer_plot(const char *plot, int (*draw)(const char *svg, const void *data), const void *data)
+{
+    /* FILE.png: the SVG is written beside it (FILE.svg) and rendered
+     * with libvips/librsvg; anything else is written as SVG. */
+    size_t n = strlen(plot);
+    if (n > 4 && !strcasecmp(plot + n - 4, ".png")) {
+        char *svg = strdup(plot);
+        if (!svg) {
+            ck_error("train", "out of memory");
+            return -1;
+        }
+        memcpy(svg + n - 4, ".svg", 4);
+        int rc = draw(svg, data);
+        if (rc == 0)
+            rc = ck_curves_svg_to_png(svg, plot);
+        free(svg);
+        return rc;
+    }
+    return draw(plot, data);
+}
+
+static int draw_curves(const char *svg, const void *data)
+{
+    const trainer *t = data;
+    return ck_curves_write_svg(svg, t->hist, t->nhist, "ck-finetune learning curves");
+}
+
 int trainer_write_curves(trainer *t)
 {
     if (t->nhist == 0 || !trainer_writes_files(t))
         return 0;
     if (t->o->log && *t->o->log && ck_curves_write_csv(t->o->log, t->hist, t->nhist) != 0)
         return -1;
-    const char *plot = t->o->plot;
-    if (plot && *plot) {
-        /* FILE.png: the SVG is written beside it (FILE.svg) and rendered
-         * with libvips/librsvg; anything else is written as SVG. */
-        size_t n = strlen(plot);
-        if (n > 4 && !strcasecmp(plot + n - 4, ".png")) {
-            char *svg = strdup(plot);
-            if (!svg) {
-                ck_error("train", "out of memory");
-                return -1;
-            }
-            memcpy(svg + n - 4, ".svg", 4);
-            int rc = ck_curves_write_svg(svg, t->hist, t->nhist, "ck-finetune learning curves");
-            if (rc == 0)
-                rc = ck_curves_svg_to_png(svg, plot);
-            free(svg);
-            return rc;
-        }
-        return ck_curves_write_svg(plot, t->hist, t->nhist, "ck-finetune learning curves");
-    }
+    if (t->o->plot && *t->o->plot)
+        return trainer_plot(t->o->plot, draw_curves, t);
     return 0;
 }

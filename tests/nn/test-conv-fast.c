@@ -7,9 +7,11 @@
  *   bf16 (inputs and weights rounded to bf16, fp32 sums)  1e-2 (measured ~3e-3)
  * Shapes include H, W not multiples of 4 (14×14, 7×7, 2×2, 1×1, 9×13),
  * Ci = 3 and odd channel counts, with and without ReLU, and the Winograd
- * multi-chunk path (forced small chunks). The bf16 kernel runs natively on
- * AVX-512 BF16 CPUs; elsewhere its portable twin (same packing) is tested
- * and the native path must decline.
+ * multi-chunk path (forced small chunks). Both bf16 layouts are tested:
+ * AMX-BF16 where the CPU has it, else the AMX kernel's code on the tile
+ * emulator; AVX-512 BF16 where present, else its portable twin; without
+ * either native kernel ck_cpu_conv3x3_bf16 must decline. vgg_layers()
+ * compares them with the fp32 path on every VGG16 layer.
  */
 #include <math.h>
 #include <stdio.h>
@@ -24,7 +26,7 @@
 
 #include "conv_bf16.h"
 #include "conv_winograd.h"
-#include "cpu_internal.h"
+#include "cpu_kernels.h"
 
 typedef struct shape {
     int n, h, w, ci, co, relu;
@@ -89,6 +91,33 @@ static uint16_t to_bf16(float f)
     return (uint16_t)(u >> 16);
 }
 
+/* Documented bound of the bf16 kernels (docs/performance.md). */
+#define BF16_TOL 1e-2
+
+/* The kernel to test for each bf16 layout: AMX or its run on the tile
+ * emulator, AVX-512 BF16 or the portable twin. */
+static void bf16_kernels(ck_bf16_kernel ks[2])
+{
+    ks[0] = ck_cpu_bf16_can_run(CK_BF16_AMX) ? CK_BF16_AMX : CK_BF16_AMX_EMU;
+    ks[1] = ck_cpu_bf16_can_run(CK_BF16_AVX512) ? CK_BF16_AVX512 : CK_BF16_PORTABLE;
+}
+
+/* Kernel k on shape s against ref: every output written, within the bound. */
+static void check_bf16(ck_backend *be, ck_bf16_kernel k, const shape *s, const float *x, const void *wt,
+                       ck_dtype wdt, const float *b, float *y, const double *ref, const char *what)
+{
+    size_t ny = (size_t)s->n * s->h * s->w * s->co;
+    ck_bf16_kernel old = ck_cpu_bf16_use(k);
+    memset(y, 0xff, ny * sizeof *y); /* NaN: every element must be written */
+    int rc = ck_cpu_conv3x3_bf16(be, x, s->n, s->h, s->w, s->ci, wt, wdt, b, s->co, y, s->relu);
+    ck_cpu_bf16_use(old);
+    CHECK(rc == 0);
+    double e = rel_err(y, ref, ny);
+    fprintf(stderr, "bf16 (%s) n=%d %3dx%-3d ci=%-3d co=%-3d%s: max err/max|ref| %.2e\n", ck_cpu_bf16_kernel_name(k),
+            s->n, s->h, s->w, s->ci, s->co, what, e);
+    CHECK(e <= BF16_TOL);
+}
+
 static void one_shape(ck_backend *be, const shape *s, int idx)
 {
     size_t nx = (size_t)s->n * s->h * s->w * s->ci, ny = (size_t)s->n * s->h * s->w * s->co;
@@ -115,22 +144,16 @@ static void one_shape(ck_backend *be, const shape *s, int idx)
         CHECK(e <= 2e-5);
     }
 
-    /* bf16: f32 weights, then weights already in bf16 (same result). */
-    int old = ck_cpu_bf16_set_emulation(!ck_cpu_bf16_native());
-    for (int wdt = 0; wdt < 2; wdt++) {
-        for (size_t i = 0; i < nw; i++)
-            wb[i] = to_bf16(wt[i]);
-        memset(y, 0xff, ny * sizeof *y);
-        int rc = ck_cpu_conv3x3_bf16(be, x, s->n, s->h, s->w, s->ci, wdt ? (const void *)wb : wt,
-                                     wdt ? CK_BF16 : CK_F32, b, s->co, y, s->relu);
-        CHECK(rc == 0);
-        double e = rel_err(y, ref, ny);
-        if (wdt == 0)
-            fprintf(stderr, "bf16 (%s) n=%d %2dx%-2d ci=%-2d co=%-2d: max err/max|ref| %.2e\n",
-                    ck_cpu_bf16_native() ? "avx512bf16" : "portable", s->n, s->h, s->w, s->ci, s->co, e);
-        CHECK(e <= 1e-2);
+    /* bf16, each layout with its native kernel or its plain-C twin: f32
+     * weights, then weights already in bf16 (same result). */
+    ck_bf16_kernel ks[2];
+    bf16_kernels(ks);
+    for (size_t i = 0; i < nw; i++)
+        wb[i] = to_bf16(wt[i]);
+    for (int ki = 0; ki < 2; ki++) {
+        check_bf16(be, ks[ki], s, x, wt, CK_F32, b, y, ref, "");
+        check_bf16(be, ks[ki], s, x, wb, CK_BF16, b, y, ref, " bf16 weights");
     }
-    ck_cpu_bf16_set_emulation(old);
 
     free(x), free(wt), free(b), free(y), free(wb), free(ref);
 }
@@ -172,6 +195,22 @@ static void public_op(ck_backend *be)
         fprintf(stderr, "public op %s vs fp32: %.2e\n", ck_conv_algo_name(algos[a]), e / m);
         CHECK(e / m <= tol[a]);
     }
+    /* Packed bf16 weights are cached per weight tensor: new contents
+     * must be repacked, not served stale. */
+    for (size_t i = 0; i < nw; i++)
+        hw[i] = -hw[i];
+    CHECK(ck_tensor_upload(wt, hw, nw * 4) == 0);
+    CHECK(ck_conv3x3_forward(be, x, wt, b, y, 1, CK_CONV_FP32) == 0);
+    CHECK(ck_tensor_download(y, y32, ny * 4) == 0);
+    CHECK(ck_conv3x3_forward(be, x, wt, b, y, 1, CK_CONV_BF16) == 0);
+    CHECK(ck_tensor_download(y, yf, ny * 4) == 0);
+    double e = 0, m = 0;
+    for (size_t i = 0; i < ny; i++) {
+        e = fmax(e, fabs(yf[i] - y32[i]));
+        m = fmax(m, fabs(y32[i]));
+    }
+    fprintf(stderr, "public op bf16 after new weights vs fp32: %.2e\n", e / m);
+    CHECK(e / m <= BF16_TOL);
     free(hx), free(hw), free(hb), free(y32), free(yf);
 done:
     ck_tensor_free(x), ck_tensor_free(wt), ck_tensor_free(b), ck_tensor_free(y);
@@ -307,6 +346,78 @@ static void wg_gemm_cases(void)
     fprintf(stderr, "winograd GEMM kernel (n=16): %s\n", kernel_name(ck_cpu_wg_gemm_kernel(16)));
 }
 
+/* The bf16 kernels against the fp32 path (ck_cpu_conv3x3_fp32) on every
+ * VGG16 convolution: the 13 layers at 32 px (batch 3), some at 64 and
+ * 224 px, and remainders (channels and widths not multiples of the tile
+ * sizes, batch 1 and odd batches). Native kernels run every shape; the
+ * plain-C twins (slow) only shapes up to TWIN_MACS multiply-adds. */
+#define TWIN_MACS 1.6e8
+
+static const shape vgg_shapes[] = {
+    /* 32 px: blocks 1-5 */
+    {3, 32, 32, 3, 64, 1}, {3, 32, 32, 64, 64, 1}, {3, 16, 16, 64, 128, 1}, {3, 16, 16, 128, 128, 1},
+    {3, 8, 8, 128, 256, 1}, {3, 8, 8, 256, 256, 1}, {3, 8, 8, 256, 256, 1}, {3, 4, 4, 256, 512, 1},
+    {3, 4, 4, 512, 512, 1}, {3, 4, 4, 512, 512, 1}, {3, 2, 2, 512, 512, 1}, {3, 2, 2, 512, 512, 1},
+    {3, 2, 2, 512, 512, 1},
+    /* 64 and 224 px */
+    {2, 32, 32, 64, 128, 1}, {1, 8, 8, 512, 512, 1}, {1, 224, 224, 3, 64, 1}, {1, 56, 56, 128, 256, 1},
+    {1, 14, 14, 512, 512, 1},
+    /* remainders */
+    {3, 9, 13, 40, 48, 0}, {1, 5, 17, 33, 17, 1}, {5, 3, 2, 5, 7, 0}, {1, 1, 1, 1, 1, 0},
+    {2, 7, 31, 96, 80, 1}, {1, 1, 40, 64, 32, 0},
+};
+
+static void vgg_layers(ck_backend *be)
+{
+    ck_bf16_kernel want[4] = {CK_BF16_AMX, CK_BF16_AVX512, CK_BF16_AMX_EMU, CK_BF16_PORTABLE};
+    for (int k = 0; k < 2; k++)
+        fprintf(stderr, "bf16 kernel %s: %s\n", ck_cpu_bf16_kernel_name(want[k]),
+                ck_cpu_bf16_can_run(want[k]) ? "runs natively" : "SKIPPED (this CPU lacks it); its plain-C twin runs instead");
+    for (size_t si = 0; si < sizeof vgg_shapes / sizeof *vgg_shapes; si++) {
+        const shape *s = &vgg_shapes[si];
+        size_t nx = (size_t)s->n * s->h * s->w * s->ci, ny = (size_t)s->n * s->h * s->w * s->co;
+        size_t nw = 9 * (size_t)s->ci * s->co;
+        double macs = (double)ny * 9 * s->ci;
+        float *x = malloc(nx * sizeof *x), *wt = malloc(nw * sizeof *wt), *b = malloc(s->co * sizeof *b);
+        float *ref = malloc(ny * sizeof *ref), *y = malloc(ny * sizeof *y);
+        double *refd = malloc(ny * sizeof *refd);
+        fill(x, nx, 500 + si, 0.0f, 1.0f); /* post-ReLU activations */
+        fill(wt, nw, 600 + si, -0.1f, 0.1f);
+        fill(b, s->co, 700 + si, -0.1f, 0.1f);
+        CHECK(ck_cpu_conv3x3_fp32(be, x, s->n, s->h, s->w, s->ci, wt, b, s->co, ref, s->relu) == 0);
+        for (size_t i = 0; i < ny; i++)
+            refd[i] = ref[i];
+        for (int k = 0; k < 4; k++) {
+            ck_bf16_kernel kk = want[k];
+            int twin = kk == CK_BF16_AMX_EMU || kk == CK_BF16_PORTABLE;
+            /* a twin stands in for its native kernel only where that is missing */
+            if (!ck_cpu_bf16_can_run(kk) || (twin && ck_cpu_bf16_can_run(want[k - 2])))
+                continue;
+            if (twin && macs > TWIN_MACS) {
+                fprintf(stderr, "bf16 (%s) n=%d %3dx%-3d ci=%-3d co=%-3d: skipped (%.0fM multiply-adds: too slow in plain C)\n",
+                        ck_cpu_bf16_kernel_name(kk), s->n, s->h, s->w, s->ci, s->co, macs / 1e6);
+                continue;
+            }
+            check_bf16(be, kk, s, x, wt, CK_F32, b, y, refd, " vs fp32");
+        }
+        free(x), free(wt), free(b), free(ref), free(y), free(refd);
+    }
+}
+
+/* The tile emulator must refuse what the hardware refuses, or the AMX
+ * kernel's tests on it would prove nothing about tile shapes. */
+static void amx_emulator_faults(void)
+{
+    CHECK(ck_bf16_amx_emu_faults() == 0);
+    ck_bf16_amx_begin_amx_emu(34); /* 68 bytes per A row: over 64 */
+    CHECK(ck_bf16_amx_emu_faults() == 1);
+    ck_bf16_amx_begin_amx_emu(0); /* B tiles of 0 rows but 64 bytes per row */
+    CHECK(ck_bf16_amx_emu_faults() == 1);
+    ck_bf16_amx_begin_amx_emu(32);
+    ck_bf16_amx_end_amx_emu();
+    CHECK(ck_bf16_amx_emu_faults() == 0);
+}
+
 int main(void)
 {
     ck_backend *be = ck_backend_new("cpu", 2);
@@ -314,12 +425,12 @@ int main(void)
         fprintf(stderr, "%s", ck_error_buffer());
         return 1;
     }
-    fprintf(stderr, "CPU has AVX-512 BF16: %s\n", ck_cpu_bf16_native() ? "yes" : "no");
+    fprintf(stderr, "best bf16 kernel on this CPU: %s\n", ck_cpu_bf16_kernel_name(ck_cpu_bf16_best()));
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         one_shape(be, &shapes[i], (int)i);
 
     /* Without emulation a CPU lacking AVX-512 BF16 must decline (1). */
-    if (!ck_cpu_bf16_native()) {
+    if (ck_cpu_bf16_best() == CK_BF16_NONE) {
         float x[4] = {1, 2, 3, 4}, wt[9] = {0}, y[4];
         CHECK(ck_cpu_conv3x3_bf16(be, x, 1, 2, 2, 1, wt, CK_F32, NULL, 1, y, 0) == 1);
     }
@@ -335,6 +446,8 @@ int main(void)
         wg_gemm_cases();
         ck_cpu_winograd_set_kernel(old);
     }
+    amx_emulator_faults();
+    vgg_layers(be);
     public_op(be);
     bf16_activations(be);
     ck_backend_free(be);

@@ -31,7 +31,10 @@ awk -v dir=$D 'BEGIN {
   } }' || exit 1
 printf 'label_id\tlabel_name\n0\tred\n1\tgreen\n2\tblue\n' > $D/label_master.tsv
 ck-weights random --seed 5 -o w.h5 >/dev/null 2>&1 || exit 1
-COMMON="--weights w.h5 --train $D/train_master.tsv --images $D/train --labels $D/label_master.tsv --input-size 32 --batch 16 --threads 1 --seed 7 --conv-algo fp32"
+# BASE without --train for the runs on other manifests (a second --train
+# would add a training set).
+BASE="--weights w.h5 --images $D/train --labels $D/label_master.tsv --input-size 32 --batch 16 --threads 1 --seed 7 --conv-algo fp32"
+COMMON="--train $D/train_master.tsv $BASE"
 
 # --- learns ------------------------------------------------------------------
 ck-finetune $COMMON --epochs 8 --lr 0.001 --val 0.25 --log epochs.csv --plot curves.svg -o model.ckpt 2> train.log
@@ -82,13 +85,13 @@ ck-finetune --help > help.txt; check "[ \$? -eq 0 ] && grep -q 'EXIT\|Exit statu
 
 # --- bad inputs: exit 1 naming the file --------------------------------------
 printf 'file_name\tlabel_id\ntrain_000.ppm\t0\ntrain_001.ppm\t7\n' > badlabel.tsv
-ck-finetune $COMMON --train badlabel.tsv -o x.ckpt 2> err.txt
+ck-finetune $BASE --train badlabel.tsv -o x.ckpt 2> err.txt
 check "[ \$? -eq 1 ] && grep -q 'badlabel.tsv:3' err.txt && grep -q \"unknown label '7'\" err.txt"
 printf 'file_name\tlabel_id\ntrain_000.ppm\t0\nnothere.png\t1\n' > missing.tsv
-ck-finetune $COMMON --train missing.tsv -o x.ckpt 2> err.txt
+ck-finetune $BASE --train missing.tsv -o x.ckpt 2> err.txt
 check "[ \$? -eq 1 ] && grep -q 'missing.tsv:3' err.txt && grep -q 'nothere.png' err.txt"
 printf 'file_name\tlabel_id\n' > empty.tsv
-ck-finetune $COMMON --train empty.tsv -o x.ckpt 2> err.txt
+ck-finetune $BASE --train empty.tsv -o x.ckpt 2> err.txt
 check "[ \$? -eq 1 ] && grep -q 'empty.tsv' err.txt"
 cp $D/train/train_002.ppm keep.ppm; : > $D/train/train_002.ppm
 ck-finetune $COMMON --epochs 1 -o x.ckpt 2> err.txt
@@ -154,7 +157,7 @@ check "[ \$? -eq 0 ] && grep -q \"warning: class 'yellow' (id 3) has no training
 # One class of images and a 20-class label file: an error before training.
 awk 'NR == 1 || $2 == 0' $D/train_master.tsv > one.tsv
 awk 'BEGIN { print "label_id\tlabel_name"; for (i = 0; i < 20; i++) print i "\tc" i }' > labels20.tsv
-ck-finetune $COMMON --train one.tsv --labels labels20.tsv --epochs 1 -o x1.ckpt 2> err.txt
+ck-finetune $BASE --train one.tsv --labels labels20.tsv --epochs 1 -o x1.ckpt 2> err.txt
 check "[ \$? -eq 1 ] && grep -q \"one.tsv: every image is in class 'c0' but labels20.tsv has 20 classes\" err.txt && [ ! -e x1.ckpt ]"
 # --val-manifest equal to --train: a warning (the run above, v.log).
 check "grep -q 'warning: --val-manifest .* is the training manifest' v.log"
@@ -166,7 +169,7 @@ check "[ \$? -eq 0 ] && grep -q 'skipped 1 entry that is not a regular file (fir
 rm -f folders/red/fifo.ppm
 # Resuming on changed training data: refused, with the counts.
 cp $D/train_master.tsv m2.tsv
-ck-finetune $COMMON --train m2.tsv --epochs 1 -q -o r.ckpt 2> /dev/null
+ck-finetune $BASE --train m2.tsv --epochs 1 -q -o r.ckpt 2> /dev/null
 check "[ \$? -eq 0 ] && [ -s r.last.ckpt ]"
 head -n -3 $D/train_master.tsv > m2.tsv
 ck-finetune --resume r.last.ckpt --epochs 2 -q 2> err.txt

@@ -41,6 +41,9 @@ ck_dataset *ck_dataset_from_manifest(const ck_manifest *m, const char *images_di
 /* Rows idx[0..n) of ds (same item ids, so augmentation streams and cache
  * entries stay those of the full dataset). */
 ck_dataset *ck_dataset_subset(const ck_dataset *ds, const int *idx, int n);
+/* The rows of a, then those of b, whose item ids follow a's (b's id + a's
+ * row count), so that each row keeps its own augmentation stream. */
+ck_dataset *ck_dataset_concat(const ck_dataset *a, const ck_dataset *b);
 /* Unlabelled images (class -1, item id = position), e.g. test images to
  * predict; paths are copied, not checked (the loader reports what it
  * cannot read). */

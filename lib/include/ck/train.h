@@ -46,6 +46,8 @@ typedef struct ck_train_options {
     char *train;          /* manifest, or a folder-per-class tree */
     char *images;         /* folder the manifest's file names are relative to */
     char *labels;         /* label_master.tsv (NULL: labels from the manifest) */
+    char *extra_train;    /* more training sets (pseudo-labels, external data): */
+    char *extra_images;   /* paths one a line, paired in order; train only */
     char *val_manifest;   /* explicit validation manifest */
     double val;           /* stratified holdout fraction (0 = no validation) */
     int folds, fold;      /* k-fold: train on every fold but `fold` */
@@ -77,6 +79,8 @@ typedef struct ck_train_options {
                            * both, one of mixup/CutMix per batch, 50/50 */
     double ema;           /* decay of the weights' moving average (0 = off):
                            * validated, chosen and saved to predict with */
+    int find_lr;          /* ck_train_find_lr instead of training (a mode, */
+    int find_lr_steps;    /* like the placement options: not in checkpoints) */
     int swa_from;         /* SWA of the weights at the end of epochs >= E,
                            * saved to ck_train_swa_path(out) (0 = off) */
     /* input pipeline */
@@ -127,6 +131,9 @@ int ck_train_options_check(const ck_train_options *o);
 int ck_train_model_config(const ck_train_options *o, int num_classes, ck_vgg16_config *cfg);
 int ck_train_optim_config(const ck_train_options *o, ck_optim_config *cfg);
 int ck_train_lr_config(const ck_train_options *o, ck_lr_config *cfg);
+/* extra_train / extra_images: the number of paths, and path k (malloc'd). */
+int ck_train_extra_count(const char *list);
+char *ck_train_extra_at(const char *list, int k);
 /* "model.ckpt" -> "model.last.ckpt", "m" -> "m.last" (malloc'd). */
 char *ck_train_last_path(const char *out);
 /* "model.ckpt" -> "model.swa.ckpt": the SWA average under --swa-from. */
@@ -151,6 +158,31 @@ typedef struct ck_train_io {
  * ck_train_last_path(o->out)); -1 with an error otherwise (bad input,
  * NaN/inf loss: the last good checkpoint is kept). */
 int ck_train_run(const ck_train_options *o, ck_train_io *io);
+
+/* ---- learning-rate range test (--find-lr) ----------------------------------
+ *
+ * Steps k = 0 .. N-1 (N = find_lr_steps) at lr_k = 1e-7 · (10/1e-7)^(k/(N-1))
+ * on the training rows with the given options (schedule, --ema and
+ * checkpoints aside); the loss is smoothed as fastai does (avg = 0.98·avg +
+ * 0.02·loss, smoothed = avg / (1 - 0.98^(k+1))) and the test stops early
+ * once the smoothed loss exceeds 4× its minimum or a loss is not finite.
+ * Nothing is saved but the plot (o->plot, .svg or .png). */
+typedef struct ck_lr_find_result {
+    int n;                   /* steps recorded */
+    double *lr, *loss, *smooth; /* n each (malloc'd; ck_lr_find_result_clear) */
+    double suggested;
+} ck_lr_find_result;
+void ck_lr_find_result_clear(ck_lr_find_result *r);
+int ck_train_find_lr(const ck_train_options *o, ck_train_io *io, ck_lr_find_result *r);
+/* The steepest descent of the smoothed loss s against ln(lr): of the
+ * segments i (points i, i+1) with n/10 <= i and i + 1 < n - 5 (as fastai,
+ * the noisy start and the explosion left out), the one with the most
+ * negative (s[i+1] - s[i]) / (ln lr[i+1] - ln lr[i]); the suggestion is
+ * its geometric middle sqrt(lr[i]·lr[i+1]). -1 with an error when no
+ * such segment falls. */
+int ck_lr_find_suggest(const double *lr, const double *smooth, int n, double *suggested);
+/* Smoothed loss against lr on a log axis, the suggestion marked. */
+int ck_curves_write_lr_svg(const char *path, const ck_lr_find_result *r, const char *title);
 
 /* ---- learning curves ----------------------------------------------------- */
 
