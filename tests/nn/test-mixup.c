@@ -6,6 +6,24 @@
 
 #include "ck/train.h"
 
+/* By hand, for 4 rows of 3 classes: soft targets t = lam·e_a + (1-lam)·e_b,
+ * which must sum to 1, and the mean over rows of -Σ_c t_c·log p_c. */
+static double mixed_ce(const float *p, const int32_t *a, const int32_t *b, double lam)
+{
+    double want = 0;
+    for (int i = 0; i < 4; i++) {
+        double t[3] = {0, 0, 0}, sum = 0;
+        t[a[i]] += lam;
+        t[b[i]] += 1 - lam;
+        for (int c = 0; c < 3; c++) {
+            want -= t[c] * log((double)p[3 * i + c]);
+            sum += t[c];
+        }
+        CHECK_CLOSE(sum, 1.0, 1e-12, 0);
+    }
+    return want / 4;
+}
+
 static ck_backend *be;
 
 enum { NK = 8 * 3 };
@@ -41,22 +59,9 @@ static void test_mix(float smoothing, const float *class_w)
     for (int k = 0; k < NK; k++)
         CHECK_CLOSE(gm[k], lam * ga[k] + (1 - lam) * gb[k], 1e-5, 1e-9);
     if (smoothing == 0 && !class_w) {
-        /* By hand: soft targets t = lam·e_a + (1-lam)·e_b, which sum to 1,
-         * and the mean over rows of -Σ_c t_c·log p_c. */
         float p[4 * 3];
         OK(ck_model_forward(m, CK_FROM_FEATURES, x, p));
-        double want = 0;
-        for (int i = 0; i < 4; i++) {
-            double t[3] = {0, 0, 0}, sum = 0;
-            t[a[i]] += lam;
-            t[b[i]] += 1 - lam;
-            for (int c = 0; c < 3; c++) {
-                want -= t[c] * log((double)p[3 * i + c]);
-                sum += t[c];
-            }
-            CHECK_CLOSE(sum, 1.0, 1e-7, 0);
-        }
-        want /= 4;
+        double want = mixed_ce(p, a, b, lam);
         CHECK_CLOSE(lm, want, 1e-5, 0);
         /* lam = 1 is the plain step. */
         float g1[NK];
@@ -123,18 +128,7 @@ static void test_cutmix_loss(void)
     ck_cutmix_paste(mixed, f, sizeof(float), 4, 16, 32, 1, perm, box);
     OK(ck_tensor_upload(x, mixed, sizeof mixed));
     OK(ck_model_forward(m, CK_FROM_FEATURES, x, p));
-    double want = 0;
-    for (int i = 0; i < 4; i++) {
-        double t[3] = {0, 0, 0}, sum = 0;
-        t[a[i]] += lam;
-        t[b[i]] += 1 - lam;
-        for (int c = 0; c < 3; c++) {
-            want -= t[c] * log((double)p[3 * i + c]);
-            sum += t[c];
-        }
-        CHECK_CLOSE(sum, 1.0, 1e-12, 0);
-    }
-    want /= 4;
+    double want = mixed_ce(p, a, b, lam);
     float loss = NAN;
     OK(ck_model_zero_grad(m));
     OK(ck_model_train_step_mix(m, CK_FROM_FEATURES, x, a, b, (float)lam, 0, &loss, NULL));
