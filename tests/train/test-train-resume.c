@@ -116,6 +116,18 @@ static void set_tricks(ck_train_options *o)
     }
 }
 
+/* The uninterrupted reference run with the tricks of `level`. */
+static void tricks_reference(int level, const char *ref)
+{
+    ck_train_options o;
+    with_tricks = level;
+    base_options(&o, ref, 3, "none", 2);
+    ck_train_options_set(&o, "aug", "flip=h,shift=2");
+    set_tricks(&o);
+    CHECK(run(&o, NULL, NULL) == 0);
+    ck_train_options_clear(&o);
+}
+
 /* What a tool's SIGINT handler does: ask the loop to stop. */
 static volatile sig_atomic_t stop_flag;
 
@@ -210,20 +222,10 @@ int main(void)
 
     /* The same with --ema and one-cycle: the checkpoints hold the averages
      * and, as "trained/...", the weights training goes on from. */
-    with_tricks = 1;
-    base_options(&o, ref, 3, "none", 2);
-    ck_train_options_set(&o, "aug", "flip=h,shift=2");
-    set_tricks(&o);
-    CHECK(run(&o, NULL, NULL) == 0);
-    ck_train_options_clear(&o);
+    tricks_reference(1, ref);
     interrupt_and_resume(intr, intr_last, ref_last, 6, 1, 2);
     interrupt_and_resume(intr, intr_last, ref_last, 4, 1, 0);
-    with_tricks = 2;
-    base_options(&o, ref, 3, "none", 2);
-    ck_train_options_set(&o, "aug", "flip=h,shift=2");
-    set_tricks(&o);
-    CHECK(run(&o, NULL, NULL) == 0);
-    ck_train_options_clear(&o);
+    tricks_reference(2, ref);
     interrupt_and_resume(intr, intr_last, ref_last, 6, 1, 2);
     interrupt_and_resume(intr, intr_last, ref_last, 9, 2, 1);
     with_tricks = 0;
