@@ -62,11 +62,11 @@ static void conv_case(ck_backend *be, const char *name, int n, int s, int ci, in
 
 static void model_case(ck_backend *be, int train_blocks, int size, int batch, int repeats)
 {
-    ck_vgg16_config c;
-    ck_vgg16_config_default(&c);
+    ck_net_config c;
+    ck_net_config_default(&c);
     c.input_size = size;
     c.train_blocks = train_blocks;
-    ck_model *m = ck_vgg16_new(be, &c, batch);
+    ck_model *m = ck_model_new(be, &c, batch);
     if (!m) {
         fprintf(stderr, "%s", ck_error_buffer());
         exit(1);

@@ -118,14 +118,14 @@ static ck_tensor *random_input(ck_backend *be, int n, int s, uint64_t seed)
 static ck_model *make_model(ck_backend *be, const opts *o, int size, int batch, int finetune,
                             ck_conv_algo algo, const ck_weights *w)
 {
-    ck_vgg16_config cfg;
-    ck_vgg16_config_default(&cfg);
+    ck_net_config cfg;
+    ck_net_config_default(&cfg);
     cfg.input_size = size;
     cfg.num_classes = 20;
     cfg.train_blocks = finetune ? 1 : 0;
     cfg.frozen_algo = algo;
     cfg.seed = o->seed;
-    ck_model *m = ck_vgg16_new(be, &cfg, batch);
+    ck_model *m = ck_model_new(be, &cfg, batch);
     if (m && w && ck_model_load_weights(m, w)) {
         ck_model_free(m);
         return NULL;

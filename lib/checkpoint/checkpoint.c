@@ -26,7 +26,7 @@ struct ck_checkpoint {
     ck_st_file *st;
     ck_json *meta;
     ck_labels *labels;
-    ck_vgg16_config cfg;
+    ck_net_config cfg;
     const char *base_sha, *base_path, *base_origin;
     long long base_size;
     int base_embedded;
@@ -42,7 +42,7 @@ static void kv_float(ck_json_writer *w, const char *key, float x)
     ck_json_kv_number(w, key, strtod(buf, NULL));
 }
 
-static void write_arch(ck_json_writer *w, const ck_vgg16_config *c)
+static void write_arch(ck_json_writer *w, const ck_net_config *c)
 {
     ck_json_begin_object(w);
     ck_json_kv_string(w, "name", "vgg16");
@@ -67,9 +67,9 @@ static void write_arch(ck_json_writer *w, const ck_vgg16_config *c)
     ck_json_end_object(w);
 }
 
-static int read_arch(const ck_json *a, const char *what, ck_vgg16_config *c)
+static int read_arch(const ck_json *a, const char *what, ck_net_config *c)
 {
-    ck_vgg16_config_default(c);
+    ck_net_config_default(c);
     if (ck_json_type_of(a) != CK_JSON_OBJECT || !ck_json_string(ck_json_get(a, "name")) ||
         strcmp(ck_json_string(ck_json_get(a, "name")), "vgg16") != 0) {
         ck_error("checkpoint", "%s: unsupported architecture (expected \"arch\": {\"name\": \"vgg16\", ...})", what);
@@ -147,7 +147,7 @@ static int write_state(ck_json_writer *w, const char *state_json, const ck_optim
 
 static char *build_meta(const char *path, ck_model *m, const ck_optim *opt, const ck_checkpoint_meta *meta)
 {
-    const ck_vgg16_config *cfg = ck_model_config(m);
+    const ck_net_config *cfg = ck_model_config(m);
     ck_json_writer *w = ck_json_writer_new(0);
     if (!w)
         return NULL;
@@ -409,7 +409,7 @@ const char *ck_checkpoint_path(const ck_checkpoint *c) { return c->path; }
 int ck_checkpoint_num_classes(const ck_checkpoint *c) { return c->cfg.num_classes; }
 const char *ck_checkpoint_class_id(const ck_checkpoint *c, int k) { return ck_labels_id(c->labels, k); }
 const char *ck_checkpoint_class_name(const ck_checkpoint *c, int k) { return ck_labels_name(c->labels, k); }
-const ck_vgg16_config *ck_checkpoint_config(const ck_checkpoint *c) { return &c->cfg; }
+const ck_net_config *ck_checkpoint_config(const ck_checkpoint *c) { return &c->cfg; }
 int ck_checkpoint_input_size(const ck_checkpoint *c) { return c->cfg.input_size; }
 
 const char *ck_checkpoint_preprocessing(const ck_checkpoint *c)
@@ -503,7 +503,7 @@ static int fetch(const ck_checkpoint *c, const char *name, const ck_tensor *t, f
 
 int ck_checkpoint_restore(const ck_checkpoint *c, ck_model *m, ck_optim *opt)
 {
-    const ck_vgg16_config *mc = ck_model_config(m);
+    const ck_net_config *mc = ck_model_config(m);
     if (mc->num_classes != c->cfg.num_classes || mc->input_size != c->cfg.input_size ||
         mc->num_hidden != c->cfg.num_hidden || mc->train_blocks != c->cfg.train_blocks ||
         mc->pool != c->cfg.pool || mc->batchnorm != c->cfg.batchnorm) {
@@ -703,7 +703,7 @@ void ck_checkpoint_set_conv_algo(ck_checkpoint *c, ck_conv_algo algo)
 
 ck_model *ck_checkpoint_build_model(const ck_checkpoint *c, ck_backend *be, const char *override, int max_batch)
 {
-    ck_model *m = ck_vgg16_new(be, &c->cfg, max_batch);
+    ck_model *m = ck_model_new(be, &c->cfg, max_batch);
     if (!m)
         return NULL;
     int need_file = !c->base_embedded && strcmp(c->base_origin, "none") != 0;

@@ -16,7 +16,7 @@
 static const int block_convs[5] = {2, 2, 3, 3, 3};
 static const int block_channels[5] = {64, 128, 256, 512, 512};
 
-void ck_vgg16_config_default(ck_vgg16_config *cfg)
+void ck_net_config_default(ck_net_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->input_size = 32;
@@ -52,7 +52,7 @@ const char *ck_head_pool_name(ck_head_pool p)
     return p == CK_POOL_AVG ? "avg" : "flatten";
 }
 
-static int check_config(const ck_vgg16_config *c, int max_batch)
+static int check_config(const ck_net_config *c, int max_batch)
 {
     if (c->input_size < 32 || c->input_size > 2048 || c->input_size % 32) {
         ck_error(D, "input size %d must be a multiple of 32 between 32 and 2048", c->input_size);
@@ -146,7 +146,7 @@ static int add_param(ck_model *m, layer *l, const char *suffix, ck_param_kind ki
 /* The layer list and parameter table (no activation buffers yet). */
 static int build_layers(ck_model *m)
 {
-    const ck_vgg16_config *c = &m->cfg;
+    const ck_net_config *c = &m->cfg;
     int s = c->input_size, ch = 3;
     const int first_trainable_block = 6 - c->train_blocks; /* 1-based */
     for (int b = 0; b < 5; b++) {
@@ -337,7 +337,7 @@ int ck_model_init_pending(ck_model *m)
     return 0;
 }
 
-ck_model *ck_vgg16_new(ck_backend *be, const ck_vgg16_config *cfg, int max_batch)
+ck_model *ck_model_new(ck_backend *be, const ck_net_config *cfg, int max_batch)
 {
     if (!be || !cfg) {
         ck_error(D, "no backend or configuration");
@@ -387,7 +387,7 @@ void ck_model_free(ck_model *m)
     free(m);
 }
 
-const ck_vgg16_config *ck_model_config(const ck_model *m) { return &m->cfg; }
+const ck_net_config *ck_model_config(const ck_model *m) { return &m->cfg; }
 ck_backend *ck_model_backend(const ck_model *m) { return m->be; }
 
 /* ---- parameters ---------------------------------------------------------- */

@@ -43,7 +43,7 @@ typedef struct param {
 
 struct ck_model {
     ck_backend *be;
-    ck_vgg16_config cfg;
+    ck_net_config cfg;
     int max_batch;
     layer layers[CK_MODEL_MAX_LAYERS];
     int nlayers;
@@ -63,7 +63,7 @@ struct ck_model {
 
 /* Give every parameter still pending its seeded initial values (model.c).
  * Initialisation is lazy because a loaded weights file usually overwrites
- * the 14.7 M conv values right after ck_vgg16_new (1-2 s per model on 2
+ * the 14.7 M conv values right after ck_model_new (1-2 s per model on 2
  * cores); the values are the same whenever it happens. Called before
  * running the model; ck_model_param() and ck_model_param_get() initialise
  * the one parameter they hand out. */

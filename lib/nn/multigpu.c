@@ -242,7 +242,7 @@ static int split_devices(const char *list, char ***out)
     return n;
 }
 
-ck_dp *ck_dp_new(const ck_dp_config *dc, const ck_vgg16_config *cfg, int max_batch)
+ck_dp *ck_dp_new(const ck_dp_config *dc, const ck_net_config *cfg, int max_batch)
 {
     char **items = NULL;
     int n = split_devices(dc ? dc->devices : NULL, &items);
@@ -271,7 +271,7 @@ ck_dp *ck_dp_new(const ck_dp_config *dc, const ck_vgg16_config *cfg, int max_bat
         if (!dp->bes[r])
             goto fail;
         all_cuda &= !ck_backend_is_cpu(dp->bes[r]);
-        dp->models[r] = ck_vgg16_new(dp->bes[r], cfg, max_batch);
+        dp->models[r] = ck_model_new(dp->bes[r], cfg, max_batch);
         if (!dp->models[r])
             goto fail;
     }

@@ -305,7 +305,7 @@ int ck_train_options_from_json(ck_train_options *o, const ck_json *obj)
 
 /* ---- derived configurations ----------------------------------------------- */
 
-static int parse_head(const char *s, ck_vgg16_config *cfg)
+static int parse_head(const char *s, ck_net_config *cfg)
 {
     cfg->num_hidden = 0;
     if (!s || !*s || !strcmp(s, "none") || !strcmp(s, "0"))
@@ -369,9 +369,9 @@ static int parse_unfreeze(const char *s, int *blocks)
     return 0;
 }
 
-int ck_train_model_config(const ck_train_options *o, int num_classes, ck_vgg16_config *cfg)
+int ck_train_model_config(const ck_train_options *o, int num_classes, ck_net_config *cfg)
 {
-    ck_vgg16_config_default(cfg);
+    ck_net_config_default(cfg);
     if (o->input_size < 32 || o->input_size % 32 != 0 || o->input_size > 1024) {
         ck_error("options", "--input-size: %d is not a multiple of 32 between 32 and 1024", o->input_size);
         return -1;
@@ -552,7 +552,7 @@ static int check_paths(const ck_train_options *o)
 
 int ck_train_options_check(const ck_train_options *o)
 {
-    ck_vgg16_config mc;
+    ck_net_config mc;
     ck_optim_config oc;
     ck_lr_config lc;
     if (ck_train_model_config(o, 2, &mc) != 0 || ck_train_optim_config(o, &oc) != 0 ||

@@ -39,7 +39,7 @@ typedef struct trainer {
     ck_ema *swa;               /* --swa-from: running mean of the weights at
                                 * the end of swa_n epochs; NULL = off */
     int swa_n;
-    ck_vgg16_config cfg;
+    ck_net_config cfg;
     float *class_w;            /* NULL = none */
     ck_tensor *x;              /* U8 [B,S,S,3] */
     ck_tensor *feat;           /* F32 [B,h,w,c] (cache only) */

@@ -347,7 +347,7 @@ static int setup_network(trainer *t)
     t->weights = ck_weights_load(o->weights);
     if (!t->weights)
         return -1;
-    t->m = ck_vgg16_new(t->be, &t->cfg, o->batch);
+    t->m = ck_model_new(t->be, &t->cfg, o->batch);
     if (!t->m || ck_model_load_weights(t->m, t->weights) != 0)
         return -1;
     if (ck_model_set_loss(t->m, (float)o->label_smoothing, t->class_w) != 0)

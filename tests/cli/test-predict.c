@@ -41,13 +41,13 @@ static const int sample_order[NTEST] = {4, 0, 2, 1, 3, 6, 5};
 static int save_checkpoint(const char *path, int nclass, uint64_t seed, const char *const *names)
 {
     ck_backend *be = ck_backend_new("cpu", 1);
-    ck_vgg16_config cfg;
-    ck_vgg16_config_default(&cfg);
+    ck_net_config cfg;
+    ck_net_config_default(&cfg);
     cfg.input_size = SIZE;
     cfg.num_classes = nclass;
     cfg.hidden[0] = 16;
     cfg.seed = seed;
-    ck_model *m = be ? ck_vgg16_new(be, &cfg, 1) : NULL;
+    ck_model *m = be ? ck_model_new(be, &cfg, 1) : NULL;
     const char *ids[4] = {"0", "1", "2", "3"};
     /* A small output layer keeps the probabilities away from 0 and 1, so
      * that the means below are not all alike. */

@@ -497,15 +497,15 @@ static void test_model(void)
 {
     char name[96];
     const int n = 4, s = 32;
-    ck_vgg16_config cfg;
-    ck_vgg16_config_default(&cfg);
+    ck_net_config cfg;
+    ck_net_config_default(&cfg);
     cfg.input_size = s;
     cfg.num_classes = 5;
     cfg.train_blocks = 1;
     cfg.batchnorm = 1;
     cfg.frozen_algo = CK_CONV_FP32;
     cfg.seed = 7;
-    ck_model *mc = ck_vgg16_new(cpu, &cfg, n), *mg = ck_vgg16_new(gpu, &cfg, n);
+    ck_model *mc = ck_model_new(cpu, &cfg, n), *mg = ck_model_new(gpu, &cfg, n);
     if (!mc || !mg)
         die("vgg16_new");
     int xs[4] = {n, s, s, 3}, fs[4] = {n, 0, 0, 0};
@@ -572,8 +572,8 @@ static void test_model(void)
     /* frozen_algo auto: the GPU runs the frozen base in bf16 with bf16
      * activations between layers, the CPU in fp32: within bf16 rounding. */
     cfg.frozen_algo = CK_CONV_AUTO;
-    mc = ck_vgg16_new(cpu, &cfg, n);
-    mg = ck_vgg16_new(gpu, &cfg, n);
+    mc = ck_model_new(cpu, &cfg, n);
+    mg = ck_model_new(gpu, &cfg, n);
     if (!mc || !mg)
         die("vgg16_new");
     RUN(ck_model_features(mc, x.c, f.c), ck_model_features(mg, x.g, f.g));

@@ -145,15 +145,15 @@ int main(void)
     test_shard();
     test_allreduce();
 
-    ck_vgg16_config cfg;
-    ck_vgg16_config_default(&cfg);
+    ck_net_config cfg;
+    ck_net_config_default(&cfg);
     cfg.num_classes = CLASSES;
     cfg.hidden[0] = 16;
     cfg.dropout = 0.0f; /* masks depend on the position inside a shard */
     cfg.seed = 7;
 
     ck_backend *rbe = ck_backend_new("cpu", 1);
-    ck_model *ref = rbe ? ck_vgg16_new(rbe, &cfg, B) : NULL;
+    ck_model *ref = rbe ? ck_model_new(rbe, &cfg, B) : NULL;
     ck_dp_config dc = {"cpu,cpu", 1, 1, 0, NULL};
     ck_dp *dp = ck_dp_new(&dc, &cfg, (B + K - 1) / K);
     if (!ref || !dp)

@@ -33,7 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* A model is built only for architectures that cost little to build: the
  * fuzzer is after the reader, not the size of the model a file asks for
  * (the model's own limits check that). */
-static int small_arch(const ck_vgg16_config *cfg)
+static int small_arch(const ck_net_config *cfg)
 {
     if (cfg->input_size > 64 || cfg->num_classes > 64)
         return 0;
@@ -103,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)ck_checkpoint_optimizer(c);
         (void)ck_checkpoint_optimizer_step(c);
         if (small_arch(ck_checkpoint_config(c))) {
-            ck_model *m = ck_vgg16_new(be, ck_checkpoint_config(c), 1);
+            ck_model *m = ck_model_new(be, ck_checkpoint_config(c), 1);
             if (m)
                 (void)ck_checkpoint_restore(c, m, NULL);
             ck_model_free(m);

@@ -80,8 +80,8 @@ static void safetensors_seeds(void)
 static void checkpoint_seed(const char *name, int pool_avg, int batchnorm, int hidden)
 {
     ck_backend *be = ck_backend_new("cpu", 1);
-    ck_vgg16_config cfg;
-    ck_vgg16_config_default(&cfg);
+    ck_net_config cfg;
+    ck_net_config_default(&cfg);
     cfg.num_classes = 3;
     cfg.pool = pool_avg ? CK_POOL_AVG : CK_POOL_FLATTEN;
     cfg.batchnorm = batchnorm;
@@ -90,7 +90,7 @@ static void checkpoint_seed(const char *name, int pool_avg, int batchnorm, int h
     static const char *const ids[] = {"0", "1", "2"};
     static const char *const names[] = {"cat", "dog", "fox"};
     ck_labels *l = ck_labels_new(3, ids, names);
-    ck_model *m = be && l ? ck_vgg16_new(be, &cfg, 1) : NULL;
+    ck_model *m = be && l ? ck_model_new(be, &cfg, 1) : NULL;
     ck_checkpoint_meta meta = {.labels = l,
                                .training_json = "{\"epochs\":2,\"lr\":0.01,\"aug\":\"flip=h\"}",
                                .state_json = "{\"epoch\":1,\"best_val_loss\":0.5,\"history\":[]}"};

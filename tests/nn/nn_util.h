@@ -31,15 +31,15 @@ static inline ck_backend *test_backend(void)
  * one hidden layer of 8, 3 classes, batches of up to 4. */
 static inline ck_model *nn_tiny_head(ck_backend *be, float dropout, int batchnorm, uint64_t seed)
 {
-    ck_vgg16_config c;
-    ck_vgg16_config_default(&c);
+    ck_net_config c;
+    ck_net_config_default(&c);
     c.num_classes = 3;
     c.pool = CK_POOL_AVG;
     c.hidden[0] = 8;
     c.dropout = dropout;
     c.batchnorm = batchnorm;
     c.seed = seed;
-    return ck_vgg16_new(be, &c, 4);
+    return ck_model_new(be, &c, 4);
 }
 
 /* Fixed features for nn_tiny_head: 4 samples of 1×1×512 in [-1, 1). */

@@ -140,12 +140,12 @@ static void test_versions(ck_backend *be)
  * order parameters get initialised, and an overwritten one stays so. */
 static void test_lazy_init(ck_backend *be)
 {
-    ck_vgg16_config cfg;
-    ck_vgg16_config_default(&cfg);
+    ck_net_config cfg;
+    ck_net_config_default(&cfg);
     cfg.input_size = 32;
     cfg.num_classes = 5;
     cfg.seed = 42;
-    ck_model *a = ck_vgg16_new(be, &cfg, 1), *b = ck_vgg16_new(be, &cfg, 1);
+    ck_model *a = ck_model_new(be, &cfg, 1), *b = ck_model_new(be, &cfg, 1);
     CHECK(a && b);
     const char *names[] = {"block1_conv2/kernel", "block1_conv1/bias"};
     int np = ck_model_param_count(a);
@@ -178,7 +178,7 @@ static void test_lazy_init(ck_backend *be)
     free(vb);
 
     /* set before any use: never re-initialised afterwards */
-    ck_model *c = ck_vgg16_new(be, &cfg, 1);
+    ck_model *c = ck_model_new(be, &cfg, 1);
     CHECK(c);
     const char *k1 = "block1_conv1/kernel";
     int i1 = ck_model_param_find(c, k1);

@@ -9,10 +9,10 @@
 
 static ck_backend *be;
 
-static ck_vgg16_config config(int size, int train_blocks)
+static ck_net_config config(int size, int train_blocks)
 {
-    ck_vgg16_config c;
-    ck_vgg16_config_default(&c);
+    ck_net_config c;
+    ck_net_config_default(&c);
     c.input_size = size;
     c.num_classes = 5;
     c.hidden[0] = 16;
@@ -33,10 +33,10 @@ static char *summary_text(const ck_model *m)
 
 static void test_summary(void)
 {
-    ck_vgg16_config c = config(224, 0);
+    ck_net_config c = config(224, 0);
     c.num_classes = 20;
     c.hidden[0] = 256;
-    ck_model *m = ck_vgg16_new(be, &c, 1);
+    ck_model *m = ck_model_new(be, &c, 1);
     CHECK(m != NULL);
     long long total, tr, non;
     ck_model_param_totals(m, &total, &tr, &non);
@@ -66,7 +66,7 @@ static void test_summary(void)
     c.train_blocks = 1;
     c.pool = CK_POOL_AVG;
     c.batchnorm = 1;
-    m = ck_vgg16_new(be, &c, 2);
+    m = ck_model_new(be, &c, 2);
     CHECK(m != NULL);
     ck_model_param_totals(m, &total, &tr, &non);
     CHECK(non == 14714688 - 7079424 + 2 * 256);
@@ -84,10 +84,10 @@ static void test_summary(void)
     /* Bad configurations are refused with a message. */
     c = config(48, 0);
     ck_error_clear();
-    CHECK(ck_vgg16_new(be, &c, 1) == NULL && strstr(ck_error_buffer(), "multiple of 32"));
+    CHECK(ck_model_new(be, &c, 1) == NULL && strstr(ck_error_buffer(), "multiple of 32"));
     c = config(32, 6);
     ck_error_clear();
-    CHECK(ck_vgg16_new(be, &c, 1) == NULL && strstr(ck_error_buffer(), "blocks"));
+    CHECK(ck_model_new(be, &c, 1) == NULL && strstr(ck_error_buffer(), "blocks"));
     ck_error_clear();
 }
 
@@ -109,9 +109,9 @@ static void test_shapes(void)
     const int sizes[3] = {32, 64, 224};
     for (int k = 0; k < 3; k++) {
         int s = sizes[k], n = s == 224 ? 1 : 2;
-        ck_vgg16_config c = config(s, 0);
+        ck_net_config c = config(s, 0);
         c.pool = k == 1 ? CK_POOL_AVG : CK_POOL_FLATTEN;
-        ck_model *m = ck_vgg16_new(be, &c, n);
+        ck_model *m = ck_model_new(be, &c, n);
         CHECK(m != NULL);
         int fs[3];
         ck_model_feature_shape(m, fs);
@@ -138,9 +138,9 @@ static void test_shapes(void)
  * for gradients; smaller batches reuse the same buffers. */
 static void test_feature_split(void)
 {
-    ck_vgg16_config c = config(32, 1);
+    ck_net_config c = config(32, 1);
     c.dropout = 0.25f;
-    ck_model *m = ck_vgg16_new(be, &c, 3);
+    ck_model *m = ck_model_new(be, &c, 3);
     ck_tensor *x = random_images(3, 32, 9);
     float pa[15], pb[15];
     OK(ck_model_forward(m, CK_FROM_INPUT, x, pa));
@@ -229,11 +229,11 @@ static void test_bf16_activations(void)
         ck_conv_algo algo;
     } cases[] = {{0, CK_POOL_FLATTEN, CK_CONV_AUTO}, {1, CK_POOL_FLATTEN, CK_CONV_BF16}, {0, CK_POOL_AVG, CK_CONV_AUTO}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        ck_vgg16_config c = config(32, cases[k].train_blocks);
+        ck_net_config c = config(32, cases[k].train_blocks);
         c.pool = cases[k].pool;
         c.frozen_algo = cases[k].algo;
         c.dropout = 0.0f;
-        ck_model *ma = ck_vgg16_new(be, &c, 3), *mb = ck_vgg16_new(bb, &c, 3);
+        ck_model *ma = ck_model_new(be, &c, 3), *mb = ck_model_new(bb, &c, 3);
         ck_tensor *xa = random_images(3, 32, 21), *xb = random_images_on(bb, 3, 32, 21);
         int fs[3];
         ck_model_feature_shape(ma, fs);
@@ -296,8 +296,8 @@ static const float *fake_get(void *ctx, const char *name, int *ndim, int shape[4
 
 static void test_load_errors(void)
 {
-    ck_vgg16_config c = config(32, 0);
-    ck_model *m = ck_vgg16_new(be, &c, 1);
+    ck_net_config c = config(32, 0);
+    ck_model *m = ck_model_new(be, &c, 1);
     fake_src f = {0, calloc(3 * 3 * 512 * 512, sizeof(float))};
     float before[64], after[64];
     OK(ck_model_param_get(m, "block1_conv1/bias", before, 64));
@@ -327,12 +327,12 @@ static void test_load_errors(void)
 /* Features drawn around 3 class centres: the head must learn them. */
 static void train_head(int batchnorm, float dropout, ck_optim_kind kind)
 {
-    ck_vgg16_config c = config(32, 0);
+    ck_net_config c = config(32, 0);
     c.num_classes = 3;
     c.pool = CK_POOL_AVG;
     c.batchnorm = batchnorm;
     c.dropout = dropout;
-    ck_model *m = ck_vgg16_new(be, &c, 32);
+    ck_model *m = ck_model_new(be, &c, 32);
     const int n = 32, d = 512;
     float *feat = malloc(sizeof(float) * n * d);
     int32_t labels[32];

@@ -19,15 +19,15 @@ static ck_st_file *fx;
 
 static ck_model *make_model(const ck_weights *w, int train_blocks)
 {
-    ck_vgg16_config c;
-    ck_vgg16_config_default(&c);
+    ck_net_config c;
+    ck_net_config_default(&c);
     c.input_size = 32;
     c.num_classes = 5;
     c.hidden[0] = 16;
     c.dropout = 0.0f;
     c.train_blocks = train_blocks;
     c.frozen_algo = CK_CONV_FP32;
-    ck_model *m = ck_vgg16_new(be, &c, 2);
+    ck_model *m = ck_model_new(be, &c, 2);
     CHECK(m != NULL);
     OK(ck_model_load_weights(m, w));
     static const char *head[] = {"dense_1/kernel", "dense_1/bias", "predictions/kernel", "predictions/bias"};
@@ -122,10 +122,10 @@ int main(void)
     OK(ck_model_features(m, images, f5));
     close_fx("block5_pool", f5, fx, "block5_pool", 1e-4);
     ck_model_free(m);
-    ck_vgg16_config c;
-    ck_vgg16_config_default(&c);
+    ck_net_config c;
+    ck_net_config_default(&c);
     c.num_classes = 5, c.hidden[0] = 16;
-    m = ck_vgg16_new(be, &c, 2);
+    m = ck_model_new(be, &c, 2);
     OK(ck_model_load_weights(m, w));
     OK(ck_model_features(m, images, f5));
     close_fx("block5_pool (auto algorithm)", f5, fx, "block5_pool", 1e-3);

@@ -71,7 +71,7 @@ int main(void)
     ck_backend *be = ck_backend_new("cpu", 1);
     ck_weights *w = ck_weights_load(fx.weights);
     CHECK(be && w);
-    ck_vgg16_config cfg;
+    ck_net_config cfg;
     ck_train_options o;
     ck_train_options_init(&o);
     ck_train_options_set(&o, "head", "16");
@@ -80,7 +80,7 @@ int main(void)
     ck_train_options_set(&o, "conv-algo", "fp32");
     CHECK(ck_train_model_config(&o, 3, &cfg) == 0);
     CHECK(cfg.train_blocks == 1 && cfg.num_hidden == 1 && cfg.hidden[0] == 16);
-    ck_model *m = ck_vgg16_new(be, &cfg, 4);
+    ck_model *m = ck_model_new(be, &cfg, 4);
     CHECK(m && ck_model_load_weights(m, w) == 0);
     ck_optim_config oc;
     ck_optim_config_default(&oc, CK_OPT_ADAM);
@@ -120,7 +120,7 @@ int main(void)
         CHECK(ck_checkpoint_base_size(c) == ck_weights_file_size(w));
         CHECK(!strcmp(ck_checkpoint_base_origin(c), "random"));
         CHECK(!ck_checkpoint_base_embedded(c));
-        const ck_vgg16_config *cc = ck_checkpoint_config(c);
+        const ck_net_config *cc = ck_checkpoint_config(c);
         CHECK(cc->train_blocks == 1 && cc->batchnorm == 1 && cc->hidden[0] == 16 && cc->seed == cfg.seed);
         CHECK(ck_json_size(ck_json_get(ck_checkpoint_metadata(c), "frozen_layers")) == 10);
         ck_train_options o2;
@@ -164,9 +164,9 @@ int main(void)
         ck_optim_free(opt2);
 
         /* another architecture */
-        ck_vgg16_config other = cfg;
+        ck_net_config other = cfg;
         other.hidden[0] = 8;
-        ck_model *m3 = ck_vgg16_new(be, &other, 1);
+        ck_model *m3 = ck_model_new(be, &other, 1);
         CHECK(ck_checkpoint_restore(c, m3, NULL) == -1);
         CHECK(has_error("architecture"));
         ck_model_free(m3);

@@ -35,10 +35,10 @@ int finetune_summary(const ck_train_options *o, FILE *out)
     ck_weights *w = NULL;
     ck_model *m = NULL;
     ck_labels *l = summary_labels(o);
-    ck_vgg16_config cfg;
+    ck_net_config cfg;
     if (!l || ck_train_model_config(o, ck_labels_count(l), &cfg) != 0)
         goto done;
-    if (!(be = ck_backend_new("cpu", 1)) || !(m = ck_vgg16_new(be, &cfg, 1)))
+    if (!(be = ck_backend_new("cpu", 1)) || !(m = ck_model_new(be, &cfg, 1)))
         goto done;
     if (o->weights && (!(w = ck_weights_load(o->weights)) || ck_model_load_weights(m, w) != 0))
         goto done;

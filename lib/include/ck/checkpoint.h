@@ -107,7 +107,7 @@ const char *ck_checkpoint_class_id(const ck_checkpoint *c, int k);
 const char *ck_checkpoint_class_name(const ck_checkpoint *c, int k);
 
 /* Architecture (input size, head, trainable blocks, frozen conv algorithm). */
-const ck_vgg16_config *ck_checkpoint_config(const ck_checkpoint *c);
+const ck_net_config *ck_checkpoint_config(const ck_checkpoint *c);
 int ck_checkpoint_input_size(const ck_checkpoint *c);
 /* Frozen convolutions of the models built from now on (ck-predict
  * --conv-algo): the trained tensors do not depend on it. */

@@ -3,6 +3,7 @@
 #ifndef CK_CK_H
 #define CK_CK_H
 
+#include "ck/arch.h"
 #include "ck/augment.h"
 #include "ck/backend.h"
 #include "ck/checkpoint.h"

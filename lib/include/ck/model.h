@@ -24,7 +24,7 @@
  * Input: an [n,S,S,3] tensor on the model's backend, either U8 RGB pixels
  * (the model applies Keras' caffe preprocessing: BGR minus the ImageNet
  * mean) or F32 already preprocessed. n <= max_batch: all activations and
- * gradients are allocated once in ck_vgg16_new for max_batch and reused
+ * gradients are allocated once in ck_model_new for max_batch and reused
  * (smaller batches only reshape), because first touch of fresh memory is
  * very slow on the target VMs.
  *
@@ -53,6 +53,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ck/arch.h"
 #include "ck/backend.h"
 #include "ck/weights.h"
 
@@ -67,7 +68,10 @@ typedef enum ck_head_pool {
     CK_POOL_AVG = 1      /* GlobalAveragePooling2D: 512 features */
 } ck_head_pool;
 
-typedef struct ck_vgg16_config {
+typedef struct ck_net_config {
+    ck_arch arch;            /* backbone (ck/arch.h), default vgg16 */
+    ck_layout layout;        /* weights layout: decides ResNet v1 / v1.5, conv
+                              * biases, BN eps and the preprocessing */
     int input_size;          /* S: 32, 64, ..., 224 (multiple of 32) */
     int num_classes;         /* >= 2 */
     ck_head_pool pool;
@@ -78,16 +82,16 @@ typedef struct ck_vgg16_config {
     float bn_momentum;       /* PyTorch convention: running = (1-m)·running + m·batch
                               * (Keras momentum 0.99 == 0.01 here) */
     float bn_eps;            /* Keras default 1e-3 */
-    int train_blocks;        /* trainable conv blocks counted from the top:
-                              * 0 none (head only), 1 block5, 2 block4+5, ... 5 all */
+    int train_blocks;        /* trainable stages counted from the top:
+                              * 0 none (head only), 1 block5 / conv5, ... 5 all */
     ck_conv_algo frozen_algo; /* forward algorithm of frozen convs (trainable
                               * convs always use fp32, as backward does) */
     uint64_t seed;           /* head initialisation and dropout masks */
-} ck_vgg16_config;
+} ck_net_config;
 
 /* Defaults: input 32, 20 classes, flatten, one hidden layer of 256, dropout
  * 0.5, no BN (momentum 0.01, eps 1e-3), head only, algo auto, seed 0. */
-void ck_vgg16_config_default(ck_vgg16_config *cfg);
+void ck_net_config_default(ck_net_config *cfg);
 /* "flatten" | "avg" (also "gap"); -1 with an error otherwise. */
 int ck_head_pool_parse(const char *s, ck_head_pool *out);
 const char *ck_head_pool_name(ck_head_pool p);
@@ -104,10 +108,10 @@ typedef struct ck_model ck_model;
  * so loading pretrained weights skips the 14.7 M random conv values. The
  * values do not depend on when this happens.
  * The config is checked (clear error on a bad value). */
-ck_model *ck_vgg16_new(ck_backend *be, const ck_vgg16_config *cfg, int max_batch);
+ck_model *ck_model_new(ck_backend *be, const ck_net_config *cfg, int max_batch);
 void ck_model_free(ck_model *m);
 
-const ck_vgg16_config *ck_model_config(const ck_model *m);
+const ck_net_config *ck_model_config(const ck_model *m);
 ck_backend *ck_model_backend(const ck_model *m);
 
 /* ---- weights ----------------------------------------------------------- */
@@ -178,6 +182,23 @@ typedef enum ck_model_start {
 void ck_model_feature_shape(const ck_model *m, int shape[3]);
 size_t ck_model_feature_numel(const ck_model *m);
 const char *ck_model_feature_layer(const ck_model *m);
+
+/* ---- layers (backbone nodes, then the head) ---------------------------- */
+
+int ck_model_layer_count(const ck_model *m);
+const char *ck_model_layer_name(const ck_model *m, int i);
+/* Index by name, or -1 (no error set). */
+int ck_model_layer_find(const ck_model *m, const char *name);
+/* Per-sample output shape [h,w,c] of layer i ([1,1,c] for an [n,c] output);
+ * -1 with an error when i is out of range. */
+int ck_model_layer_shape(const ck_model *m, int i, int shape[3]);
+/* Index of the backbone's last layer ("block5_pool", "conv5_block3_out"). */
+int ck_model_base_end(const ck_model *m);
+
+/* Run the backbone in inference mode on an image batch x [n,S,S,3] up to
+ * backbone layer `layer` (<= ck_model_base_end) and copy its output
+ * [n,h,w,c] into out (F32, capacity for n samples; reshaped to n). */
+int ck_model_run_to(ck_model *m, const ck_tensor *x, int layer, ck_tensor *out);
 
 /* Run the frozen part: x [n,S,S,3] -> features [n,h,w,c] (a caller tensor
  * of F32 or BF16 with capacity for n samples; it is reshaped to n). */

@@ -77,12 +77,12 @@ typedef struct ck_dp_config {
 
 typedef struct ck_dp ck_dp;
 
-/* One backend and one ck_vgg16_new(cfg, max_batch) replica per device;
+/* One backend and one ck_model_new(cfg, max_batch) replica per device;
  * NCCL when every device is CUDA and NCCL is built in, else the local
  * communicator (nnodes > 1 requires NCCL). Replicas start identical (same
  * cfg->seed); load pretrained weights into each, or into replica 0 and
  * call ck_dp_sync_params. max_batch is per replica. */
-ck_dp *ck_dp_new(const ck_dp_config *dc, const ck_vgg16_config *cfg, int max_batch);
+ck_dp *ck_dp_new(const ck_dp_config *dc, const ck_net_config *cfg, int max_batch);
 void ck_dp_free(ck_dp *dp);
 
 int ck_dp_replicas(const ck_dp *dp); /* local */

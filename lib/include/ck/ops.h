@@ -31,6 +31,33 @@ int ck_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tenso
 int ck_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
                                ck_tensor *dw, ck_tensor *db, float beta);
 
+/* General 2-D convolution (the graph backbones' strided, 1×1 and 7×7
+ * convs): x [N,H,W,Ci], w [k,k,Ci,Co] (HWIO, square), b [Co] or NULL,
+ * y [N,Ho,Wo,Co] with Ho = (H + 2·pad - k)/stride + 1 (floor, likewise Wo),
+ * zero padding, optional fused ReLU. k = 3, stride 1, pad 1 is
+ * ck_conv3x3_forward (its algorithms and dtypes); other shapes are F32
+ * (algo is ignored). */
+int ck_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
+                    ck_tensor *y, int stride, int pad, int relu, ck_conv_algo algo);
+/* dx [N,H,W,Ci] (overwritten) from dy [N,Ho,Wo,Co] and w; the input size
+ * is dx's shape. */
+int ck_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx,
+                          int stride, int pad);
+/* dw [k,k,Ci,Co] and db [Co] (may be NULL) from x and dy. */
+int ck_conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
+                            ck_tensor *db, int stride, int pad, float beta);
+
+/* y = a + b (same shapes), optional fused ReLU; y may be a or b. */
+int ck_add_forward(ck_backend *be, const ck_tensor *a, const ck_tensor *b, ck_tensor *y, int relu);
+
+/* k×k max-pool with stride and padding that never wins (PyTorch's -inf):
+ * x [N,H,W,C] -> y [N,Ho,Wo,C], Ho = (H + 2·pad - k)/stride + 1. k = 2,
+ * stride 2, pad 0 is ck_maxpool2_forward (BF16 too); others are F32.
+ * Backward: the gradient goes to the first maximal element of each window. */
+int ck_maxpool_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y, int k, int stride, int pad);
+int ck_maxpool_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y, const ck_tensor *dy,
+                        ck_tensor *dx, int k, int stride, int pad);
+
 /* y = max(x, 0); in-place allowed. */
 int ck_relu_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);
 /* dx = dy · [y > 0]; in-place (dx == dy) allowed. */
@@ -70,7 +97,8 @@ int ck_dropout_backward(ck_backend *be, const ck_tensor *dy, const ck_tensor *ma
                         ck_tensor *dx, float rate);
 
 /* Batch normalisation over the batch of a [N,C] tensor (the head's optional
- * BN). training: use batch statistics, update running stats with
+ * BN), or of an [N,H,W,C] one per channel over N·H·W (a trainable
+ * backbone stage). training: use batch statistics, update running stats with
  * momentum (PyTorch convention: running = (1-m)·running + m·batch, unbiased
  * variance for running_var) and save mean/invstd for backward; otherwise use
  * the running statistics. */
@@ -95,9 +123,21 @@ int ck_softmax_xent(ck_backend *be, const ck_tensor *logits, const ck_tensor *la
                     const ck_tensor *class_weights, float smoothing, ck_tensor *probs,
                     ck_tensor *dlogits, float *loss, int *correct);
 
-/* Caffe preprocessing (Keras' VGG16 preprocess_input): rgb U8 [N,H,W,3]
- * -> out F32 [N,H,W,3] in BGR order minus mean_bgr. Done on the backend so
- * that only bytes travel to the GPU. */
+/* Input preprocessing, done on the backend so that only bytes travel to a
+ * GPU: rgb U8 [N,H,W,3] -> out F32 [N,H,W,3],
+ *   out[..,c] = (rgb[.., bgr ? 2-c : c] - mean[c]) · scale[c].
+ * "caffe" (Keras VGG16/ResNet50): bgr, mean B,G,R = 103.939, 116.779,
+ * 123.68, scale 1. "torch" (torchvision): RGB, mean 255·(0.485, 0.456,
+ * 0.406), scale 1/(255·(0.229, 0.224, 0.225)). */
+typedef struct ck_preprocess_spec {
+    int bgr;
+    float mean[3];
+    float scale[3];
+} ck_preprocess_spec;
+/* The spec of "caffe" or "torch"; -1 with an error otherwise. */
+int ck_preprocess_spec_of(const char *kind, ck_preprocess_spec *out);
+int ck_preprocess(ck_backend *be, const ck_tensor *rgb, const ck_preprocess_spec *p, ck_tensor *out);
+/* (Being replaced by ck_preprocess.) */
 int ck_preprocess_caffe(ck_backend *be, const ck_tensor *rgb, const float mean_bgr[3], ck_tensor *out);
 
 /* ---- optimizers (semantics of torch.optim, one tensor at a time) ------ */

@@ -128,7 +128,7 @@ int ck_train_options_from_json(ck_train_options *o, const ck_json *obj);
 int ck_train_options_check(const ck_train_options *o);
 
 /* Derived configurations (the strings parsed). */
-int ck_train_model_config(const ck_train_options *o, int num_classes, ck_vgg16_config *cfg);
+int ck_train_model_config(const ck_train_options *o, int num_classes, ck_net_config *cfg);
 int ck_train_optim_config(const ck_train_options *o, ck_optim_config *cfg);
 int ck_train_lr_config(const ck_train_options *o, ck_lr_config *cfg);
 /* extra_train / extra_images: the number of paths, and path k (malloc'd). */
