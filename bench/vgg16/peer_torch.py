@@ -1,6 +1,18 @@
 #!/usr/bin/python3
 """peer_torch.py — the PyTorch peer of bench-vgg16: same rows, same threads.
 
+--arch vgg16|vgg19|resnet50 (torchvision's networks: ResNet50 is v1.5, so
+bench-vgg16 runs with --layout torchvision against it). The conv base is
+VGG's `features` / ResNet50 up to layer4 (no global pool, no fc), the
+output ck's features are. The fine-tuning step trains stage 5 (VGG's last
+block, ResNet's layer4 in train mode: BN batch statistics, as ck) + the
+head (Flatten, Linear 256, ReLU, Dropout 0.5, Linear 20) with SGD momentum
+0.9; the frozen stages run in eval mode under inference_mode.
+
+--export-onnx DIR writes DIR/<arch>_<row>.onnx for the forward rows (the
+conv base at the row's fixed batch and size, eval mode) for peer_onnx.py,
+and exits.
+
 Why several configurations: the comparison must be against PyTorch at its
 best, so each row is timed in every configuration (plain NCHW, channels_last,
 TorchScript-frozen) under inference_mode, and the fastest median is reported.
@@ -18,6 +30,8 @@ Output, one line per row and configuration (tab-separated):
 and a final "torch  <row>  best  ..." line per row.
 """
 import argparse
+import copy
+import os
 import statistics
 import sys
 import time
@@ -25,7 +39,12 @@ import time
 import torch
 import torch.nn as nn
 
-CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+CFGS = {
+    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+              512, 512, 512, 512, "M"],
+}
+ARCH = "vgg16"
 ROWS = {  # name: (size, batch, kind)
     "fwd224b1": (224, 1, "fwd"),
     "fwd224b16": (224, 16, "fwd"),
@@ -45,21 +64,28 @@ def sync():
         torch.cuda.synchronize()
 
 
-def vgg16_blocks():
-    """VGG16 conv base split into blocks 1-4 and block 5 (torchvision layout)."""
+def base_blocks():
+    """The conv base of ARCH split into stages 1-4 (frozen when fine-tuning)
+    and stage 5, with the channels of its output."""
+    if ARCH == "resnet50":
+        import torchvision
+        r = torchvision.models.resnet50()
+        return (nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1, r.layer2, r.layer3),
+                nn.Sequential(r.layer4), 2048)
     layers, cin = [], 3
-    for v in CFG:
+    for v in CFGS[ARCH]:
         if v == "M":
             layers.append(nn.MaxPool2d(2, 2))
         else:
             layers += [nn.Conv2d(cin, v, 3, padding=1), nn.ReLU(inplace=True)]
             cin = v
-    # block5 = the last three convolutions and the last pool (7 modules)
-    return nn.Sequential(*layers[:-7]), nn.Sequential(*layers[-7:])
+    # block5 = the last 3 (vgg19: 4) convolutions + ReLUs and the last pool
+    k = 2 * (4 if ARCH == "vgg19" else 3) + 1
+    return nn.Sequential(*layers[:-k]), nn.Sequential(*layers[-k:]), 512
 
 
-def head(classes=20, size=224):
-    feat = 512 * (size // 32) ** 2
+def head(channels, classes=20, size=224):
+    feat = channels * (size // 32) ** 2
     return nn.Sequential(nn.Flatten(), nn.Linear(feat, 256), nn.ReLU(inplace=True),
                          nn.Dropout(0.5), nn.Linear(256, classes))
 
@@ -78,7 +104,7 @@ def time_it(step, batch, repeats, warmup):
 
 
 def fwd_configs(size, batch):
-    frozen, b5 = vgg16_blocks()
+    frozen, b5, _ = base_blocks()
     base = nn.Sequential(*frozen, *b5).eval().to(DEV)
     x = torch.randn(batch, 3, size, size, device=DEV)
     out = {}
@@ -88,7 +114,8 @@ def fwd_configs(size, batch):
             base(x)
     out["nchw"] = plain
 
-    base_cl = nn.Sequential(*frozen, *b5).eval().to(DEV, memory_format=torch.channels_last)
+    # a copy: .to(memory_format) converts the modules in place
+    base_cl = copy.deepcopy(base).to(DEV, memory_format=torch.channels_last)
     x_cl = x.contiguous(memory_format=torch.channels_last)
 
     def cl():
@@ -121,8 +148,8 @@ def ft_configs(size, batch):
                     ("bf16_channels_last", "all")]
     for name, amp in variants:
         fmt = "nchw" if name == "nchw" else "channels_last"
-        frozen, b5 = vgg16_blocks()
-        hd = head(20, size)
+        frozen, b5, ch = base_blocks()
+        hd = head(ch, 20, size)
         frozen.eval()
         for p in frozen.parameters():
             p.requires_grad_(False)
@@ -149,6 +176,17 @@ def ft_configs(size, batch):
     return out
 
 
+def export_onnx(path, size, batch):
+    """The conv base in eval mode at a fixed shape (what OpenVINO and ONNX
+    Runtime compile best), NCHW float32 input "x", output "features"."""
+    frozen, b5, _ = base_blocks()
+    base = nn.Sequential(*frozen, *b5).eval()
+    x = torch.randn(batch, 3, size, size)
+    with torch.no_grad():
+        torch.onnx.export(base, x, path, input_names=["x"], output_names=["features"], opset_version=13,
+                          do_constant_folding=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default="all")
@@ -157,9 +195,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--configs", default="all", help="comma list or all")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--arch", default="vgg16", choices=["vgg16", "vgg19", "resnet50"])
+    ap.add_argument("--export-onnx", metavar="DIR")
     a = ap.parse_args()
-    global DEV
+    global DEV, ARCH
     DEV = torch.device(a.device)
+    ARCH = a.arch
     torch.set_num_threads(a.threads)
     if DEV.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -177,6 +218,10 @@ def main():
         if r not in ROWS:
             sys.exit("peer_torch.py: unknown row %r" % r)
         size, batch, kind = ROWS[r]
+        if a.export_onnx:
+            if kind == "fwd":
+                export_onnx(os.path.join(a.export_onnx, "%s_%s.onnx" % (ARCH, r)), size, batch)
+            continue
         cfgs = fwd_configs(size, batch) if kind == "fwd" else ft_configs(size, batch)
         best = None
         for name, fn in cfgs.items():
