@@ -23,9 +23,9 @@
  * backward of the trained part: the weight gradient of every trained conv
  * and dense layer (as many FLOPs as its forward) and the data gradient of
  * every one except those reading the frozen part (nothing flows into it).
- * VGG16: 30.69 GFLOP per 224 image for the base, 35.35 for the step;
- * VGG19: 39.03 / 43.69; ResNet50 (torchvision v1.5): 8.18 / 10.24; ResNet50
- * Keras v1: 7.73 / 9.79 (--flops prints them for every size). Peak RSS is
+ * Per 224 image, base / step: VGG16 30.69 / 35.36 GFLOP, VGG19 39.02 /
+ * 45.53, ResNet50 torchvision v1.5 8.17 / 11.15, ResNet50 Keras v1 7.71 /
+ * 10.54 (--flops prints every row). Peak RSS is
  * the process's (run one row per process to attribute it, as run.sh does).
  *
  * --peak measures this CPU's fp32 FMA and bf16 dot-product peaks at
