@@ -9,9 +9,6 @@
 
 #define D "model"
 
-/* Keras' VGG16 preprocess_input ("caffe"): BGR minus the ImageNet mean. */
-static const float imagenet_mean_bgr[3] = {103.939f, 116.779f, 123.68f};
-
 /* Dropout layer k draws from its own stream of Philox keys (splitmix64 of
  * seed and k), so two dropout layers never share a mask. */
 static uint64_t dropout_seed(uint64_t seed, int k)
@@ -100,7 +97,10 @@ static const ck_tensor *prepare_input(ck_model *m, const ck_tensor *x)
         ck_error(D, "input batch must be u8 pixels or f32, not %s", ck_dtype_name(ck_tensor_dtype(x)));
         return NULL;
     }
-    if (ck_tensor_set_batch(m->input, n) || ck_preprocess_caffe(m->be, x, imagenet_mean_bgr, m->input))
+    /* Keras' VGG16 preprocess_input ("caffe"): BGR minus the ImageNet mean. */
+    ck_preprocess_spec spec;
+    if (ck_preprocess_spec_of("caffe", &spec) || ck_tensor_set_batch(m->input, n)
+        || ck_preprocess(m->be, x, &spec, m->input))
         return NULL;
     return m->input;
 }
