@@ -347,6 +347,18 @@ static void col2im_add(int threads, const float *dcol, const conv_geom *g, long 
     }
 }
 
+/* Rows of a forward chunk: a size that does not depend on the thread
+ * count (OpenBLAS's result for a row can depend on the GEMM's row count:
+ * 1 and 2 threads differed in the last bits with chunk_rows), 4 MiB of col
+ * per thread, at most 1024 rows so that small batches still spread over
+ * the threads. */
+static long fixed_chunk_rows(long m, long k)
+{
+    long rows = (long)(((size_t)4 << 20) / ((size_t)k * sizeof(float)));
+    rows = rows > 1024 ? 1024 : rows < 16 ? 16 : rows;
+    return rows < m ? rows : m;
+}
+
 /* Like ck_cpu_conv3x3_fp32: each thread takes whole chunks of output
  * pixels, im2col (or, 1×1 stride 1, the input rows themselves), one
  * single-threaded GEMM, bias and ReLU while the chunk is in cache. */
@@ -365,7 +377,7 @@ int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, 
         return 0;
     }
     const int direct = direct_1x1(&g), nt = be->threads;
-    const long chunk = chunk_rows(m, k, nt);
+    const long chunk = fixed_chunk_rows(m, k);
     const long nchunks = (m + chunk - 1) / chunk;
     const int used = nchunks < nt ? (int)nchunks : nt;
     float *col = NULL;
