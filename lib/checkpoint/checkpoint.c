@@ -3,6 +3,7 @@
 #include "ck/checkpoint.h"
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/ops.h"
 #include "ck/optim.h"
 #include "ck/safetensors.h"
 

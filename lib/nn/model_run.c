@@ -506,13 +506,16 @@ static int run_backward(ck_model *m, int dry)
         const ck_tensor *in = dry ? NULL : input_of(m, i, 0), *out = m->out[i];
         ck_tensor *dw = l->nparams ? m->params[l->param0].g : NULL;
         ck_tensor *db = l->nparams > 1 ? m->params[l->param0 + 1].g : NULL;
+        /* dx[k]: where input k's gradient is written (its own buffer, or a
+         * scratch to add into it afterwards) */
         ck_tensor *dx[2] = {NULL, NULL}, *scr[2] = {NULL, NULL};
+        int src[2] = {-1, -1};
         for (int k = 0; k < (l->type == L_ADD ? 2 : 1); k++) {
-            int p = k ? l->in1 : l->in0;
-            if (p >= m->first_param_layer && !(dx[k] = grad_target(m, p, &scr[k], dry)))
+            src[k] = k ? l->in1 : l->in0;
+            if (src[k] >= m->first_param_layer && !(dx[k] = grad_target(m, src[k], &scr[k], dry)))
                 return -1;
         }
-        ck_tensor *d0 = scr[0] ? scr[0] : dx[0], *d1 = scr[1] ? scr[1] : dx[1];
+        ck_tensor *d0 = dx[0], *d1 = dx[1];
         int rc = 0;
         if (!dry) {
             switch (l->type) {
@@ -564,7 +567,7 @@ static int run_backward(ck_model *m, int dry)
             }
             for (int k = 0; k < 2 && !rc; k++)
                 if (scr[k])
-                    rc = ck_axpy(be, 1.0f, scr[k], dx[k]);
+                    rc = ck_axpy(be, 1.0f, scr[k], m->gout[src[k]]);
         }
         for (int k = 0; k < 2; k++)
             if (scr[k])

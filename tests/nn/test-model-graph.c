@@ -65,12 +65,10 @@ static void test_counts(void)
     char *s = summary_text(m);
     CHECK(strstr(s, "Model: \"resnet50\"") != NULL);
     CHECK(strstr(s, " conv1_conv (Conv2D)         (None, 112, 112, 64)      9472") != NULL);
-    CHECK(strstr(s, " conv1_bn (BatchNormalization)(None, 112, 112, 64)     256") != NULL
-          || strstr(s, " conv1_bn (BatchNormalization) (None, 112, 112, 64)     256") != NULL);
+    CHECK(strstr(s, " conv1_bn (BatchNormalization) (None, 112, 112, 64)      256") != NULL);
     CHECK(strstr(s, " pool1_pool (MaxPooling2D)   (None, 56, 56, 64)        0") != NULL);
     CHECK(strstr(s, " conv2_block1_add (Add)      (None, 56, 56, 256)       0") != NULL);
-    CHECK(strstr(s, " conv5_block3_out (Activation)(None, 7, 7, 2048)       0") != NULL
-          || strstr(s, " conv5_block3_out (Activation) (None, 7, 7, 2048)       0") != NULL);
+    CHECK(strstr(s, " conv5_block3_out (Activation) (None, 7, 7, 2048)        0") != NULL);
     CHECK(strstr(s, "Non-trainable params: 23,587,712\n") != NULL);
     free(s);
     /* conv5 trained: its convs and BN scales train, the moving statistics
@@ -217,7 +215,7 @@ static void test_stage_gradients(ck_layout layout)
                 }
         for (int r = 0; r < 3; r++) {
             size_t e = best[r];
-            const float v = host[e], h = 1e-2f * fmaxf(1.0f, fabsf(v));
+            const float v = host[e], h = 2e-3f * fmaxf(1.0f, fabsf(v));
             host[e] = v + h;
             ck_tensor_upload(p, host, n * sizeof(float));
             double lp = train_loss();
