@@ -461,7 +461,9 @@ static int conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_ten
         }
         return 0;
     }
-    if (kk == 0 || g->co == 0) /* dw is empty */
+    if (g->co == 0)
+        return 0;
+    if (kk == 0) /* dw is empty */
         return db ? ck_cu_colsum(be, (const float *)dy->data, rows, g->co, (float *)db->data, beta) : 0;
     if (set_descs(c, g, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
         return -1;

@@ -571,7 +571,7 @@ __global__ void k_add(const float *a, const float *b, float *y, size_t n, int re
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         float v = __fadd_rn(a[i], b[i]);
-        y[i] = relu && v < 0.0f ? 0.0f : v;
+        y[i] = relu && !(v > 0.0f) ? 0.0f : v; /* the CPU's test: -0 and NaN give +0 */
     }
 }
 
