@@ -84,8 +84,8 @@ torch_env() {
 }
 
 weights=()
-if "$build/tools/ck-weights" random --seed 1 --arch "$ARCH" --layout "$LAYOUT" -o "$work/w.h5" >/dev/null 2>"$work/w.err"; then
-    weights=(--weights "$work/w.h5")
+if "$build/tools/ck-weights" random --seed 1 --arch "$ARCH" --layout "$LAYOUT" -o "$work/weights" >/dev/null 2>"$work/w.err"; then
+    weights=(--weights "$work/weights")
 else
     echo "# ck-weights random --arch $ARCH --layout $LAYOUT failed ($(head -1 "$work/w.err")): ck runs its seeded initial weights (same network, same speed)" >&2
 fi
