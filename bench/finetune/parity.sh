@@ -27,6 +27,9 @@
 #            accuracy 5% = chance), which proves nothing.
 #   TORCH_SEEDS  PyTorch's seeds (default SEEDS): more are cheap, its frozen
 #            features are computed once
+#   TORCH_FEATURES  a file for PyTorch's frozen features (default none):
+#            computed once, then loaded by every run with the same weights
+#            seed, ARCH, LAYOUT, split and SIZE (e.g. several ARGS' WORKs)
 #   THREADS  (default 2)   WORK (scratch folder; default a temp folder, kept;
 #            the finished runs in it are kept: a new WORK for new ARGS)
 # PyTorch computes the frozen base once and trains every seed's head on it
@@ -77,7 +80,8 @@ if ! grep -q '^total_seconds' "$work/torch.out" 2>/dev/null ||
     [ "$(awk -F'\t' '$1 == "seed" { printf "%s,", $2 }' "$work/torch.out")" != "$(echo $TORCH_SEEDS | tr ' ' ,)," ]; then
     "$TORCH_PY" "$here/peer_torch.py" --weights "$weights" --arch "$ARCH" --layout "$LAYOUT" --train "$work/split/train.tsv" \
         --val "$work/split/val.tsv" "${common[@]}" --seeds "$(echo $TORCH_SEEDS | tr ' ' ,)" \
-        --threads "$THREADS" --base once $PYARGS > "$work/torch.out"
+        --threads "$THREADS" --base once ${TORCH_FEATURES:+--features "$TORCH_FEATURES"} $PYARGS \
+        > "$work/torch.out"
 fi
 
 # Final epoch and best epoch (lowest val_loss, what -o keeps) of each run.

@@ -47,6 +47,9 @@ Two ways to run the frozen base:
                   and for the validation set every epoch, as Keras'
                   model.fit does with a frozen base (run.sh with BASE=every)
 
+--features PATH keeps the frozen features of --base once in a file (loaded
+when it exists: the caller keys it by weights, split, size and backbone).
+
 --time-epochs K stops after K epochs and prints the wall time extrapolated to
 --epochs (the data load + setup counted once, epochs ×(epochs/K)).
 
@@ -58,6 +61,7 @@ then "total_seconds S" (and "extrapolated_seconds S" with --time-epochs).
 import argparse
 import csv
 import math
+import os
 import sys
 import time
 
@@ -366,6 +370,10 @@ def main():
     ap.add_argument("--ema", type=float, default=0.0, help="as ck-finetune --ema DECAY")
     ap.add_argument("--mixup", type=float, default=0.0, help="as ck-finetune --mixup A (cached features)")
     ap.add_argument("--base", choices=["once", "every"], default="once")
+    ap.add_argument("--features", default=None,
+                    help="--base once: load the frozen features from this file when it exists, "
+                         "else compute and save them (several recipes on the same weights, "
+                         "split and size share them)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--time-epochs", type=int, default=0)
@@ -402,7 +410,14 @@ def main():
     B = 64  # batch of the frozen-only passes (inference)
 
     if a.base == "once":
-        ftr, fva = run_base(base, xtr, B), run_base(base, xva, B)
+        if a.features and os.path.exists(a.features):
+            ftr, fva = torch.load(a.features)
+        else:
+            ftr, fva = run_base(base, xtr, B), run_base(base, xva, B)
+            if a.features:
+                torch.save((ftr, fva), a.features)
+        if ftr.shape[0] != len(ytr) or fva.shape[0] != len(yva) or ftr[0].numel() != fdim:
+            sys.exit(f"peer_torch.py: {a.features} holds features of other data or another base")
         feats_tr = lambda idx: ftr[idx]
         feats_va = lambda i, j: fva[i:j]
     else:
