@@ -46,6 +46,10 @@ ARGS=${ARGS:-"--batchnorm --lr 0.0001"}
 PYARGS=${PYARGS:-$ARGS}
 THREADS=${THREADS:-2}
 TORCH_PY=${TORCH_PY:-/usr/bin/python3}
+# OpenMP threads (ck's and torch's) sleep at barriers instead of spinning:
+# on the shared 2 cores (load 10-20) spinning took ~80% of both tools' CPU
+# time (perf record), i.e. ~5x slower runs; the figures do not depend on it.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 work=${WORK:-$(mktemp -d /tmp/ck-parity.XXXXXX)}
 mkdir -p "$work"
 echo "# work folder: $work; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
