@@ -3,16 +3,7 @@
 # weights, with the pseudo-label round (PSEUDO) and the trick variables:
 # the joined manifests, the second-round models, the submission made from
 # them, and a changed PSEUDO redoing only the round.
-set -u
-for tool in ck-synth ck-weights ck-split ck-finetune ck-predict ck-eval; do
-  command -v $tool >/dev/null || { echo "FAILED: $tool not found (tools folder: ${CK_BIN:-unset})"; exit 1; }
-done
-command -v make >/dev/null || { echo "FAILED: make not found"; exit 1; }
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail=0
-check() { if ! eval "$1"; then echo "FAILED: $1"; fail=1; fi; }
+. "$CK_TESTDATA/lib.sh" ck-synth ck-weights ck-split ck-finetune ck-predict ck-eval make
 
 ck-synth -o data -c 3 -n 48 -t 12 -S 32 -j 1 >/dev/null 2>&1 || exit 1
 ck-weights random --seed 5 -o w.h5 >/dev/null 2>&1 || exit 1
