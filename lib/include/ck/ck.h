@@ -17,6 +17,7 @@
 #include "ck/metrics.h"
 #include "ck/model.h"
 #include "ck/multigpu.h"
+#include "ck/npy.h"
 #include "ck/ops.h"
 #include "ck/optim.h"
 #include "ck/predict.h"
