@@ -58,6 +58,11 @@ expect 2 $F -m "$M" -o "$T/x.npy" --tta flip --pool none
 has "$err" "--tta goes with --pool avg or max"
 expect 2 $F -m "$M" -o "$T/x.npy" --names "$T/x.npy"
 expect 2 $F -m "$M" -o "$M"
+has "$err" "is the input -m"
+expect 2 $F -m "$M" -o "$T/x.npy" --names "$M"
+has "$err" "is the input -m"
+expect 2 $F -m "$M" -o ''
+expect 2 $F -m "$M" -o "$T/x.npy" --names ''
 # An unknown layer: exit 2 once the weights say which backbone, with names.
 expect 2 $F -m "$M" -o "$T/x.npy" --layer block9_pool
 has "$err" "no layer 'block9_pool' in vgg16"
@@ -137,6 +142,11 @@ ls "$T" | grep -q '\.tmp\.' && fail "a failed run left a temporary"
 cp "$T/avg.npy" "$T/keep.npy"
 expect 1 $F -m "$M" -i "$T/syn/train" -o "$T/avg.npy"
 cmp -s "$T/avg.npy" "$T/keep.npy" || fail "a failed run changed the earlier output"
+
+# A full disk (docs/outputs.md's hook): exit 1, nothing written.
+CK_FAULT_WRITE=1:ENOSPC expect 1 $F -m "$M" -i "$T/syn/train" -o "$T/full.npy"
+has "$err" "full.npy"
+[ -e "$T/full.npy" ] || [ -e "$T/full.npy.names" ] && fail "a failed write left a file"
 
 [ "$fails" = 0 ] && echo "test-ck-features: OK" || echo "test-ck-features: $fails failure(s)"
 exit $((fails > 0))

@@ -10,6 +10,7 @@
 #include "ck/dataset.h"
 #include "ck/dtype.h"
 #include "ck/error.h"
+#include "ck/features.h"
 #include "ck/fs.h"
 #include "ck/image.h"
 #include "ck/json.h"
