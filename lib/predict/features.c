@@ -182,25 +182,29 @@ int64_t ck_features_row_shape(const ck_features *f, int *ndim, int64_t dims[3])
     }
 }
 
-/* One image's map [hw, c] into its row, added to acc (avg: sum over
- * positions in double, then the mean; max: the largest value). */
-static void pool_add(ck_feat_pool pool, const float *map, size_t hw, size_t c, float *acc)
+/* One image's map [hw, c] into its row, added to acc: avg sums positions
+ * in double (`sum`, c entries) then takes the mean, max the largest value.
+ * Positions outer, channels inner: the map is read in memory order. */
+static void pool_add(ck_feat_pool pool, const float *map, size_t hw, size_t c, float *acc, double *sum)
 {
     if (pool == CK_FEAT_FLATTEN || pool == CK_FEAT_NONE) {
         for (size_t k = 0; k < hw * c; k++)
             acc[k] += map[k];
         return;
     }
-    for (size_t ch = 0; ch < c; ch++) {
-        double s = 0;
-        float m = -FLT_MAX;
-        for (size_t p = 0; p < hw; p++) {
-            float v = map[p * c + ch];
-            s += v;
-            m = v > m ? v : m;
-        }
-        acc[ch] += pool == CK_FEAT_AVG ? (float)(s / (double)hw) : m;
+    for (size_t ch = 0; ch < c; ch++)
+        sum[ch] = pool == CK_FEAT_AVG ? 0.0 : -FLT_MAX;
+    for (size_t p = 0; p < hw; p++) {
+        const float *v = map + p * c;
+        if (pool == CK_FEAT_AVG)
+            for (size_t ch = 0; ch < c; ch++)
+                sum[ch] += v[ch];
+        else
+            for (size_t ch = 0; ch < c; ch++)
+                sum[ch] = v[ch] > sum[ch] ? v[ch] : sum[ch];
     }
+    for (size_t ch = 0; ch < c; ch++)
+        acc[ch] += (float)(pool == CK_FEAT_AVG ? sum[ch] / (double)hw : sum[ch]);
 }
 
 /* Buffers of one run, allocated once for the largest batch. */
@@ -209,6 +213,7 @@ typedef struct run_bufs {
     uint8_t *view; /* a test-time view of the batch */
     float *maps;   /* the layer's output, downloaded */
     float *rows;   /* the batch's rows (sums over views) */
+    double *sum;   /* one image's per-channel sums or maxima */
 } run_bufs;
 
 static int run_batch(ck_features *f, run_bufs *r, const ck_batch *b, ck_npy_writer *w, size_t row_len)
@@ -228,7 +233,7 @@ static int run_batch(ck_features *f, run_bufs *r, const ck_batch *b, ck_npy_writ
         rc = ck_tensor_upload(r->x, src, bytes) || ck_model_run_to(f->model, r->x, f->layer, r->out) ||
              ck_tensor_download(r->out, r->maps, (size_t)b->n * hw * c * sizeof *r->maps);
         for (int j = 0; j < b->n && !rc; j++)
-            pool_add(o->pool, r->maps + (size_t)j * hw * c, hw, c, r->rows + (size_t)j * row_len);
+            pool_add(o->pool, r->maps + (size_t)j * hw * c, hw, c, r->rows + (size_t)j * row_len, r->sum);
     }
     if (!rc && o->nviews > 1)
         for (size_t k = 0; k < (size_t)b->n * row_len; k++)
@@ -260,9 +265,10 @@ int ck_features_run(ck_features *f, const char *const *paths, int n, const char 
         .view = o->nviews > 1 ? malloc((size_t)B * (size_t)S * (size_t)S * 3) : NULL,
         .maps = malloc((size_t)B * map_len * sizeof(float)),
         .rows = malloc((size_t)B * row_len * sizeof(float)),
+        .sum = malloc((size_t)f->map[2] * sizeof(double)),
     };
     int *order = malloc((size_t)n * sizeof *order);
-    int rc = !l || !r.x || !r.out || (o->nviews > 1 && !r.view) || !r.maps || !r.rows || !order ? -1 : 0;
+    int rc = !l || !r.x || !r.out || (o->nviews > 1 && !r.view) || !r.maps || !r.rows || !r.sum || !order ? -1 : 0;
     if (rc && !*ck_error_buffer())
         ck_error("features", "out of memory");
     ck_npy_writer *w = rc ? NULL : ck_npy_create(out, 1 + ndim, dims, flags);
@@ -298,6 +304,7 @@ int ck_features_run(ck_features *f, const char *const *paths, int n, const char 
     free(r.view);
     free(r.maps);
     free(r.rows);
+    free(r.sum);
     free(order);
     return rc;
 }
