@@ -37,7 +37,10 @@ check "info: sha256" grep -q "^sha256: $sha" info.txt
 
 ck-weights verify r.h5 >out.txt 2>err.txt; st=$?
 check "verify of a random file exits 1 (got $st)" test $st -eq 1
-check "verify says why" grep -q "NOT the official file: size differs" err.txt
+check "verify says why" grep -q "NOT an official file: its size, sha256 and md5 match none" err.txt
+ck-weights verify --arch vgg16 r.h5 >out.txt 2>err.txt; st=$?
+check "verify --arch vgg16 of a random file exits 1 (got $st)" test $st -eq 1
+check "verify --arch says why" grep -q "NOT the official file: size differs" err.txt
 
 ck-weights convert r.h5 r.safetensors 2>err.txt; check "convert exits 0" test $? -eq 0
 ck-weights info r.safetensors >info2.txt 2>/dev/null; check "info safetensors exits 0" test $? -eq 0
