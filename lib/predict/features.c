@@ -56,9 +56,8 @@ void ck_features_options_init(ck_features_options *o)
 /* The backbone a weights file holds. */
 static void weights_arch(const ck_weights *w, ck_arch *arch, ck_layout *layout)
 {
-    (void)w;
-    *arch = CK_ARCH_VGG16;
-    *layout = CK_LAYOUT_KERAS;
+    *arch = ck_weights_arch(w);
+    *layout = ck_weights_layout(w);
 }
 
 int ck_features_check_layer(const ck_weights *w, const char *layer)

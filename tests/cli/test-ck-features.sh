@@ -143,6 +143,16 @@ cp "$T/avg.npy" "$T/keep.npy"
 expect 1 $F -m "$M" -i "$T/syn/train" -o "$T/avg.npy"
 cmp -s "$T/avg.npy" "$T/keep.npy" || fail "a failed run changed the earlier output"
 
+# ResNet50: the backbone is the weights file's; 2048 channels at the end.
+ck-weights random --arch resnet50 --seed 5 -o "$T/r50.h5" >/dev/null 2>&1 || fail "ck-weights random --arch resnet50"
+expect 0 ck-features -w "$T/r50.h5" -j 1 -m "$M" -i "$T/syn/train" -o "$T/r50.npy"
+[ "$(npy_dict "$T/r50.npy")" = "{'descr': '<f4', 'fortran_order': False, 'shape': (5, 2048), }" ] ||
+  fail "resnet50 header: $(npy_dict "$T/r50.npy")"
+has "$err" "of conv5_block3_out (avg)"
+expect 2 ck-features -w "$T/r50.h5" -m "$M" -o "$T/x.npy" --layer block5_pool
+has "$err" "no layer 'block5_pool' in resnet50"
+has "$err" "conv5_block3_out"
+
 # A full disk (docs/outputs.md's hook): exit 1, nothing written.
 CK_FAULT_WRITE=1:ENOSPC expect 1 $F -m "$M" -i "$T/syn/train" -o "$T/full.npy"
 has "$err" "full.npy"
