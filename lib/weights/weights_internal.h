@@ -91,8 +91,8 @@ typedef struct wt_match {
  * `namings` is a bit set of 1 << wt_naming. */
 int wt_recognise(const wt_index *x, const char *path, unsigned namings, ck_layout hint, wt_match *m);
 
-/* Take ownership of `data` (freed on error) as the next tensor of the
- * match's i-th wanted one (in canonical layout). Checks finiteness. */
+/* Take ownership of `data` (freed on error) as the next tensor, named and
+ * shaped as `want` (canonical layout). Checks finiteness. */
 int ck_weights_add(ck_weights *w, const wt_tensor *want, float *data);
 /* Set the weights' arch, layout, preprocessing from a match. */
 void wt_adopt(ck_weights *w, const wt_match *m);

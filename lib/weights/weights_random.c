@@ -80,12 +80,18 @@ static float element(const wt_gen *g, size_t e)
 
 void wt_gen_fill(wt_gen *g, float *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        switch (g->kind) {
-        case 0: out[i] = (float)(g->a * ck_rng_normal(&g->r)); break;
-        case 1: out[i] = 0.0f; break;
-        default: out[i] = element(g, g->pos + i); break;
-        }
+    if (g->kind == 0) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = (float)(g->a * ck_rng_normal(&g->r));
+    } else if (g->kind == 1) {
+        memset(out, 0, n * sizeof *out);
+    } else {
+        /* Stateless per element: the same bytes at any thread count. */
+        const long long m = (long long)n;
+        const size_t pos = g->pos;
+#pragma omp parallel for schedule(static) if (m > 65536)
+        for (long long i = 0; i < m; i++)
+            out[i] = element(g, pos + (size_t)i);
     }
     g->pos += n;
 }

@@ -121,6 +121,12 @@ int ck_weights_load_safetensors(ck_weights *w)
     ck_layout hint = read_metadata(w, f);
     if (wt_recognise(&x, w->path, 1u << WT_NAMES_CANONICAL | 1u << WT_NAMES_TORCHVISION, hint, m) < 0)
         goto out;
+    const char *arch = ck_st_metadata(f, "ck_arch");
+    if (arch && strcmp(arch, ck_arch_name(m->arch)) != 0) {
+        ck_error("weights", "%s: metadata says ck_arch \"%s\" but the tensors are %s's", w->path, arch,
+                 ck_arch_name(m->arch));
+        goto out;
+    }
     wt_adopt(w, m);
     for (int i = 0; i < m->n; i++)
         if (load_tensor(w, f, &m->want[i], m->from[i], m->naming) < 0)
