@@ -132,6 +132,16 @@ r=$(max_rel "$T/tta.f" "$T/pair.f")
 close "$r" || fail "--tta flip is not the mean of the image and its mirror image (rel $r)"
 cmp -s "$T/tta.f" <(sed -n '1025,1536p' "$T/avg.f") && fail "--tta flip changed nothing"
 
+# ResNet50: the backbone is the weights file's; 2048 channels at the end.
+ck-weights random --arch resnet50 --seed 5 -o "$T/r50.h5" >/dev/null 2>&1 || fail "ck-weights random --arch resnet50"
+expect 0 ck-features -w "$T/r50.h5" -j 1 -m "$M" -i "$T/syn/train" -o "$T/r50.npy"
+[ "$(npy_dict "$T/r50.npy")" = "{'descr': '<f4', 'fortran_order': False, 'shape': (5, 2048), }" ] ||
+  fail "resnet50 header: $(npy_dict "$T/r50.npy")"
+has "$err" "of conv5_block3_out (avg)"
+expect 2 ck-features -w "$T/r50.h5" -m "$M" -o "$T/x.npy" --layer block5_pool
+has "$err" "no layer 'block5_pool' in resnet50"
+has "$err" "conv5_block3_out"
+
 # An unreadable image: exit 1 naming it, and no .npy or names file.
 printf 'not a png' >"$T/syn/train/train_00003.png"
 expect 1 $F -m "$M" -i "$T/syn/train" -o "$T/bad.npy"
@@ -142,16 +152,6 @@ ls "$T" | grep -q '\.tmp\.' && fail "a failed run left a temporary"
 cp "$T/avg.npy" "$T/keep.npy"
 expect 1 $F -m "$M" -i "$T/syn/train" -o "$T/avg.npy"
 cmp -s "$T/avg.npy" "$T/keep.npy" || fail "a failed run changed the earlier output"
-
-# ResNet50: the backbone is the weights file's; 2048 channels at the end.
-ck-weights random --arch resnet50 --seed 5 -o "$T/r50.h5" >/dev/null 2>&1 || fail "ck-weights random --arch resnet50"
-expect 0 ck-features -w "$T/r50.h5" -j 1 -m "$M" -i "$T/syn/train" -o "$T/r50.npy"
-[ "$(npy_dict "$T/r50.npy")" = "{'descr': '<f4', 'fortran_order': False, 'shape': (5, 2048), }" ] ||
-  fail "resnet50 header: $(npy_dict "$T/r50.npy")"
-has "$err" "of conv5_block3_out (avg)"
-expect 2 ck-features -w "$T/r50.h5" -m "$M" -o "$T/x.npy" --layer block5_pool
-has "$err" "no layer 'block5_pool' in resnet50"
-has "$err" "conv5_block3_out"
 
 # A full disk (docs/outputs.md's hook): exit 1, nothing written.
 CK_FAULT_WRITE=1:ENOSPC expect 1 $F -m "$M" -i "$T/syn/train" -o "$T/full.npy"
