@@ -39,6 +39,7 @@ side never re-creates them. Everything is computed in float64 from the
 float32 weights and stored as float32. The script also checks its own Keras
 module: built as v1.5 it must reproduce torchvision's resnet50 exactly.
 """
+import copy
 import json
 import struct
 import sys
@@ -64,6 +65,7 @@ GRADS = [("conv5_block1_0_conv/kernel", 997), ("conv5_block1_2_conv/kernel", 499
          ("conv5_block3_3_bn/gamma", 1), ("conv5_block3_3_bn/beta", 1),
          ("predictions/kernel", 1), ("predictions/bias", 1)]
 AFTER = ["conv5_block1_1_bn", "conv5_block3_3_bn"]
+CANDIDATES = 16  # image draws tried for the training step (relu_margin)
 
 
 def put(name, a):
@@ -158,13 +160,14 @@ class Block(nn.Module):
         self.c3, self.b3 = nn.Conv2d(f, 4 * f, 1, 1, 0, bias=bias), bn(4 * f)
         self.c0 = nn.Conv2d(cin, 4 * f, 1, stride, 0, bias=bias) if project else None
         self.b0 = bn(4 * f) if project else None
+        self.relu = nn.ReLU()
 
     def forward(self, x):
-        y = F.relu(self.b1(self.c1(x)))
-        y = F.relu(self.b2(self.c2(y)))
+        y = self.relu(self.b1(self.c1(x)))
+        y = self.relu(self.b2(self.c2(y)))
         y = self.b3(self.c3(y))
         s = self.b0(self.c0(x)) if self.c0 is not None else x
-        return F.relu(s + y)
+        return self.relu(s + y)
 
 
 class KerasResNet50(nn.Module):
@@ -293,48 +296,84 @@ def features_case(tag, stage_outputs, ends, pre, images32, images64):
             put("%s/gap64/%s" % (tag, name), o.mean(dim=(2, 3)))
 
 
+def relu_margin(stage, h):
+    """Smallest |input| / (its channel's rms) over every ReLU of the trained
+    stage in train mode, from conv5's input h. A ReLU that close to its kink
+    may flip under float32 rounding, and a flipped unit moves the gradients
+    by a whole contribution (an eighth of a channel's, at 2x2 and batch 2)."""
+    pres = []
+    hooks = [mod.register_forward_pre_hook(lambda mod, i: pres.append(i[0].detach().clone()))
+             for mod in stage.modules() if isinstance(mod, nn.ReLU)]
+    start, was = copy.deepcopy(stage.state_dict()), stage.training
+    stage.train()
+    with torch.no_grad():
+        stage(h)
+    stage.load_state_dict(start)
+    stage.train(was)
+    for hook in hooks:
+        hook.remove()
+    return min(float((p.abs() / p.pow(2).mean(dim=(0, 2, 3), keepdim=True).sqrt()).min()) for p in pres)
+
+
+def conv5_input(model, x):
+    """conv4's output (eval mode) rounded to float32, as the C side gets it."""
+    model.eval()
+    with torch.no_grad():
+        return model.stage_outputs(x)[-2].float().double()
+
+
 def train_case(tag, model, pre, images64, labels):
-    """One training step of conv5 + head; see the docstring."""
+    """One training step of conv5 + head, twice: from the images, and from
+    conv5's input (stored); see the docstring."""
     model.eval()
     x = preprocess(images64, pre)
     with torch.no_grad():
         fstd = float(model.stage_outputs(x)[-1].mean(dim=(2, 3)).std())
-    # Head scaled so that the logits are O(1).
-    # (float32 values: they are stored so.)
+    # Head scaled so that the logits are O(1) (float32 values: stored so).
     head_w = torch.tensor(np.float32(rs.standard_normal((4, 2048)) / (np.sqrt(2048) * fstd)), dtype=DT)
     head_b = torch.tensor(np.float32(rs.standard_normal(4) * 0.1), dtype=DT)
-    head_w.requires_grad_(True)
-    head_b.requires_grad_(True)
-    stage = model.trained_stage()
-    stage.train()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    for p in stage.parameters():
-        p.requires_grad_(True)
-    feat = model.stage_outputs(x)[-1].mean(dim=(2, 3))
-    z = feat @ head_w.t() + head_b
-    loss = F.cross_entropy(z, torch.tensor(labels, dtype=torch.long))
-    loss.backward()
     put(tag + "/predictions/kernel", head_w.t())
     put(tag + "/predictions/bias", head_b)
-    put(tag + "/loss", loss)
+    feats = conv5_input(model, x)
+    put(tag + "/conv5_input", nhwc(feats))
+    stage = model.trained_stage()
+    start = copy.deepcopy(stage.state_dict())
+    put(tag + "/relu_margin", relu_margin(stage, feats))
     mods = model.modules_by_keras_name()
-    for pname, stride in GRADS:
-        layer, kind = pname.split("/")
-        if layer == "predictions":
-            g = head_w.grad.t() if kind == "kernel" else head_b.grad
-        else:
-            mod = mods[layer]
-            g = {"kernel": mod.weight, "gamma": mod.weight, "beta": mod.bias}[kind].grad
-            if kind == "kernel":
-                g = g.permute(2, 3, 1, 0)  # OIHW -> HWIO
-        flat = g.contiguous().reshape(-1)
-        put("%s/grad/%s/sample" % (tag, pname), flat[::stride])
-        put("%s/grad/%s/stride" % (tag, pname), np.array([stride], np.int32))
-        put("%s/grad/%s/sumsq" % (tag, pname), (flat ** 2).sum())
-    for bn in AFTER:
-        put("%s/after/%s/moving_mean" % (tag, bn), mods[bn].running_mean)
-        put("%s/after/%s/moving_variance" % (tag, bn), mods[bn].running_var)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for how, run in (("from_input", lambda: model.stage_outputs(x)[-1]), ("from_features", lambda: stage(feats))):
+        stage.load_state_dict(start)
+        model.eval()
+        stage.train()
+        for p in stage.parameters():
+            p.grad = None
+            p.requires_grad_(True)
+        hw, hb = head_w.clone().requires_grad_(True), head_b.clone().requires_grad_(True)
+        z = run().mean(dim=(2, 3)) @ hw.t() + hb
+        loss = F.cross_entropy(z, torch.tensor(labels, dtype=torch.long))
+        loss.backward()
+        pre = "%s/%s/" % (tag, how)
+        put(pre + "loss", loss)
+        for pname, stride in GRADS:
+            layer, kind = pname.split("/")
+            if layer == "predictions":
+                g = hw.grad.t() if kind == "kernel" else hb.grad
+            else:
+                mod = mods[layer]
+                g = {"kernel": mod.weight, "gamma": mod.weight, "beta": mod.bias}[kind].grad
+                if kind == "kernel":
+                    g = g.permute(2, 3, 1, 0)  # OIHW -> HWIO
+            flat = g.contiguous().reshape(-1)
+            if how == "from_features":
+                put(pre + "grad/%s/sample" % pname, flat[::stride])
+                put(pre + "grad/%s/stride" % pname, np.array([stride], np.int32))
+            put(pre + "grad/%s/sumsq" % pname, (flat ** 2).sum())
+        for bn in AFTER:
+            put(pre + "after/%s/moving_mean" % bn, mods[bn].running_mean)
+            put(pre + "after/%s/moving_variance" % bn, mods[bn].running_var)
+    stage.load_state_dict(start)
+    model.eval()
 
 
 def vgg19_keras(W):
@@ -385,7 +424,7 @@ def self_check(sd):
     assert err < 1e-12, err
 
 
-def make_images(n, size):
+def make_images(r, n, size):
     """Quadrants of different colour, gradient and noise level: unlike
     plain noise, the positions of conv5's 2x2 map then differ, so the batch
     statistics of the trained BN are not a large common mean over a small
@@ -396,9 +435,9 @@ def make_images(n, size):
     for i in range(n):
         for qy in range(2):
             for qx in range(2):
-                base = rs.uniform(0, 255, 3)
-                slope = rs.uniform(-80, 80, (2, 3))
-                noise = rs.standard_normal((h, h, 3)) * rs.uniform(5, 60)
+                base = r.uniform(0, 255, 3)
+                slope = r.uniform(-80, 80, (2, 3))
+                noise = r.standard_normal((h, h, 3)) * r.uniform(5, 60)
                 q = base + yy[..., None] * slope[0] + xx[..., None] * slope[1] + noise
                 imgs[i, qy * h:(qy + 1) * h, qx * h:(qx + 1) * h] = q
     return np.clip(np.rint(imgs), 0, 255).astype(np.uint8)
@@ -409,23 +448,34 @@ def main():
         sys.exit("usage: make_backbone_fixtures.py R50_KERAS.h5 R50_TV.safetensors VGG19_KERAS.h5 "
                  "VGG19_TV.safetensors OUT.safetensors")
     torch.manual_seed(0)
-    images32, images64 = make_images(2, 32), make_images(2, 64)
+    r50t_sd = load_safetensors(sys.argv[2])
+    self_check(r50t_sd)
+    r50k = KerasResNet50()
+    r50k.load_canonical(load_keras_h5(sys.argv[1]))
+    r50k.double().eval()
+    r50t = TorchvisionResNet50(r50t_sd)
+    r50t.eval()
+
+    images32 = make_images(rs, 2, 32)
+    # The 64 px images of the training step: of CANDIDATES draws, the one
+    # whose ReLUs in conv5 stay farthest from their kinks (relu_margin).
+    best = None
+    for k in range(CANDIDATES):
+        imgs = make_images(np.random.RandomState(100 + k), 2, 64)
+        margin = min(relu_margin(m.trained_stage(), conv5_input(m, preprocess(imgs, pre)))
+                     for m, pre in ((r50k, "caffe"), (r50t, "torch")))
+        if best is None or margin > best[0]:
+            best = (margin, k, imgs)
+    print("images64: draw %d of %d, ReLU margin %.3g" % (best[1], CANDIDATES, best[0]))
+    images64 = best[2]
     labels = np.array([1, 3], np.int32)
     put("images32", images32)
     put("images64", images64)
     put("labels", labels)
 
-    r50t_sd = load_safetensors(sys.argv[2])
-    self_check(r50t_sd)
-
-    r50k = KerasResNet50()
-    r50k.load_canonical(load_keras_h5(sys.argv[1]))
-    r50k.double().eval()
     features_case("r50k", r50k.stage_outputs, RESNET_STAGE_ENDS, "caffe", images32, images64)
     train_case("r50k", r50k, "caffe", images64, labels)
 
-    r50t = TorchvisionResNet50(r50t_sd)
-    r50t.eval()
     features_case("r50t", r50t.stage_outputs, RESNET_STAGE_ENDS, "torch", images32, images64)
     train_case("r50t", r50t, "torch", images64, labels)
 
