@@ -7,15 +7,20 @@
  *   - the backbone's last output at 32 and 64 px, to 1e-4 relative (the
  *     issue's bar), and the global average of every stage's output at
  *     64 px (the same bar; it says where a divergence starts);
+ *   - ResNet50: pool1 with tiny moving variances in conv1_bn (which tells
+ *     BN eps 1e-5 from Keras' 1.001e-5), to 1e-4;
  *   - ResNet50: one training step at 64 px with conv5 trainable (batch
- *     statistics in its BN) and a 2048 -> 4 head: the loss, gradients of
- *     conv5 kernels, BN scales and the head (strided samples and sums of
- *     squares), to 1e-3, and two BN moving statistics after the step, to
- *     1e-4.
+ *     statistics in its BN) and a 2048 -> 4 head, from the images (the
+ *     loss to 1e-3, the sums of squares of conv5 kernel, BN scale and head
+ *     gradients to 1e-2) and from conv5's stored input (loss, sums of
+ *     squares and strided samples of the gradients element by element, all
+ *     to 1e-3), and two BN moving statistics after each step, to 1e-4.
  * Errors are judged as in nn_util.h's close_arrays (entries also against
  * 1% of the array's largest magnitude); the worst one of each comparison
- * is printed. PyTorch itself in float32 stays within 5e-5 of the features
- * and 1e-3 of the gradients (docs/finetune-parity.md). */
+ * is printed. Why the elementwise gradients come from the stored input
+ * only: make_backbone_fixtures.py's docstring (conv5's backward at 8
+ * positions per channel amplifies the frozen layers' rounding ~1000x).
+ * Measured margins: docs/finetune-parity.md, "Backbones against PyTorch". */
 #include "nn_util.h"
 
 #include "ck/arch.h"
@@ -26,6 +31,9 @@
 
 #define FEATURE_RTOL 1e-4
 #define GRAD_RTOL 1e-3
+/* From the images a ReLU in conv5 may flip under the frozen layers'
+ * rounding (a 1e-8 change of one BN eps moved a sum of squares by 1.5e-3). */
+#define SUMSQ_FROM_INPUT_RTOL 1e-2
 #define STATE_RTOL 1e-4
 
 typedef struct backbone_case {
@@ -199,6 +207,28 @@ static void check_features(const backbone_case *c, const ck_weights *w)
     }
 }
 
+/* pool1 at 32 px with conv1_bn's moving variance 1e-6·(1 + c): BN eps
+ * 1e-5 and 1.001e-5 then differ by ~4e-4 (make_backbone_fixtures.py's
+ * tiny_var_case). */
+static void check_tiny_var(const backbone_case *c, const ck_weights *w)
+{
+    char name[96];
+    ck_model *m = make_model(w, 32, 0);
+    float var[64];
+    for (int k = 0; k < 64; k++)
+        var[k] = (float)(1e-6 * (1 + k));
+    OK(ck_model_param_set(m, "conv1_bn/moving_variance", var, 64));
+    ck_tensor *x = fx_tensor(be, fx, "images32", CK_U8);
+    size_t n;
+    float *got = run_to(m, x, ck_model_layer_find(m, "pool1_pool"), &n, NULL);
+    snprintf(name, sizeof name, "%s/tiny_var/pool1_pool", c->tag);
+    worst_features = fmax(worst_features, compare_fx(c->tag, "pool1_pool, tiny conv1_bn variance", got, n, name,
+                                                     FEATURE_RTOL));
+    free(got);
+    ck_tensor_free(x);
+    ck_model_free(m);
+}
+
 /* One training step, from the images (`from_input`) or from conv5's input
  * as the fixture holds it (`from_features`). */
 static void check_train_step(const backbone_case *c, const ck_weights *w, int from_features)
@@ -216,6 +246,11 @@ static void check_train_step(const backbone_case *c, const ck_weights *w, int fr
     }
     ck_tensor *x;
     if (from_features) {
+        snprintf(name, sizeof name, "%s/relu_margin", c->tag);
+        float *margin = fx_f32(fx, name, NULL);
+        fprintf(stderr, "%s from_features: conv5's ReLU inputs stay %.2g channel rms from the kink\n", c->tag,
+                (double)*margin);
+        free(margin);
         CHECK(strcmp(ck_model_feature_layer(m), "conv4_block6_out") == 0);
         snprintf(name, sizeof name, "%s/conv5_input", c->tag);
         x = fx_tensor(be, fx, name, CK_F32);
@@ -246,7 +281,8 @@ static void check_train_step(const backbone_case *c, const ck_weights *w, int fr
         float ssf = (float)ss;
         snprintf(name, sizeof name, "%s/%s/grad/%s/sumsq", c->tag, how, grads[k]);
         snprintf(what, sizeof what, "%s sum of squares of d %s", how, grads[k]);
-        worst_grads = fmax(worst_grads, compare_fx(c->tag, what, &ssf, 1, name, GRAD_RTOL));
+        worst_grads = fmax(worst_grads, compare_fx(c->tag, what, &ssf, 1, name,
+                                                   from_features ? GRAD_RTOL : SUMSQ_FROM_INPUT_RTOL));
         if (from_features) {
             snprintf(name, sizeof name, "%s/%s/grad/%s/stride", c->tag, how, grads[k]);
             int32_t *stride = fx_data(fx, name, NULL, NULL, NULL);
@@ -293,6 +329,7 @@ int main(void)
         ck_weights *w = random_weights(&cases[k]);
         check_features(&cases[k], w);
         if (cases[k].train) {
+            check_tiny_var(&cases[k], w);
             check_train_step(&cases[k], w, 0);
             check_train_step(&cases[k], w, 1);
         }

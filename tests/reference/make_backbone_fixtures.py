@@ -25,15 +25,29 @@ Stored per case (NHWC, Keras names):
         (conv5_block3_out / block5_pool) for images32 / images64 [2,S,S,3];
   <case>/gap64/<stage end>  the global average of every stage's output at
         64 px (only to locate a divergence);
+  r50*/tiny_var/pool1_pool  pool1 at 32 px with conv1_bn's moving variance
+        set to 1e-6 * (1 + c) (tiny_var_case: tells BN eps 1e-5 from 1.001e-5);
 ResNet cases also hold one training step at 64 px, batch 2: stages below
 conv5 in eval mode (moving statistics), conv5 in train mode (batch
 statistics, momentum 0.01 as ck, unbiased running variance), global average
 pooling, Linear(2048 -> 4) stored as ck's head (<case>/predictions/kernel
-[2048,4], /bias), mean cross-entropy against `labels`:
-  <case>/loss; <case>/grad/<param>/sample: every <case>/grad/<param>/stride-th
-        element of the gradient in ck's layout (HWIO kernels), and
-        <case>/grad/<param>/sumsq its sum of squares;
-  <case>/after/<bn>/moving_mean, /moving_variance after the step.
+[2048,4], /bias), mean cross-entropy against `labels`. It is done twice:
+  from_input     from images64 through the whole network: <case>/from_input/
+                 loss, grad/<param>/sumsq (each gradient's sum of squares),
+                 after/<bn>/moving_mean and /moving_variance;
+  from_features  from conv5's input <case>/conv5_input [2,4,4,1024] (conv4's
+                 output rounded to float32, so both sides start from the same
+                 values): the same, plus grad/<param>/sample, every
+                 grad/<param>/stride-th element of the gradient in ck's
+                 layout (HWIO kernels).
+Why both: conv5 sees only 8 positions per channel in train mode, so its
+gradients are ill-conditioned (a relative change of 1e-9 in its input moves
+them by 1e-6, about 1000x) and a ReLU within float32 rounding of its kink
+flips and moves them by a whole contribution. From the images, ck's
+rounding in 40 frozen layers reaches conv5, so only robust sums are
+compared; from the stored input, element by element. images64 is the draw
+(of CANDIDATES) whose conv5 ReLUs stay farthest from their kinks
+(<case>/relu_margin: smallest |input| / channel rms).
 Inputs come from numpy.random.RandomState(2026) and are stored, so the C
 side never re-creates them. Everything is computed in float64 from the
 float32 weights and stored as float32. The script also checks its own Keras
@@ -296,6 +310,24 @@ def features_case(tag, stage_outputs, ends, pre, images32, images64):
             put("%s/gap64/%s" % (tag, name), o.mean(dim=(2, 3)))
 
 
+def tiny_var_case(tag, model, pre, images32):
+    """pool1 at 32 px with conv1_bn's moving variance set to TINY_VAR(c):
+    next to so small a variance, Keras' eps 1.001e-5 and torchvision's 1e-5
+    differ by ~4e-4 in the BN scale (with the files' variances, 0.5..1.5, by
+    ~1e-8: below float32 rounding), so the test can tell the two eps apart."""
+    bn = model.modules_by_keras_name()["conv1_bn"]
+    saved = bn.running_var.clone()
+    with torch.no_grad():
+        bn.running_var.copy_(torch.tensor(tiny_var(bn.num_features), dtype=DT))
+        put(tag + "/tiny_var/pool1_pool", nhwc(model.stage_outputs(preprocess(images32, pre))[0]))
+        bn.running_var.copy_(saved)
+
+
+def tiny_var(c):
+    """1e-6, 2e-6, ... (float32), as the C test sets them."""
+    return np.float32(1e-6 * (1 + np.arange(c)))
+
+
 def relu_margin(stage, h):
     """Smallest |input| / (its channel's rms) over every ReLU of the trained
     stage in train mode, from conv5's input h. A ReLU that close to its kink
@@ -474,9 +506,11 @@ def main():
     put("labels", labels)
 
     features_case("r50k", r50k.stage_outputs, RESNET_STAGE_ENDS, "caffe", images32, images64)
+    tiny_var_case("r50k", r50k, "caffe", images32)
     train_case("r50k", r50k, "caffe", images64, labels)
 
     features_case("r50t", r50t.stage_outputs, RESNET_STAGE_ENDS, "torch", images32, images64)
+    tiny_var_case("r50t", r50t, "torch", images32)
     train_case("r50t", r50t, "torch", images64, labels)
 
     features_case("v19k", vgg19_keras(load_keras_h5(sys.argv[3])), VGG_STAGE_ENDS, "caffe", images32, images64)
