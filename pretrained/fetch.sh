@@ -1,14 +1,16 @@
 #!/bin/sh
-# fetch.sh — get the official Keras VGG16 notop weights, verified.
+# fetch.sh — get an official Keras notop weights file, verified: VGG16 (the
+# default; size and sha256), VGG19 or ResNet50 (--arch; md5, the one digest
+# Keras publishes for them).
 #
 # Order: an existing verified OUT is kept; else a verified copy in the Keras
 # cache (~/.keras/models, or $KERAS_HOME/models) is copied; else the file is
 # downloaded with curl (or wget) to a temporary file beside OUT, checked
-# (size and sha256) and renamed into place. Nothing half-written is left.
+# and renamed into place. Nothing half-written is left.
 #
 # Exit status:
 #   0  OUT holds the verified official file
-#   1  error: the download does not match the official size/sha256, OUT
+#   1  error: the download does not match the official size/digest, OUT
 #      cannot be written, ck-weights not found for --fallback-random
 #   2  usage error
 #   3  offline: the download failed (no network, proxy, server error).
@@ -16,31 +18,54 @@
 #      (its path printed on stdout); it is NOT pretrained.
 #
 # Test hooks (for the test suite only, never needed otherwise):
-#   CK_VGG16_NOTOP_URL, CK_VGG16_NOTOP_SIZE, CK_VGG16_NOTOP_SHA256 override
-#   the source and the expected identity; CK_WEIGHTS names the ck-weights
-#   binary used for --fallback-random.
+#   CK_VGG16_NOTOP_URL, CK_VGG16_NOTOP_SIZE, CK_VGG16_NOTOP_SHA256,
+#   CK_VGG19_NOTOP_URL, CK_VGG19_NOTOP_MD5, CK_RESNET50_NOTOP_URL,
+#   CK_RESNET50_NOTOP_MD5 override the source and the expected identity;
+#   CK_WEIGHTS names the ck-weights binary used for --fallback-random.
 set -u
 
-NAME=vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
-URL=${CK_VGG16_NOTOP_URL:-https://storage.googleapis.com/tensorflow/keras-applications/vgg16/$NAME}
-SIZE=${CK_VGG16_NOTOP_SIZE:-58889256}
-SHA256=${CK_VGG16_NOTOP_SHA256:-bfe5187d0a272bed55ba430631598124cff8e880b98d38c9e56c8d66032abdc1}
-
+KERAS_APPS=https://storage.googleapis.com/tensorflow/keras-applications
 prog=fetch.sh
 here=$(cd "$(dirname "$0")" && pwd)
-out=$here/vgg16_notop.h5
+arch=vgg16
+out=
 fallback=0
 seed=1
 
+# The official file of an architecture: NAME, URL, and SIZE/SHA256/MD5
+# (empty when Keras does not publish it).
+set_arch() {
+    SIZE= SHA256= MD5=
+    case $1 in
+    vgg16)
+        NAME=vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
+        URL=${CK_VGG16_NOTOP_URL:-$KERAS_APPS/vgg16/$NAME}
+        SIZE=${CK_VGG16_NOTOP_SIZE:-58889256}
+        SHA256=${CK_VGG16_NOTOP_SHA256:-bfe5187d0a272bed55ba430631598124cff8e880b98d38c9e56c8d66032abdc1} ;;
+    vgg19)
+        NAME=vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5
+        URL=${CK_VGG19_NOTOP_URL:-$KERAS_APPS/vgg19/$NAME}
+        MD5=${CK_VGG19_NOTOP_MD5:-253f8cb515780f3b799900260a226db6} ;;
+    resnet50)
+        NAME=resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5
+        URL=${CK_RESNET50_NOTOP_URL:-$KERAS_APPS/resnet/$NAME}
+        MD5=${CK_RESNET50_NOTOP_MD5:-4d473c1dd8becc155b73f8504c6f6626} ;;
+    *) return 1 ;;
+    esac
+}
+set_arch vgg16
+
 usage() {
     cat <<EOF
-Usage: $prog [-o OUT] [--fallback-random] [--seed S]
-Download the official Keras VGG16 notop weights ($NAME)
-and verify them (size $SIZE bytes, sha256 $SHA256).
+Usage: $prog [--arch A] [-o OUT] [--fallback-random] [--seed S]
+Download an official Keras notop weights file and verify it: VGG16
+($NAME, size $SIZE bytes,
+sha256 $SHA256), VGG19 or ResNet50 (by md5).
 
-  -o, --output=OUT     where to put the file (default: $here/vgg16_notop.h5)
+      --arch=A         vgg16 (default), vgg19 or resnet50
+  -o, --output=OUT     where to put the file (default: $here/A_notop.h5)
       --fallback-random  when offline, also write seeded random weights
-                       vgg16_random_seedS.h5 beside OUT (via ck-weights random)
+                       A_random_seedS.h5 beside OUT (via ck-weights random)
       --seed=S         seed for --fallback-random (default 1)
   -h, --help           display this help and exit
 
@@ -63,6 +88,8 @@ usage_error() {
 
 while [ $# -gt 0 ]; do
     case $1 in
+    --arch) [ $# -ge 2 ] || usage_error "option '$1' requires an argument"; arch=$2; shift ;;
+    --arch=*) arch=${1#*=} ;;
     -o | --output) [ $# -ge 2 ] || usage_error "option '$1' requires an argument"; out=$2; shift ;;
     --output=*) out=${1#*=} ;;
     --fallback-random) fallback=1 ;;
@@ -74,20 +101,33 @@ while [ $# -gt 0 ]; do
     shift
 done
 case $seed in '' | *[!0-9]*) usage_error "invalid seed '$seed'" ;; esac
-[ -n "$out" ] || usage_error "empty output path"
+set_arch "$arch" || usage_error "invalid --arch '$arch' (vgg16, vgg19 or resnet50)"
+[ -n "$out" ] || out=$here/${arch}_notop.h5
 
-# verify FILE: 0 when size and sha256 match; the reason on stderr otherwise.
+# verify FILE: 0 when size, sha256 and md5 match (each when published);
+# the reason on stderr otherwise.
 verify() {
     [ -f "$1" ] || return 1
-    got_size=$(wc -c <"$1" | tr -d ' ')
-    if [ "$got_size" != "$SIZE" ]; then
-        echo "$prog: $1: size $got_size bytes, expected $SIZE" >&2
-        return 1
+    if [ -n "$SIZE" ]; then
+        got_size=$(wc -c <"$1" | tr -d ' ')
+        if [ "$got_size" != "$SIZE" ]; then
+            echo "$prog: $1: size $got_size bytes, expected $SIZE" >&2
+            return 1
+        fi
     fi
-    got_sha=$(sha256sum "$1" | cut -d' ' -f1)
-    if [ "$got_sha" != "$SHA256" ]; then
-        echo "$prog: $1: sha256 $got_sha, expected $SHA256" >&2
-        return 1
+    if [ -n "$SHA256" ]; then
+        got_sha=$(sha256sum "$1" | cut -d' ' -f1)
+        if [ "$got_sha" != "$SHA256" ]; then
+            echo "$prog: $1: sha256 $got_sha, expected $SHA256" >&2
+            return 1
+        fi
+    fi
+    if [ -n "$MD5" ]; then
+        got_md5=$(md5sum "$1" | cut -d' ' -f1)
+        if [ "$got_md5" != "$MD5" ]; then
+            echo "$prog: $1: md5 $got_md5, expected $MD5" >&2
+            return 1
+        fi
     fi
     return 0
 }
@@ -166,13 +206,13 @@ if [ "$fallback" -eq 1 ]; then
         echo "$prog: ck-weights not found (build ck, put it on PATH or set CK_WEIGHTS)" >&2
         exit 1
     fi
-    rnd=$outdir/vgg16_random_seed$seed.h5
-    "$ckw" random --seed "$seed" -o "$rnd" || exit 1
+    rnd=$outdir/${arch}_random_seed$seed.h5
+    "$ckw" random --arch "$arch" --seed "$seed" -o "$rnd" || exit 1
     cat >&2 <<EOF
 
   ************************************************************************
   *  WARNING: using RANDOM weights ($rnd).
-  *  They are NOT the ImageNet-pretrained VGG16: fine-tuning from them
+  *  They are NOT the ImageNet-pretrained $arch: fine-tuning from them
   *  gives much lower scores. Fetch the real file when you are online.
   ************************************************************************
 

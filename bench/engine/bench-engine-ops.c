@@ -1,6 +1,7 @@
 /* Timings of the engine's CPU paths at VGG16 shapes (fp32 reference
- * convolution forward / backward, head training, block5 training step).
- * Usage: OPENBLAS_CORETYPE=SkylakeX bench-engine-ops [threads] [repeats]
+ * convolution forward / backward, head training, block5 training step),
+ * and with "graph" the general convolutions at ResNet50's shapes.
+ * Usage: OPENBLAS_CORETYPE=SkylakeX bench-engine-ops [threads] [repeats] [graph]
  * Prints the median of `repeats` runs after one warm-up. */
 #include "ck/model.h"
 #include "ck/ops.h"
@@ -60,6 +61,28 @@ static void conv_case(ck_backend *be, const char *name, int n, int s, int ci, in
         ck_tensor_free(all[i]);
 }
 
+/* A general k×k/stride/pad convolution (ck_conv_*), no bias (torchvision). */
+static void graph_conv_case(ck_backend *be, const char *name, int n, int s, int ci, int co, int k, int stride,
+                            int pad, int repeats)
+{
+    int so = (s + 2 * pad - k) / stride + 1, ws[4] = {k, k, ci, co};
+    ck_tensor *x = ck_tensor_new_4d(be, CK_F32, n, s, s, ci), *y = ck_tensor_new_4d(be, CK_F32, n, so, so, co);
+    ck_tensor *w = ck_tensor_new(be, CK_F32, 4, ws), *dw = ck_tensor_new(be, CK_F32, 4, ws);
+    ck_tensor *dx = ck_tensor_new_4d(be, CK_F32, n, s, s, ci);
+    ck_tensor_fill(x, 0.5f), ck_tensor_fill(w, 0.01f), ck_tensor_fill(y, 1.0f);
+    double flops = 2.0 * n * so * so * (double)k * k * ci * co;
+    char label[128];
+    snprintf(label, sizeof label, "%s fwd", name);
+    TIME(label, flops, repeats, ck_conv_forward(be, x, w, NULL, y, stride, pad, 1, CK_CONV_FP32));
+    snprintf(label, sizeof label, "%s bwd data", name);
+    TIME(label, flops, repeats, ck_conv_backward_data(be, y, w, dx, stride, pad));
+    snprintf(label, sizeof label, "%s bwd filter", name);
+    TIME(label, flops, repeats, ck_conv_backward_filter(be, x, y, dw, NULL, stride, pad, 0.0f));
+    ck_tensor *all[] = {x, y, w, dw, dx};
+    for (int i = 0; i < 5; i++)
+        ck_tensor_free(all[i]);
+}
+
 static void model_case(ck_backend *be, int train_blocks, int size, int batch, int repeats)
 {
     ck_net_config c;
@@ -102,6 +125,16 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("%s\n", ck_backend_name(be));
+    if (argc > 3 && !strcmp(argv[3], "graph")) {
+        graph_conv_case(be, "stem 7x7/2 224px batch 4", 4, 224, 3, 64, 7, 2, 3, repeats);
+        graph_conv_case(be, "1x1 56px batch 8 (256->64)", 8, 56, 256, 64, 1, 1, 0, repeats);
+        graph_conv_case(be, "1x1/2 56px batch 8 (256->512)", 8, 56, 256, 512, 1, 2, 0, repeats);
+        graph_conv_case(be, "3x3/2 56px batch 8 (128->128)", 8, 56, 128, 128, 3, 2, 1, repeats);
+        graph_conv_case(be, "conv5 3x3 7px batch 32 (512)", 32, 7, 512, 512, 3, 1, 1, repeats);
+        graph_conv_case(be, "conv5 1x1 7px batch 32 (2048->512)", 32, 7, 2048, 512, 1, 1, 0, repeats);
+        ck_backend_free(be);
+        return 0;
+    }
     conv_case(be, "block5 224px batch 16 (14x14x512)", 16, 14, 512, 512, repeats);
     conv_case(be, "block3 224px batch 4 (56x56x256)", 4, 56, 256, 256, repeats);
     conv_case(be, "block1_conv2 224px batch 1", 1, 224, 64, 64, repeats);

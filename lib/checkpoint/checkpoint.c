@@ -3,6 +3,7 @@
 #include "ck/checkpoint.h"
 #include "ck/error.h"
 #include "ck/fs.h"
+#include "ck/ops.h"
 #include "ck/optim.h"
 #include "ck/safetensors.h"
 
@@ -17,9 +18,6 @@
 #define TRAINED "trained/"
 /* Prefix of a running SWA average (--swa-from), kept for resume. */
 #define SWA "swa/"
-
-/* First conv index of each block (1-based block number -> index). */
-static const int block_first_conv[6] = {0, 0, 2, 4, 7, 10};
 
 struct ck_checkpoint {
     char *path;
@@ -45,7 +43,8 @@ static void kv_float(ck_json_writer *w, const char *key, float x)
 static void write_arch(ck_json_writer *w, const ck_net_config *c)
 {
     ck_json_begin_object(w);
-    ck_json_kv_string(w, "name", "vgg16");
+    ck_json_kv_string(w, "name", ck_arch_name(c->arch));
+    ck_json_kv_string(w, "layout", ck_layout_name(c->layout));
     ck_json_kv_int(w, "input_size", c->input_size);
     ck_json_kv_int(w, "num_classes", c->num_classes);
     ck_json_kv_string(w, "pool", ck_head_pool_name(c->pool));
@@ -70,11 +69,17 @@ static void write_arch(ck_json_writer *w, const ck_net_config *c)
 static int read_arch(const ck_json *a, const char *what, ck_net_config *c)
 {
     ck_net_config_default(c);
-    if (ck_json_type_of(a) != CK_JSON_OBJECT || !ck_json_string(ck_json_get(a, "name")) ||
-        strcmp(ck_json_string(ck_json_get(a, "name")), "vgg16") != 0) {
-        ck_error("checkpoint", "%s: unsupported architecture (expected \"arch\": {\"name\": \"vgg16\", ...})", what);
+    const char *name = ck_json_type_of(a) == CK_JSON_OBJECT ? ck_json_string(ck_json_get(a, "name")) : NULL;
+    if (!name || ck_arch_parse(name, &c->arch) != 0) {
+        ck_error_clear();
+        ck_error("checkpoint", "%s: unsupported architecture '%s' (expected vgg16, vgg19 or resnet50)", what,
+                 name ? name : "");
         return -1;
     }
+    /* Checkpoints from before ck knew other layouts are Keras VGG16 ones. */
+    const char *layout = ck_json_string(ck_json_get(a, "layout"));
+    if (layout && ck_layout_parse(layout, &c->layout) != 0)
+        goto bad;
     int64_t v;
     if (!ck_json_int64(ck_json_get(a, "input_size"), &v) || v <= 0 || v > 4096)
         goto bad;
@@ -166,22 +171,35 @@ static char *build_meta(const char *path, ck_model *m, const ck_optim *opt, cons
     ck_json_kv_int(w, "input_size", cfg->input_size);
     ck_json_key(w, "preprocessing");
     ck_json_begin_object(w);
-    ck_json_kv_string(w, "kind", "caffe");
-    ck_json_kv_string(w, "order", "BGR");
-    ck_json_key(w, "mean_bgr");
+    const char *pre = ck_arch_preprocessing(cfg->arch, cfg->layout);
+    ck_preprocess_spec spec;
+    ck_preprocess_spec_of(pre, &spec);
+    ck_json_kv_string(w, "kind", pre);
+    ck_json_kv_string(w, "order", spec.bgr ? "BGR" : "RGB");
+    ck_json_key(w, "mean");
     ck_json_begin_array(w);
-    ck_json_write_number(w, 103.939);
-    ck_json_write_number(w, 116.779);
-    ck_json_write_number(w, 123.68);
+    for (int k = 0; k < 3; k++)
+        ck_json_write_number(w, spec.mean[k]);
+    ck_json_end_array(w);
+    ck_json_key(w, "scale");
+    ck_json_begin_array(w);
+    for (int k = 0; k < 3; k++)
+        ck_json_write_number(w, spec.scale[k]);
     ck_json_end_array(w);
     ck_json_end_object(w);
     ck_json_key(w, "arch");
     write_arch(w, cfg);
     ck_json_key(w, "frozen_layers");
     ck_json_begin_array(w);
-    int nfrozen = cfg->train_blocks == 0 ? 13 : block_first_conv[6 - cfg->train_blocks];
-    for (int i = 0; i < nfrozen; i++)
-        ck_json_write_string(w, ck_vgg16_layer_name(i));
+    for (int i = 0; i < ck_model_param_count(m); i++) {
+        /* one entry per frozen layer with weights: its first parameter */
+        const char *pn = ck_model_param_name(m, i), *slash = strchr(pn, '/');
+        const char *prev = i ? ck_model_param_name(m, i - 1) : NULL;
+        if (ck_model_param_kind(m, i) != CK_PARAM_FROZEN || !slash
+            || (prev && strncmp(prev, pn, (size_t)(slash - pn)) == 0 && prev[slash - pn] == '/'))
+            continue;
+        ck_json_write_string_n(w, pn, (size_t)(slash - pn));
+    }
     ck_json_end_array(w);
     ck_json_kv_string(w, "conv_algo", ck_conv_algo_name(cfg->frozen_algo));
     ck_json_key(w, "base_weights");

@@ -244,3 +244,219 @@ int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_
         ck_cpu_colsum(be, dy->data, m, co, beta, db->data);
     return 0;
 }
+
+/* ---- general convolutions (the graph backbones) ----------------------------
+ *
+ * Any square k×k kernel with stride s and symmetric zero padding p, F32.
+ * The same im2col idea as above: the k·k·Ci values of an output pixel are
+ * k runs of k·Ci contiguous floats (one per kernel row) away from the
+ * border, in HWIO row order. A 1×1 stride-1 unpadded convolution needs no
+ * im2col at all: NHWC x already is the [N·H·W, Ci] matrix. A strided 1×1
+ * convolution's im2col is the gather of its strided pixels.
+ * Backward data scatters dcol = dy·Wᵀ back (col2im); threads split the
+ * channels, so every dx element is summed in one fixed order without
+ * atomics. (The 3×3 'same' shape never gets here: ops.c sends it to the
+ * conv3x3 kernels above.) */
+
+typedef struct conv_geom {
+    int n, h, w, ci; /* input */
+    int k, s, p;     /* window, stride, padding */
+    int ho, wo, co;  /* output */
+} conv_geom;
+
+static conv_geom geom_of(const ck_tensor *x, const ck_tensor *wt, const ck_tensor *y, int stride, int pad)
+{
+    conv_geom g = {x->shape[0], x->shape[1], x->shape[2], x->shape[3], wt->shape[0], stride, pad,
+                   y->shape[1], y->shape[2], y->shape[3]};
+    return g;
+}
+
+static int direct_1x1(const conv_geom *g) { return g->k == 1 && g->s == 1 && g->p == 0; }
+
+/* Rows p0..p1-1 (flattened n,oy,ox output pixels) of the im2col matrix. */
+static void im2col_general(int threads, const float *x, const conv_geom *g, long p0, long p1, float *col)
+{
+    const int k = g->k, ci = g->ci;
+    const long K = (long)k * k * ci;
+    const size_t run = (size_t)ci * sizeof(float);
+    const long plane = (long)g->ho * g->wo;
+#pragma omp parallel for num_threads(threads) if (threads > 1 && (p1 - p0) * K > CK_CPU_PAR_MIN) schedule(static)
+    for (long p = p0; p < p1; p++) {
+        long img = p / plane;
+        int rem = (int)(p - img * plane);
+        int y0 = (rem / g->wo) * g->s - g->p, x0 = (rem % g->wo) * g->s - g->p;
+        float *dst = col + (p - p0) * K;
+        const float *base = x + img * (long)g->h * g->w * ci;
+        for (int ky = 0; ky < k; ky++) {
+            int sy = y0 + ky;
+            float *d = dst + (long)ky * k * ci;
+            if (sy < 0 || sy >= g->h) {
+                memset(d, 0, (size_t)k * run);
+                continue;
+            }
+            const float *row = base + (long)sy * g->w * ci;
+            if (x0 >= 0 && x0 + k <= g->w) {
+                memcpy(d, row + (long)x0 * ci, (size_t)k * run);
+                continue;
+            }
+            for (int kx = 0; kx < k; kx++) {
+                int sx = x0 + kx;
+                if (sx < 0 || sx >= g->w)
+                    memset(d + (long)kx * ci, 0, run);
+                else
+                    memcpy(d + (long)kx * ci, row + (long)sx * ci, run);
+            }
+        }
+    }
+}
+
+/* dx += the col2im of rows p0..p1-1 of dcol. Threads own blocks of 16
+ * channels (a cache line) and walk all rows in order: windows overlap, so
+ * splitting rows would race. */
+static void col2im_add(int threads, const float *dcol, const conv_geom *g, long p0, long p1, float *dx)
+{
+    const int k = g->k, ci = g->ci;
+    const long K = (long)k * k * ci;
+    const long plane = (long)g->ho * g->wo;
+    const int blocks = (ci + 15) / 16;
+#pragma omp parallel for num_threads(threads) if (threads > 1 && blocks > 1 && (p1 - p0) * K > CK_CPU_PAR_MIN) \
+    schedule(static)
+    for (int bl = 0; bl < blocks; bl++) {
+        const int c0 = bl * 16, c1 = c0 + 16 < ci ? c0 + 16 : ci;
+        for (long p = p0; p < p1; p++) {
+            long img = p / plane;
+            int rem = (int)(p - img * plane);
+            int y0 = (rem / g->wo) * g->s - g->p, x0 = (rem % g->wo) * g->s - g->p;
+            const float *src = dcol + (p - p0) * K;
+            float *base = dx + img * (long)g->h * g->w * ci;
+            for (int ky = 0; ky < k; ky++) {
+                int sy = y0 + ky;
+                if (sy < 0 || sy >= g->h)
+                    continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int sx = x0 + kx;
+                    if (sx < 0 || sx >= g->w)
+                        continue;
+                    float *d = base + ((long)sy * g->w + sx) * ci;
+                    const float *s = src + ((long)ky * k + kx) * ci;
+                    for (int c = c0; c < c1; c++)
+                        d[c] += s[c];
+                }
+            }
+        }
+    }
+}
+
+/* Rows of a forward chunk: a size that does not depend on the thread
+ * count (OpenBLAS's result for a row can depend on the GEMM's row count:
+ * 1 and 2 threads differed in the last bits with chunk_rows), 4 MiB of col
+ * per thread, at most 1024 rows so that small batches still spread over
+ * the threads. */
+static long fixed_chunk_rows(long m, long k)
+{
+    long rows = (long)(((size_t)4 << 20) / ((size_t)k * sizeof(float)));
+    rows = rows > 1024 ? 1024 : rows < 16 ? 16 : rows;
+    return rows < m ? rows : m;
+}
+
+/* Like ck_cpu_conv3x3_fp32: each thread takes whole chunks of output
+ * pixels, im2col (or, 1×1 stride 1, the input rows themselves), one
+ * single-threaded GEMM, bias and ReLU while the chunk is in cache. */
+int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b, ck_tensor *y,
+                        int stride, int pad, int relu)
+{
+    const conv_geom g = geom_of(x, w, y, stride, pad);
+    const long m = (long)g.n * g.ho * g.wo, k = (long)g.k * g.k * g.ci;
+    const float *bias = b ? b->data : NULL;
+    float *out = y->data;
+    if (m == 0 || g.co == 0)
+        return 0;
+    if (k == 0) { /* no input channels: the bias alone */
+        ck_cpu_sgemm(be, 0, 0, m, g.co, 0, 1.0f, NULL, 1, NULL, 1, 0.0f, out, g.co);
+        bias_relu(out, m, g.co, bias, relu);
+        return 0;
+    }
+    const int direct = direct_1x1(&g), nt = be->threads;
+    const long chunk = fixed_chunk_rows(m, k);
+    const long nchunks = (m + chunk - 1) / chunk;
+    const int used = nchunks < nt ? (int)nchunks : nt;
+    float *col = NULL;
+    if (!direct && !(col = ck_cpu_scratch(be, 0, (size_t)used * chunk * k * sizeof(float))))
+        return -1;
+    const float *in = x->data, *wt = w->data;
+#pragma omp parallel num_threads(used)
+    {
+        float *mine = direct ? NULL : col + (size_t)omp_get_thread_num() * chunk * k;
+#pragma omp for schedule(dynamic, 1)
+        for (long c = 0; c < nchunks; c++) {
+            long p0 = c * chunk, rows = m - p0 < chunk ? m - p0 : chunk;
+            const float *a = in + p0 * k;
+            if (!direct) {
+                im2col_general(1, in, &g, p0, p0 + rows, mine);
+                a = mine;
+            }
+            ck_cpu_sgemm(be, 0, 0, rows, g.co, k, 1.0f, a, k, wt, g.co, 0.0f, out + p0 * g.co, g.co);
+            bias_relu(out + p0 * g.co, rows, g.co, bias, relu);
+        }
+    }
+    return 0;
+}
+
+int ck_cpu_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx, int stride,
+                              int pad)
+{
+    const conv_geom g = geom_of(dx, w, dy, stride, pad);
+    const long m = (long)g.n * g.ho * g.wo, k = (long)g.k * g.k * g.ci;
+    float *d = dx->data;
+    if (direct_1x1(&g)) { /* dx [N·H·W, Ci] = dy · Wᵀ */
+        ck_cpu_sgemm(be, 0, 1, m, g.ci, g.co, 1.0f, dy->data, g.co, w->data, g.co, 0.0f, d, g.ci);
+        return 0;
+    }
+    const long nx = (long)g.n * g.h * g.w * g.ci;
+#pragma omp parallel for num_threads(be->threads) if (nx > CK_CPU_PAR_MIN) schedule(static)
+    for (long i = 0; i < nx; i++)
+        d[i] = 0.0f;
+    if (m == 0 || k == 0)
+        return 0;
+    /* Chunks in order: dcol = dy·Wᵀ with the GEMM split over the threads,
+     * then the scatter split over channels. */
+    const long chunk = chunk_rows(m, k, 1);
+    float *dcol = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
+    if (!dcol)
+        return -1;
+    const float *gy = dy->data;
+    for (long p0 = 0; p0 < m; p0 += chunk) {
+        long rows = m - p0 < chunk ? m - p0 : chunk;
+        ck_cpu_sgemm(be, 0, 1, rows, k, g.co, 1.0f, gy + p0 * g.co, g.co, w->data, g.co, 0.0f, dcol, k);
+        col2im_add(be->threads, dcol, &g, p0, p0 + rows, d);
+    }
+    return 0;
+}
+
+int ck_cpu_conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
+                                ck_tensor *db, int stride, int pad, float beta)
+{
+    const conv_geom g = geom_of(x, dw, dy, stride, pad);
+    const long m = (long)g.n * g.ho * g.wo, k = (long)g.k * g.k * g.ci;
+    float *dwp = dw->data;
+    const float *gy = dy->data;
+    if (m == 0 || k == 0 || direct_1x1(&g)) {
+        /* dW [Ci, Co] = xᵀ · dy (or beta·dW when there are no pixels) */
+        ck_cpu_sgemm(be, 1, 0, k, g.co, m, 1.0f, x->data, k, gy, g.co, beta, dwp, g.co);
+    } else {
+        /* As for 3×3: chunks in order, the same sums at any thread count. */
+        const long chunk = chunk_rows(m, k, 1);
+        float *col = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
+        if (!col)
+            return -1;
+        for (long p0 = 0; p0 < m; p0 += chunk) {
+            long rows = m - p0 < chunk ? m - p0 : chunk;
+            im2col_general(be->threads, x->data, &g, p0, p0 + rows, col);
+            ck_cpu_sgemm(be, 1, 0, k, g.co, rows, 1.0f, col, k, gy + p0 * g.co, g.co, p0 == 0 ? beta : 1.0f, dwp,
+                         g.co);
+        }
+    }
+    if (db)
+        ck_cpu_colsum(be, gy, m, g.co, beta, db->data);
+    return 0;
+}

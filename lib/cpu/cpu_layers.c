@@ -1,5 +1,5 @@
-/* CPU kernels of the element-wise and small layers: ReLU, 2×2 max-pool,
- * global average pool, dense, dropout, batch norm. Loops over the batch or
+/* CPU kernels of the element-wise and small layers: ReLU, add, max-pool
+ * (2×2 and general), global average pool, dense, dropout, batch norm. Loops over the batch or
  * rows run on the backend's OpenMP threads; dense uses OpenBLAS GEMMs. */
 #include "cpu_kernels.h"
 #include "ck/dtype.h"
@@ -107,6 +107,110 @@ int ck_cpu_maxpool2_backward(ck_backend *be, const ck_tensor *x, const ck_tensor
     return 0;
 }
 
+int ck_cpu_add_forward(ck_backend *be, const ck_tensor *a, const ck_tensor *b, ck_tensor *y, int relu)
+{
+    const float *p = a->data, *q = b->data;
+    float *o = y->data;
+    long n = (long)ck_tensor_numel(a);
+    if (relu) {
+#pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
+        for (long i = 0; i < n; i++) {
+            float v = p[i] + q[i];
+            o[i] = v > 0.0f ? v : 0.0f;
+        }
+    } else {
+#pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
+        for (long i = 0; i < n; i++)
+            o[i] = p[i] + q[i];
+    }
+    return 0;
+}
+
+/* The part of a k-wide window starting at o0 (may be negative: padding)
+ * that lies inside [0, n): offsets [*lo, *hi). */
+static void window_clip(int o0, int k, int n, int *lo, int *hi)
+{
+    *lo = o0 < 0 ? -o0 : 0;
+    *hi = o0 + k > n ? n - o0 : k;
+}
+
+/* General max-pool: padding never wins (only real elements are compared;
+ * ops.c ensures every window holds one), ties keep the first element in
+ * row-major window order like maxpool2. */
+int ck_cpu_maxpool_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y, int k, int stride, int pad)
+{
+    const int n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
+    const int oh = y->shape[1], ow = y->shape[2];
+    const float *in = x->data;
+    float *out = y->data;
+    long rows = (long)n * oh;
+#pragma omp parallel for num_threads(be->threads) if (rows * ow * c * k > CK_CPU_PAR_MIN) schedule(static)
+    for (long r = 0; r < rows; r++) {
+        long img = r / oh;
+        int y0 = (int)(r % oh) * stride - pad, ylo, yhi;
+        window_clip(y0, k, h, &ylo, &yhi);
+        for (int ox = 0; ox < ow; ox++) {
+            int x0 = ox * stride - pad, xlo, xhi;
+            window_clip(x0, k, w, &xlo, &xhi);
+            float *o = out + (r * ow + ox) * (long)c;
+            int first = 1;
+            for (int ky = ylo; ky < yhi; ky++)
+                for (int kx = xlo; kx < xhi; kx++) {
+                    const float *src = in + ((img * h + y0 + ky) * (long)w + x0 + kx) * c;
+                    if (first)
+                        memcpy(o, src, (size_t)c * sizeof(float));
+                    else
+                        for (int j = 0; j < c; j++)
+                            o[j] = src[j] > o[j] ? src[j] : o[j];
+                    first = 0;
+                }
+        }
+    }
+    return 0;
+}
+
+/* Windows overlap (3×3/2), so threads own (image, 16-channel block) pairs
+ * and walk the windows in order: no races, one summation order. */
+int ck_cpu_maxpool_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y, const ck_tensor *dy,
+                            ck_tensor *dx, int k, int stride, int pad)
+{
+    const int n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
+    const int oh = y->shape[1], ow = y->shape[2];
+    const float *in = x->data, *out = y->data, *g = dy->data;
+    float *d = dx->data;
+    const long nx = (long)n * h * w * c;
+#pragma omp parallel for num_threads(be->threads) if (nx > CK_CPU_PAR_MIN) schedule(static)
+    for (long i = 0; i < nx; i++)
+        d[i] = 0.0f;
+    const int cblocks = (c + 15) / 16;
+    const long tasks = (long)n * cblocks;
+#pragma omp parallel for num_threads(be->threads) if ((long)oh * ow * c * k * k * n > CK_CPU_PAR_MIN) schedule(static)
+    for (long t = 0; t < tasks; t++) {
+        const long img = t / cblocks;
+        const int c0 = (int)(t % cblocks) * 16, nc = c - c0 < 16 ? c - c0 : 16;
+        for (int oy = 0; oy < oh; oy++) {
+            int y0 = oy * stride - pad, ylo, yhi;
+            window_clip(y0, k, h, &ylo, &yhi);
+            for (int ox = 0; ox < ow; ox++) {
+                int x0 = ox * stride - pad, xlo, xhi;
+                window_clip(x0, k, w, &xlo, &xhi);
+                long o = ((img * oh + oy) * (long)ow + ox) * c + c0;
+                int done[16] = {0};
+                for (int ky = ylo; ky < yhi; ky++)
+                    for (int kx = xlo; kx < xhi; kx++) {
+                        long at = ((img * h + y0 + ky) * (long)w + x0 + kx) * c + c0;
+                        for (int j = 0; j < nc; j++)
+                            if (!done[j] && in[at + j] == out[o + j]) {
+                                d[at + j] += g[o + j];
+                                done[j] = 1;
+                            }
+                    }
+            }
+        }
+    }
+    return 0;
+}
+
 int ck_cpu_avgpool_global_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
 {
     const int n = x->shape[0], hw = x->shape[1] * x->shape[2], c = x->shape[3];
@@ -207,56 +311,62 @@ int ck_cpu_dropout_backward(ck_backend *be, const ck_tensor *dy, const ck_tensor
     return 0;
 }
 
-/* Batch norm over [N,C]: channel loops are inner so rows stream. Small
- * (head only), so single-threaded; statistics in double. */
+/* Batch norm over rows of C channels: [N,C], or [N,H,W,C] read as
+ * [N·H·W, C]. Threads own blocks of 16 channels (one cache line) and walk
+ * all rows, so every statistic is summed in one fixed order (in double)
+ * whatever the thread count, and [N,C] gives the same bits as a
+ * single-threaded loop. */
+#define BN_BLOCK 16
+
 int ck_cpu_batchnorm_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *gamma,
                              const ck_tensor *beta_, ck_tensor *running_mean, ck_tensor *running_var,
                              ck_tensor *save_mean, ck_tensor *save_invstd, ck_tensor *y,
                              int training, float momentum, float eps)
 {
-    const long n = x->shape[0], c = x->shape[1];
+    const long c = x->shape[x->ndim - 1], n = c ? (long)(ck_tensor_numel(x) / (size_t)c) : 0;
     const float *in = x->data, *g = gamma->data, *bt = beta_->data;
     float *rm = running_mean->data, *rv = running_var->data, *out = y->data;
-    double *acc = ck_cpu_scratch(be, 0, 2 * (size_t)c * sizeof(double));
-    float *mean_invstd = ck_cpu_scratch(be, 1, 2 * (size_t)c * sizeof(float));
-    if (!acc || !mean_invstd)
-        return -1;
-    double *sum = acc, *sq = acc + c;
-    float *mean = mean_invstd, *invstd = mean_invstd + c;
-    if (training) {
-        for (long j = 0; j < c; j++)
-            sum[j] = sq[j] = 0.0;
-        for (long i = 0; i < n; i++)
-            for (long j = 0; j < c; j++)
-                sum[j] += in[i * c + j];
-        for (long j = 0; j < c; j++)
-            sum[j] /= (double)n;
-        for (long i = 0; i < n; i++)
-            for (long j = 0; j < c; j++) {
-                double dv = in[i * c + j] - sum[j];
-                sq[j] += dv * dv;
+    float *sm = training && save_mean ? save_mean->data : NULL;
+    float *si = training && save_invstd ? save_invstd->data : NULL;
+    const long blocks = (c + BN_BLOCK - 1) / BN_BLOCK;
+#pragma omp parallel for num_threads(be->threads) if (n * c > CK_CPU_PAR_MIN) schedule(static)
+    for (long bl = 0; bl < blocks; bl++) {
+        const long j0 = bl * BN_BLOCK, nc = c - j0 < BN_BLOCK ? c - j0 : BN_BLOCK;
+        float mean[BN_BLOCK], invstd[BN_BLOCK];
+        if (training) {
+            double sum[BN_BLOCK] = {0}, sq[BN_BLOCK] = {0};
+            for (long i = 0; i < n; i++)
+                for (long j = 0; j < nc; j++)
+                    sum[j] += in[i * c + j0 + j];
+            for (long j = 0; j < nc; j++)
+                sum[j] /= (double)n;
+            for (long i = 0; i < n; i++)
+                for (long j = 0; j < nc; j++) {
+                    double dv = in[i * c + j0 + j] - sum[j];
+                    sq[j] += dv * dv;
+                }
+            for (long j = 0; j < nc; j++) {
+                double var = sq[j] / (double)n;
+                mean[j] = (float)sum[j];
+                invstd[j] = (float)(1.0 / sqrt(var + eps));
+                double unbiased = n > 1 ? sq[j] / (double)(n - 1) : var;
+                rm[j0 + j] = (float)((1.0 - momentum) * rm[j0 + j] + momentum * sum[j]);
+                rv[j0 + j] = (float)((1.0 - momentum) * rv[j0 + j] + momentum * unbiased);
+                if (sm)
+                    sm[j0 + j] = mean[j];
+                if (si)
+                    si[j0 + j] = invstd[j];
             }
-        for (long j = 0; j < c; j++) {
-            double var = sq[j] / (double)n;
-            mean[j] = (float)sum[j];
-            invstd[j] = (float)(1.0 / sqrt(var + eps));
-            double unbiased = n > 1 ? sq[j] / (double)(n - 1) : var;
-            rm[j] = (float)((1.0 - momentum) * rm[j] + momentum * sum[j]);
-            rv[j] = (float)((1.0 - momentum) * rv[j] + momentum * unbiased);
+        } else {
+            for (long j = 0; j < nc; j++) {
+                mean[j] = rm[j0 + j];
+                invstd[j] = (float)(1.0 / sqrt((double)rv[j0 + j] + eps));
+            }
         }
-        if (save_mean)
-            memcpy(save_mean->data, mean, (size_t)c * sizeof(float));
-        if (save_invstd)
-            memcpy(save_invstd->data, invstd, (size_t)c * sizeof(float));
-    } else {
-        for (long j = 0; j < c; j++) {
-            mean[j] = rm[j];
-            invstd[j] = (float)(1.0 / sqrt((double)rv[j] + eps));
-        }
+        for (long i = 0; i < n; i++)
+            for (long j = 0; j < nc; j++)
+                out[i * c + j0 + j] = g[j0 + j] * (in[i * c + j0 + j] - mean[j]) * invstd[j] + bt[j0 + j];
     }
-    for (long i = 0; i < n; i++)
-        for (long j = 0; j < c; j++)
-            out[i * c + j] = g[j] * (in[i * c + j] - mean[j]) * invstd[j] + bt[j];
     return 0;
 }
 
@@ -265,36 +375,36 @@ int ck_cpu_batchnorm_backward(ck_backend *be, const ck_tensor *x, const ck_tenso
                               const ck_tensor *save_invstd, ck_tensor *dx, ck_tensor *dgamma,
                               ck_tensor *dbeta, float beta)
 {
-    const long n = x->shape[0], c = x->shape[1];
+    const long c = x->shape[x->ndim - 1], n = c ? (long)(ck_tensor_numel(x) / (size_t)c) : 0;
     const float *in = x->data, *g = dy->data, *gm = gamma->data;
     const float *mean = save_mean->data, *invstd = save_invstd->data;
-    double *acc = ck_cpu_scratch(be, 0, 2 * (size_t)c * sizeof(double));
-    if (!acc)
-        return -1;
-    double *sdy = acc, *sdyx = acc + c; /* Σ dy, Σ dy·x̂ */
-    for (long j = 0; j < c; j++)
-        sdy[j] = sdyx[j] = 0.0;
-    for (long i = 0; i < n; i++)
-        for (long j = 0; j < c; j++) {
-            double xh = (double)(in[i * c + j] - mean[j]) * invstd[j];
-            sdy[j] += g[i * c + j];
-            sdyx[j] += g[i * c + j] * xh;
-        }
-    if (dx) {
-        float *d = dx->data;
+    float *d = dx ? dx->data : NULL, *dg = dgamma ? dgamma->data : NULL, *dbt = dbeta ? dbeta->data : NULL;
+    const long blocks = (c + BN_BLOCK - 1) / BN_BLOCK;
+#pragma omp parallel for num_threads(be->threads) if (n * c > CK_CPU_PAR_MIN) schedule(static)
+    for (long bl = 0; bl < blocks; bl++) {
+        const long j0 = bl * BN_BLOCK, nc = c - j0 < BN_BLOCK ? c - j0 : BN_BLOCK;
+        double sdy[BN_BLOCK] = {0}, sdyx[BN_BLOCK] = {0}; /* Σ dy, Σ dy·x̂ */
         for (long i = 0; i < n; i++)
-            for (long j = 0; j < c; j++) {
-                double xh = (double)(in[i * c + j] - mean[j]) * invstd[j];
-                d[i * c + j] = (float)((double)gm[j] * invstd[j] / (double)n
-                                       * ((double)n * g[i * c + j] - sdy[j] - xh * sdyx[j]));
+            for (long j = 0; j < nc; j++) {
+                long at = i * c + j0 + j;
+                double xh = (double)(in[at] - mean[j0 + j]) * invstd[j0 + j];
+                sdy[j] += g[at];
+                sdyx[j] += g[at] * xh;
             }
-    }
-    float *dg = dgamma ? dgamma->data : NULL, *dbt = dbeta ? dbeta->data : NULL;
-    for (long j = 0; j < c; j++) {
-        if (dg)
-            dg[j] = (float)((beta == 0.0f ? 0.0 : (double)beta * dg[j]) + sdyx[j]);
-        if (dbt)
-            dbt[j] = (float)((beta == 0.0f ? 0.0 : (double)beta * dbt[j]) + sdy[j]);
+        if (d)
+            for (long i = 0; i < n; i++)
+                for (long j = 0; j < nc; j++) {
+                    long at = i * c + j0 + j;
+                    double xh = (double)(in[at] - mean[j0 + j]) * invstd[j0 + j];
+                    d[at] = (float)((double)gm[j0 + j] * invstd[j0 + j] / (double)n
+                                    * ((double)n * g[at] - sdy[j] - xh * sdyx[j]));
+                }
+        for (long j = 0; j < nc; j++) {
+            if (dg)
+                dg[j0 + j] = (float)((beta == 0.0f ? 0.0 : (double)beta * dg[j0 + j]) + sdyx[j]);
+            if (dbt)
+                dbt[j0 + j] = (float)((beta == 0.0f ? 0.0 : (double)beta * dbt[j0 + j]) + sdy[j]);
+        }
     }
     return 0;
 }

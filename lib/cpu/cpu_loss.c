@@ -1,5 +1,5 @@
 /* Softmax, softmax cross-entropy (torch.nn.CrossEntropyLoss semantics) and
- * Caffe preprocessing on the CPU. */
+ * input preprocessing on the CPU. */
 #include "cpu_kernels.h"
 
 #include "ck/error.h"
@@ -102,17 +102,19 @@ int ck_cpu_softmax_xent(ck_backend *be, const ck_tensor *logits, const ck_tensor
     return 0;
 }
 
-int ck_cpu_preprocess_caffe(ck_backend *be, const ck_tensor *rgb, const float mean_bgr[3], ck_tensor *out)
+int ck_cpu_preprocess(ck_backend *be, const ck_tensor *rgb, const ck_preprocess_spec *p, ck_tensor *out)
 {
     const long pixels = (long)ck_tensor_numel(rgb) / 3;
     const uint8_t *in = rgb->data;
     float *o = out->data;
-    const float m0 = mean_bgr[0], m1 = mean_bgr[1], m2 = mean_bgr[2];
+    const int s0 = p->bgr ? 2 : 0, s2 = 2 - s0;
+    const float m0 = p->mean[0], m1 = p->mean[1], m2 = p->mean[2];
+    const float k0 = p->scale[0], k1 = p->scale[1], k2 = p->scale[2];
 #pragma omp parallel for num_threads(be->threads) if (pixels * 3 > CK_CPU_PAR_MIN) schedule(static)
     for (long i = 0; i < pixels; i++) {
-        o[3 * i + 0] = (float)in[3 * i + 2] - m0;
-        o[3 * i + 1] = (float)in[3 * i + 1] - m1;
-        o[3 * i + 2] = (float)in[3 * i + 0] - m2;
+        o[3 * i + 0] = ((float)in[3 * i + s0] - m0) * k0;
+        o[3 * i + 1] = ((float)in[3 * i + 1] - m1) * k1;
+        o[3 * i + 2] = ((float)in[3 * i + s2] - m2) * k2;
     }
     return 0;
 }

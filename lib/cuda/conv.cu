@@ -1,5 +1,7 @@
-/* 3×3 'same' convolutions through cuDNN (legacy v7-style API, still in
- * cuDNN 9).
+/* Convolutions through cuDNN (legacy v7-style API, still in cuDNN 9): the
+ * 3×3 'same' ones (fp32 and bf16) and the general k×k ones with stride and
+ * padding of the graph backbones (fp32), which only differ in the
+ * descriptors: the geometry below.
  *
  * Layouts: activations NHWC map directly to CUDNN_TENSOR_NHWC. Our kernels
  * are HWIO (Keras), but a cuDNN NHWC filter is KRSC = [Co][3][3][Ci]. HWIO
@@ -41,13 +43,33 @@ void ck_cuda_conv_cache_free(ck_cuda *c)
     c->algos = NULL;
 }
 
-/* Describe a convolution of x [n,h,w,ci] with co 3×3 filters. */
-static int set_descs(ck_cuda *c, int n, int h, int w, int ci, int co, cudnnDataType_t dt, cudnnMathType_t math)
+/* x [n,h,w,ci] convolved with co k×k filters at stride s, zero padding p:
+ * y [n,ho,wo,co]. */
+typedef struct cu_geom {
+    int n, h, w, ci, co, k, s, p, ho, wo;
+} cu_geom;
+
+static cu_geom same3x3(int n, int h, int w, int ci, int co)
 {
-    CK_DNN(cudnnSetTensor4dDescriptor(c->xdesc, CUDNN_TENSOR_NHWC, dt, n, ci, h, w));
-    CK_DNN(cudnnSetTensor4dDescriptor(c->ydesc, CUDNN_TENSOR_NHWC, dt, n, co, h, w));
-    CK_DNN(cudnnSetFilter4dDescriptor(c->wdesc, dt, CUDNN_TENSOR_NHWC, co, ci, 3, 3));
-    CK_DNN(cudnnSetConvolution2dDescriptor(c->cdesc, 1, 1, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    cu_geom g = {n, h, w, ci, co, 3, 1, 1, h, w};
+    return g;
+}
+
+/* x [n,h,w,ci] (or dx), y [n,ho,wo,co] (or dy). */
+static cu_geom geom_of(const ck_tensor *x, const ck_tensor *y, int k, int s, int p)
+{
+    cu_geom g = {x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[3], k, s, p, y->shape[1], y->shape[2]};
+    return g;
+}
+
+/* Describe the convolution g in c's descriptors. */
+static int set_descs(ck_cuda *c, const cu_geom *g, cudnnDataType_t dt, cudnnMathType_t math)
+{
+    CK_DNN(cudnnSetTensor4dDescriptor(c->xdesc, CUDNN_TENSOR_NHWC, dt, g->n, g->ci, g->h, g->w));
+    CK_DNN(cudnnSetTensor4dDescriptor(c->ydesc, CUDNN_TENSOR_NHWC, dt, g->n, g->co, g->ho, g->wo));
+    CK_DNN(cudnnSetFilter4dDescriptor(c->wdesc, dt, CUDNN_TENSOR_NHWC, g->co, g->ci, g->k, g->k));
+    CK_DNN(cudnnSetConvolution2dDescriptor(c->cdesc, g->p, g->p, g->s, g->s, 1, 1, CUDNN_CROSS_CORRELATION,
+                                           CUDNN_DATA_FLOAT));
     CK_DNN(cudnnSetConvolutionMathType(c->cdesc, math));
     return 0;
 }
@@ -84,15 +106,15 @@ static int pick(const ck_cuda *c, const Perf *perf, int count, cudnnDataType_t d
 /* Find (or look up) the algorithm for the convolution described in c's
  * descriptors. Returns the cache entry, or NULL: with an error set, or
  * with *unsupported = 1 when cuDNN has no algorithm for it at all. */
-static ck_cu_algo *get_algo(ck_backend *be, int kind, int n, int h, int w, int ci, int co, cudnnDataType_t dt,
-                            int *unsupported)
+static ck_cu_algo *get_algo(ck_backend *be, int kind, const cu_geom *g, cudnnDataType_t dt, int *unsupported)
 {
+    const int n = g->n, h = g->h, w = g->w, ci = g->ci, co = g->co;
     ck_cuda *c = ck_cu(be);
     cudnnMathType_t math = math_for(c, dt);
     *unsupported = 0;
     for (ck_cu_algo *a = c->algos; a; a = a->next)
         if (a->kind == kind && a->n == n && a->h == h && a->w == w && a->ci == ci && a->co == co
-            && a->dtype == (int)dt && a->math == (int)math) {
+            && a->k == g->k && a->stride == g->s && a->pad == g->p && a->dtype == (int)dt && a->math == (int)math) {
             *unsupported = a->unsupported;
             return a->unsupported ? NULL : a;
         }
@@ -104,6 +126,7 @@ static ck_cu_algo *get_algo(ck_backend *be, int kind, int n, int h, int w, int c
     }
     a->kind = kind;
     a->n = n, a->h = h, a->w = w, a->ci = ci, a->co = co;
+    a->k = g->k, a->stride = g->s, a->pad = g->p;
     a->dtype = (int)dt;
     a->math = (int)math;
     a->fused_ok = 1;
@@ -137,8 +160,8 @@ static ck_cu_algo *get_algo(ck_backend *be, int kind, int n, int h, int w, int c
     }
     if (s != CUDNN_STATUS_SUCCESS && s != CUDNN_STATUS_NOT_SUPPORTED) {
         free(a);
-        ck_error("cuda", "cuDNN algorithm search for a %d×%d×%d×%d -> %d convolution: %s", n, h, w, ci, co,
-                 cudnnGetErrorString(s));
+        ck_error("cuda", "cuDNN algorithm search for a %d×%d×%d×%d -> %d %d×%d/%d convolution: %s", n, h, w, ci,
+                 co, g->k, g->k, g->s, cudnnGetErrorString(s));
         return NULL;
     }
     if (s == CUDNN_STATUS_NOT_SUPPORTED || none) {
@@ -156,11 +179,11 @@ static ck_cu_algo *get_algo(ck_backend *be, int kind, int n, int h, int w, int c
 
 /* Like get_algo, and also switches the convolution descriptor to the
  * math type the algorithm was measured with and provides its workspace. */
-static ck_cu_algo *prepare(ck_backend *be, int kind, int n, int h, int w, int ci, int co, cudnnDataType_t dt,
-                           void **ws, int *unsupported)
+static ck_cu_algo *prepare(ck_backend *be, int kind, const cu_geom *g, cudnnDataType_t dt, void **ws,
+                           int *unsupported)
 {
     ck_cuda *c = ck_cu(be);
-    ck_cu_algo *a = get_algo(be, kind, n, h, w, ci, co, dt, unsupported);
+    ck_cu_algo *a = get_algo(be, kind, g, dt, unsupported);
     if (!a)
         return NULL;
     /* With TF32 off, stay on FMA math whatever the search reported: a
@@ -175,17 +198,19 @@ static ck_cu_algo *prepare(ck_backend *be, int kind, int n, int h, int w, int ci
     return *ws ? a : NULL;
 }
 
-static void no_algo(int n, int h, int w, int ci, int co)
+static void no_algo(const cu_geom *g)
 {
-    ck_error("cuda", "cuDNN has no algorithm for a %d×%d×%d×%d -> %d convolution within the workspace limit "
-             "(CK_CUDA_WORKSPACE_MB)", n, h, w, ci, co);
+    ck_error("cuda", "cuDNN has no algorithm for a %d×%d×%d×%d -> %d %d×%d/%d convolution within the workspace "
+             "limit (CK_CUDA_WORKSPACE_MB)", g->n, g->h, g->w, g->ci, g->co, g->k, g->k, g->s);
 }
 
-/* HWIO weights (any float dtype) -> KRSC in dtype `dt`, in scratch. */
-static void *weights_krsc(ck_backend *be, const ck_tensor *w, ck_dtype dt, int ci, int co)
+/* HWIO weights [k,k,ci,co] (any float dtype) -> KRSC in dtype `dt`, in
+ * scratch: HWIO as a [k·k·ci, co] matrix, transposed. */
+static void *weights_krsc(ck_backend *be, const ck_tensor *w, ck_dtype dt, const cu_geom *g)
 {
-    void *dst = ck_cu_scratch(be, CK_CU_WEIGHTS, (size_t)9 * ci * co * ck_dtype_size(dt));
-    if (!dst || ck_cu_transpose(be, w->data, w->dtype, dst, dt, 9 * ci, co, 0.0f) != 0)
+    const int rows = g->k * g->k * g->ci;
+    void *dst = ck_cu_scratch(be, CK_CU_WEIGHTS, (size_t)rows * g->co * ck_dtype_size(dt));
+    if (!dst || ck_cu_transpose(be, w->data, w->dtype, dst, dt, rows, g->co, 0.0f) != 0)
         return NULL;
     return dst;
 }
@@ -237,11 +262,12 @@ static int conv_forward_bf16(ck_backend *be, const ck_tensor *x, const ck_tensor
     ck_cuda *c = ck_cu(be);
     int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3], co = y->shape[3];
     size_t nx = (size_t)n * h * wd * ci, ny = (size_t)n * h * wd * co;
-    if (set_descs(c, n, h, wd, ci, co, CUDNN_DATA_BFLOAT16, math_for(c, CUDNN_DATA_BFLOAT16)) != 0)
+    const cu_geom g = same3x3(n, h, wd, ci, co);
+    if (set_descs(c, &g, CUDNN_DATA_BFLOAT16, math_for(c, CUDNN_DATA_BFLOAT16)) != 0)
         return -1;
     void *ws = NULL;
     int unsupported = 0;
-    ck_cu_algo *a = prepare(be, FWD, n, h, wd, ci, co, CUDNN_DATA_BFLOAT16, &ws, &unsupported);
+    ck_cu_algo *a = prepare(be, FWD, &g, CUDNN_DATA_BFLOAT16, &ws, &unsupported);
     if (!a)
         return unsupported ? 1 : -1;
     const void *xl = x->data;
@@ -254,7 +280,7 @@ static int conv_forward_bf16(ck_backend *be, const ck_tensor *x, const ck_tensor
     void *yl = y->dtype == CK_BF16 ? y->data : ck_cu_scratch(be, CK_CU_YLOW, ny * 2);
     if (!yl)
         return -1;
-    void *wk = weights_krsc(be, w, CK_BF16, ci, co);
+    void *wk = weights_krsc(be, w, CK_BF16, &g);
     if (!wk)
         return -1;
     const float one = 1.0f, zero = 0.0f;
@@ -282,27 +308,13 @@ static int conv_forward_bf16(ck_backend *be, const ck_tensor *x, const ck_tensor
     return 0;
 }
 
-int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
-                            ck_tensor *y, int relu, ck_conv_algo algo)
+/* fp32 (TF32 when on) forward of any geometry; bf16 activations (3×3
+ * only) are widened and narrowed. */
+static int conv_forward_f32(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b, ck_tensor *y,
+                            const cu_geom *g, int relu)
 {
-    CK_ON_DEVICE(be);
     ck_cuda *c = ck_cu(be);
-    int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3], co = y->shape[3];
-    size_t nx = (size_t)n * h * wd * ci, ny = (size_t)n * h * wd * co;
-    if (ny == 0)
-        return 0;
-    /* AUTO runs bf16 when anything is already bf16 (frozen weights stored
-     * so, or bf16 activations): nothing carries more precision than that. */
-    int low = w->dtype == CK_BF16 || x->dtype == CK_BF16 || y->dtype == CK_BF16;
-    if (algo == CK_CONV_BF16 || (algo == CK_CONV_AUTO && low)) {
-        int r = conv_forward_bf16(be, x, w, b, y, relu);
-        if (r <= 0)
-            return r;
-        /* cuDNN has no bf16 kernel for this shape on this GPU (block1's
-         * 3 input channels, typically): fp32 for this layer only, which
-         * the algorithm cache remembers per shape. */
-    }
-    /* fp32 (TF32 when on); bf16 activations are widened and narrowed. */
+    size_t nx = (size_t)g->n * g->h * g->w * g->ci, rows = (size_t)g->n * g->ho * g->wo, ny = rows * g->co;
     const void *xf = x->data;
     void *yf = y->data;
     if (x->dtype == CK_BF16) {
@@ -313,24 +325,24 @@ int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor 
     }
     if (y->dtype == CK_BF16 && !(yf = ck_cu_scratch(be, CK_CU_YF32, ny * sizeof(float))))
         return -1;
-    if (set_descs(c, n, h, wd, ci, co, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
+    if (set_descs(c, g, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
         return -1;
     void *ws = NULL;
     int unsupported = 0;
-    ck_cu_algo *a = prepare(be, FWD, n, h, wd, ci, co, CUDNN_DATA_FLOAT, &ws, &unsupported);
+    ck_cu_algo *a = prepare(be, FWD, g, CUDNN_DATA_FLOAT, &ws, &unsupported);
     if (!a) {
         if (unsupported)
-            no_algo(n, h, wd, ci, co);
+            no_algo(g);
         return -1;
     }
-    void *wk = weights_krsc(be, w, CK_F32, ci, co);
+    void *wk = weights_krsc(be, w, CK_F32, g);
     if (!wk)
         return -1;
     const float one = 1.0f, zero = 0.0f;
     int done = 0;
     if (relu && b && a->fused_ok) {
         /* y = ReLU(conv(x) + 0·z + b): one pass over y instead of two. */
-        CK_DNN(cudnnSetTensor4dDescriptor(c->bdesc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, co, 1, 1));
+        CK_DNN(cudnnSetTensor4dDescriptor(c->bdesc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, g->co, 1, 1));
         cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
             c->dnn, &one, c->xdesc, xf, c->wdesc, wk, c->cdesc, (cudnnConvolutionFwdAlgo_t)a->algo, ws,
             a->workspace, &zero, c->ydesc, yf, c->bdesc, b->data, c->relu, c->ydesc, yf);
@@ -345,7 +357,7 @@ int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor 
     if (!done) {
         CK_DNN(cudnnConvolutionForward(c->dnn, &one, c->xdesc, xf, c->wdesc, wk, c->cdesc,
                                        (cudnnConvolutionFwdAlgo_t)a->algo, ws, a->workspace, &zero, c->ydesc, yf));
-        if (ck_cu_bias_act(be, (float *)yf, b ? (const float *)b->data : NULL, (size_t)n * h * wd, co, relu) != 0)
+        if (ck_cu_bias_act(be, (float *)yf, b ? (const float *)b->data : NULL, rows, g->co, relu) != 0)
             return -1;
     }
     if (y->dtype == CK_BF16)
@@ -353,24 +365,62 @@ int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor 
     return 0;
 }
 
-int ck_cuda_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx)
+int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
+                            ck_tensor *y, int relu, ck_conv_algo algo)
 {
     CK_ON_DEVICE(be);
-    ck_cuda *c = ck_cu(be);
-    int n = dx->shape[0], h = dx->shape[1], wd = dx->shape[2], ci = dx->shape[3], co = dy->shape[3];
-    if ((size_t)n * h * wd * ci == 0)
+    int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3], co = y->shape[3];
+    if ((size_t)n * h * wd * co == 0)
         return 0;
-    if (set_descs(c, n, h, wd, ci, co, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
+    /* AUTO runs bf16 when anything is already bf16 (frozen weights stored
+     * so, or bf16 activations): nothing carries more precision than that. */
+    int low = w->dtype == CK_BF16 || x->dtype == CK_BF16 || y->dtype == CK_BF16;
+    if (algo == CK_CONV_BF16 || (algo == CK_CONV_AUTO && low)) {
+        int r = conv_forward_bf16(be, x, w, b, y, relu);
+        if (r <= 0)
+            return r;
+        /* cuDNN has no bf16 kernel for this shape on this GPU (block1's
+         * 3 input channels, typically): fp32 for this layer only, which
+         * the algorithm cache remembers per shape. */
+    }
+    const cu_geom g = same3x3(n, h, wd, ci, co);
+    return conv_forward_f32(be, x, w, b, y, &g, relu);
+}
+
+int ck_cuda_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b, ck_tensor *y,
+                         int stride, int pad, int relu)
+{
+    CK_ON_DEVICE(be);
+    const cu_geom g = geom_of(x, y, w->shape[0], stride, pad);
+    if ((size_t)g.n * g.ho * g.wo * g.co == 0)
+        return 0;
+    if (g.ci == 0) { /* no input channels: the bias alone */
+        if (ck_cuda_fill(be, y, 0.0f) != 0)
+            return -1;
+        return ck_cu_bias_act(be, (float *)y->data, b ? (const float *)b->data : NULL, (size_t)g.n * g.ho * g.wo,
+                              g.co, relu);
+    }
+    return conv_forward_f32(be, x, w, b, y, &g, relu);
+}
+
+static int conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx, const cu_geom *g)
+{
+    ck_cuda *c = ck_cu(be);
+    if ((size_t)g->n * g->h * g->w * g->ci == 0)
+        return 0;
+    if ((size_t)g->ho * g->wo * g->co == 0) /* no gradient flows back */
+        return ck_cuda_fill(be, dx, 0.0f);
+    if (set_descs(c, g, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
         return -1;
     void *ws = NULL;
     int unsupported = 0;
-    ck_cu_algo *a = prepare(be, BWD_DATA, n, h, wd, ci, co, CUDNN_DATA_FLOAT, &ws, &unsupported);
+    ck_cu_algo *a = prepare(be, BWD_DATA, g, CUDNN_DATA_FLOAT, &ws, &unsupported);
     if (!a) {
         if (unsupported)
-            no_algo(n, h, wd, ci, co);
+            no_algo(g);
         return -1;
     }
-    void *wk = weights_krsc(be, w, CK_F32, ci, co);
+    void *wk = weights_krsc(be, w, CK_F32, g);
     if (!wk)
         return -1;
     const float one = 1.0f, zero = 0.0f;
@@ -380,13 +430,27 @@ int ck_cuda_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_
     return 0;
 }
 
-int ck_cuda_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
-                                    ck_tensor *db, float beta)
+int ck_cuda_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx)
 {
     CK_ON_DEVICE(be);
+    const cu_geom g = same3x3(dx->shape[0], dx->shape[1], dx->shape[2], dx->shape[3], dy->shape[3]);
+    return conv_backward_data(be, dy, w, dx, &g);
+}
+
+int ck_cuda_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx, int stride,
+                               int pad)
+{
+    CK_ON_DEVICE(be);
+    const cu_geom g = geom_of(dx, dy, w->shape[0], stride, pad);
+    return conv_backward_data(be, dy, w, dx, &g);
+}
+
+static int conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
+                                ck_tensor *db, float beta, const cu_geom *g)
+{
     ck_cuda *c = ck_cu(be);
-    int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3], co = dy->shape[3];
-    size_t rows = (size_t)n * h * wd;
+    size_t rows = (size_t)g->n * g->ho * g->wo;
+    const int kk = g->k * g->k * g->ci;
     if (rows == 0) {
         /* No data: the gradient is beta·dw (and beta·db). */
         if (beta != 1.0f) {
@@ -397,27 +461,47 @@ int ck_cuda_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck
         }
         return 0;
     }
-    if (set_descs(c, n, h, wd, ci, co, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
+    if (g->co == 0)
+        return 0;
+    if (kk == 0) /* dw is empty */
+        return db ? ck_cu_colsum(be, (const float *)dy->data, rows, g->co, (float *)db->data, beta) : 0;
+    if (set_descs(c, g, CUDNN_DATA_FLOAT, math_for(c, CUDNN_DATA_FLOAT)) != 0)
         return -1;
     void *ws = NULL;
     int unsupported = 0;
-    ck_cu_algo *a = prepare(be, BWD_FILTER, n, h, wd, ci, co, CUDNN_DATA_FLOAT, &ws, &unsupported);
+    ck_cu_algo *a = prepare(be, BWD_FILTER, g, CUDNN_DATA_FLOAT, &ws, &unsupported);
     if (!a) {
         if (unsupported)
-            no_algo(n, h, wd, ci, co);
+            no_algo(g);
         return -1;
     }
     /* cuDNN writes KRSC; transposing back into HWIO applies beta. */
-    void *gk = ck_cu_scratch(be, CK_CU_WGRAD, (size_t)9 * ci * co * sizeof(float));
+    void *gk = ck_cu_scratch(be, CK_CU_WGRAD, (size_t)kk * g->co * sizeof(float));
     if (!gk)
         return -1;
     const float one = 1.0f, zero = 0.0f;
     CK_DNN(cudnnConvolutionBackwardFilter(c->dnn, &one, c->xdesc, x->data, c->ydesc, dy->data, c->cdesc,
                                           (cudnnConvolutionBwdFilterAlgo_t)a->algo, ws, a->workspace, &zero,
                                           c->wdesc, gk));
-    if (ck_cu_transpose(be, gk, CK_F32, dw->data, CK_F32, co, 9 * ci, beta) != 0)
+    if (ck_cu_transpose(be, gk, CK_F32, dw->data, CK_F32, g->co, kk, beta) != 0)
         return -1;
     if (db)
-        return ck_cu_colsum(be, (const float *)dy->data, rows, co, (float *)db->data, beta);
+        return ck_cu_colsum(be, (const float *)dy->data, rows, g->co, (float *)db->data, beta);
     return 0;
+}
+
+int ck_cuda_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
+                                    ck_tensor *db, float beta)
+{
+    CK_ON_DEVICE(be);
+    const cu_geom g = same3x3(x->shape[0], x->shape[1], x->shape[2], x->shape[3], dy->shape[3]);
+    return conv_backward_filter(be, x, dy, dw, db, beta, &g);
+}
+
+int ck_cuda_conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
+                                 ck_tensor *db, int stride, int pad, float beta)
+{
+    CK_ON_DEVICE(be);
+    const cu_geom g = geom_of(x, dy, dw->shape[0], stride, pad);
+    return conv_backward_filter(be, x, dy, dw, db, beta, &g);
 }

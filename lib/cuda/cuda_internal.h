@@ -39,6 +39,7 @@ enum {
 typedef struct ck_cu_algo {
     int kind; /* 0 fwd, 1 bwd data, 2 bwd filter */
     int n, h, w, ci, co;
+    int k, stride, pad; /* window (3, 1, 1 for the 'same' 3×3 convolutions) */
     int dtype;   /* cudnnDataType_t of x/w/y */
     int math;    /* cudnnMathType_t used for the search */
     int algo;    /* the chosen algorithm enum */

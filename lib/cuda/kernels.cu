@@ -1,6 +1,6 @@
 /* Small element-wise and reduction kernels: fill/copy with dtype
  * conversion, transposes, bias+ReLU, column sums, ReLU, pooling,
- * preprocessing and the vector utilities (scale, axpy, sum of squares).
+ * add, preprocessing and the vector utilities (scale, axpy, sum of squares).
  * They are memory-bound; grid-stride loops, one element per thread step. */
 #include "cuda_internal.h"
 
@@ -383,6 +383,109 @@ int ck_cuda_maxpool2_backward(ck_backend *be, const ck_tensor *x, const ck_tenso
     return 0;
 }
 
+/* ---- general max pooling -----------------------------------------------
+ * k×k windows, stride and padding that never wins; the same first-maximum
+ * rule as above. Backward gathers: one thread per input element sums, in
+ * window order, the gradients of the windows whose first maximum it is, so
+ * there are no atomics and the sums match the CPU's bit for bit. */
+
+__device__ __forceinline__ void pool_clip(int o0, int k, int n, int *lo, int *hi)
+{
+    *lo = o0 < 0 ? -o0 : 0;
+    *hi = o0 + k > n ? n - o0 : k;
+}
+
+__global__ void k_maxpool(const float *x, float *y, int n, int h, int w, int c, int ho, int wo, int k, int s, int pad)
+{
+    size_t total = (size_t)n * ho * wo * c;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int ch = (int)(i % c);
+        size_t p = i / c;
+        int ox = (int)(p % wo);
+        p /= wo;
+        int oy = (int)(p % ho);
+        size_t b = p / ho;
+        int y0 = oy * s - pad, x0 = ox * s - pad, ylo, yhi, xlo, xhi;
+        pool_clip(y0, k, h, &ylo, &yhi);
+        pool_clip(x0, k, w, &xlo, &xhi);
+        float m = 0.0f;
+        int first = 1;
+        for (int ky = ylo; ky < yhi; ky++)
+            for (int kx = xlo; kx < xhi; kx++) {
+                float v = x[((b * h + y0 + ky) * w + x0 + kx) * c + ch];
+                if (first || v > m)
+                    m = v;
+                first = 0;
+            }
+        y[i] = m;
+    }
+}
+
+__global__ void k_maxpool_back(const float *x, const float *y, const float *dy, float *dx, int n, int h, int w, int c,
+                               int ho, int wo, int k, int s, int pad)
+{
+    size_t total = (size_t)n * h * w * c;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int ch = (int)(i % c);
+        size_t p = i / c;
+        int ix = (int)(p % w);
+        p /= w;
+        int iy = (int)(p % h);
+        size_t b = p / h;
+        /* Windows covering (iy, ix): oy·s - pad <= iy < oy·s - pad + k. */
+        int oy0 = iy + pad - k + 1 > 0 ? (iy + pad - k + 1 + s - 1) / s : 0;
+        int oy1 = (iy + pad) / s < ho - 1 ? (iy + pad) / s : ho - 1;
+        int ox0 = ix + pad - k + 1 > 0 ? (ix + pad - k + 1 + s - 1) / s : 0;
+        int ox1 = (ix + pad) / s < wo - 1 ? (ix + pad) / s : wo - 1;
+        float acc = 0.0f;
+        for (int oy = oy0; oy <= oy1; oy++)
+            for (int ox = ox0; ox <= ox1; ox++) {
+                size_t o = ((b * ho + oy) * wo + ox) * c + ch;
+                float m = y[o];
+                int y0 = oy * s - pad, x0 = ox * s - pad, ylo, yhi, xlo, xhi;
+                pool_clip(y0, k, h, &ylo, &yhi);
+                pool_clip(x0, k, w, &xlo, &xhi);
+                int fy = -1, fx = -1;
+                for (int ky = ylo; ky < yhi && fy < 0; ky++)
+                    for (int kx = xlo; kx < xhi; kx++)
+                        if (x[((b * h + y0 + ky) * w + x0 + kx) * c + ch] == m) {
+                            fy = y0 + ky, fx = x0 + kx;
+                            break;
+                        }
+                if (fy == iy && fx == ix)
+                    acc += dy[o];
+            }
+        dx[i] = acc;
+    }
+}
+
+int ck_cuda_maxpool_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y, int k, int stride, int pad)
+{
+    CK_ON_DEVICE(be);
+    size_t n = ck_cu_numel(y);
+    if (n == 0)
+        return 0;
+    k_maxpool<<<ck_cu_blocks(n, TPB), TPB, 0, ck_cu(be)->stream>>>(
+        (const float *)x->data, (float *)y->data, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1],
+        y->shape[2], k, stride, pad);
+    CK_LAUNCHED("maxpool");
+    return 0;
+}
+
+int ck_cuda_maxpool_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y, const ck_tensor *dy,
+                             ck_tensor *dx, int k, int stride, int pad)
+{
+    CK_ON_DEVICE(be);
+    size_t n = ck_cu_numel(x);
+    if (n == 0)
+        return 0;
+    k_maxpool_back<<<ck_cu_blocks(n, TPB), TPB, 0, ck_cu(be)->stream>>>(
+        (const float *)x->data, (const float *)y->data, (const float *)dy->data, (float *)dx->data, x->shape[0],
+        x->shape[1], x->shape[2], x->shape[3], y->shape[1], y->shape[2], k, stride, pad);
+    CK_LAUNCHED("maxpool_backward");
+    return 0;
+}
+
 /* ---- global average pooling -------------------------------------------- */
 
 __global__ void k_avgpool(const float *x, float *y, int n, int hw, int c)
@@ -435,28 +538,52 @@ int ck_cuda_avgpool_global_backward(ck_backend *be, const ck_tensor *dy, ck_tens
     return 0;
 }
 
-/* ---- Caffe preprocessing ------------------------------------------------- */
+/* ---- input preprocessing ---------------------------------------------- */
 
-__global__ void k_caffe(const uint8_t *rgb, float *out, size_t pixels, float m0, float m1, float m2)
+__global__ void k_preprocess(const uint8_t *rgb, float *out, size_t pixels, ck_preprocess_spec p)
 {
+    const int s0 = p.bgr ? 2 : 0, s2 = 2 - s0;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < pixels; i += (size_t)gridDim.x * blockDim.x) {
-        const uint8_t *p = rgb + 3 * i;
+        const uint8_t *q = rgb + 3 * i;
         float *o = out + 3 * i;
-        o[0] = (float)p[2] - m0; /* B */
-        o[1] = (float)p[1] - m1; /* G */
-        o[2] = (float)p[0] - m2; /* R */
+        /* __fmul_rn/__fsub_rn: no FMA contraction, the CPU's exact bits */
+        o[0] = __fmul_rn(__fsub_rn((float)q[s0], p.mean[0]), p.scale[0]);
+        o[1] = __fmul_rn(__fsub_rn((float)q[1], p.mean[1]), p.scale[1]);
+        o[2] = __fmul_rn(__fsub_rn((float)q[s2], p.mean[2]), p.scale[2]);
     }
 }
 
-int ck_cuda_preprocess_caffe(ck_backend *be, const ck_tensor *rgb, const float mean_bgr[3], ck_tensor *out)
+int ck_cuda_preprocess(ck_backend *be, const ck_tensor *rgb, const ck_preprocess_spec *p, ck_tensor *out)
 {
     CK_ON_DEVICE(be);
     size_t pixels = ck_cu_numel(rgb) / 3;
     if (pixels == 0)
         return 0;
-    k_caffe<<<ck_cu_blocks(pixels, TPB), TPB, 0, ck_cu(be)->stream>>>((const uint8_t *)rgb->data, (float *)out->data,
-                                                                     pixels, mean_bgr[0], mean_bgr[1], mean_bgr[2]);
-    CK_LAUNCHED("preprocess_caffe");
+    k_preprocess<<<ck_cu_blocks(pixels, TPB), TPB, 0, ck_cu(be)->stream>>>((const uint8_t *)rgb->data,
+                                                                         (float *)out->data, pixels, *p);
+    CK_LAUNCHED("preprocess");
+    return 0;
+}
+
+/* ---- add ------------------------------------------------------------------ */
+
+__global__ void k_add(const float *a, const float *b, float *y, size_t n, int relu)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        float v = __fadd_rn(a[i], b[i]);
+        y[i] = relu && !(v > 0.0f) ? 0.0f : v; /* the CPU's test: -0 and NaN give +0 */
+    }
+}
+
+int ck_cuda_add_forward(ck_backend *be, const ck_tensor *a, const ck_tensor *b, ck_tensor *y, int relu)
+{
+    CK_ON_DEVICE(be);
+    size_t n = ck_cu_numel(a);
+    if (n == 0)
+        return 0;
+    k_add<<<ck_cu_blocks(n, TPB), TPB, 0, ck_cu(be)->stream>>>((const float *)a->data, (const float *)b->data,
+                                                             (float *)y->data, n, relu);
+    CK_LAUNCHED("add");
     return 0;
 }
 

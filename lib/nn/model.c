@@ -1,5 +1,6 @@
-/* VGG16 + head: construction, parameters, initialisation, base weights.
- * Running the model is in model_run.c, the summary in model_summary.c. */
+/* A backbone (ck/arch.h) + head: construction, parameters, initialisation,
+ * base weights, batch-norm folding. Running the model is in model_run.c,
+ * the summary in model_summary.c. */
 #include "model_internal.h"
 
 #include "ck/error.h"
@@ -13,12 +14,11 @@
 
 #define D "model"
 
-static const int block_convs[5] = {2, 2, 3, 3, 3};
-static const int block_channels[5] = {64, 128, 256, 512, 512};
-
 void ck_net_config_default(ck_net_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->arch = CK_ARCH_VGG16;
+    cfg->layout = CK_LAYOUT_KERAS;
     cfg->input_size = 32;
     cfg->num_classes = 20;
     cfg->pool = CK_POOL_FLATTEN;
@@ -54,6 +54,10 @@ const char *ck_head_pool_name(ck_head_pool p)
 
 static int check_config(const ck_net_config *c, int max_batch)
 {
+    if ((int)c->arch < 0 || c->arch >= CK_ARCH_COUNT || (c->layout != CK_LAYOUT_KERAS && c->layout != CK_LAYOUT_TORCHVISION)) {
+        ck_error(D, "bad architecture %d or layout %d", (int)c->arch, (int)c->layout);
+        return -1;
+    }
     if (c->input_size < 32 || c->input_size > 2048 || c->input_size % 32) {
         ck_error(D, "input size %d must be a multiple of 32 between 32 and 2048", c->input_size);
         return -1;
@@ -84,7 +88,7 @@ static int check_config(const ck_net_config *c, int max_batch)
         return -1;
     }
     if (c->train_blocks < 0 || c->train_blocks > 5) {
-        ck_error(D, "trainable conv blocks %d (0..5 allowed)", c->train_blocks);
+        ck_error(D, "trainable stages %d (0..5 allowed)", c->train_blocks);
         return -1;
     }
     if (c->frozen_algo < CK_CONV_AUTO || c->frozen_algo > CK_CONV_BF16) {
@@ -116,6 +120,9 @@ static layer *add_layer(ck_model *m, layer_type type, int spatial, int h, int w,
     l->w = w;
     l->c = c;
     l->param0 = m->nparams;
+    l->in0 = m->nlayers - 2; /* the previous layer unless the caller rewires it */
+    l->in1 = -1;
+    l->fold = -1;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(l->name, sizeof l->name, fmt, ap);
@@ -126,8 +133,13 @@ static layer *add_layer(ck_model *m, layer_type type, int spatial, int h, int w,
 static int add_param(ck_model *m, layer *l, const char *suffix, ck_param_kind kind, int is_kernel, int ndim,
                      const int *shape)
 {
+    if (m->nparams >= CK_MODEL_MAX_PARAMS) {
+        ck_error(D, "too many parameters");
+        return -1;
+    }
     param *p = &m->params[m->nparams++];
     snprintf(p->name, sizeof p->name, "%s/%s", l->name, suffix);
+    p->layer = (int)(l - m->layers);
     p->kind = kind;
     p->is_kernel = is_kernel;
     p->pending_init = 1;
@@ -143,29 +155,99 @@ static int add_param(ck_model *m, layer *l, const char *suffix, ck_param_kind ki
     return 0;
 }
 
+static const char *const bn_params[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
+
+/* The backbone's nodes become layers 0..n-1 (same indices, so the arch's
+ * producer indices are layer indices). */
+static int build_base(ck_model *m)
+{
+    const ck_net_config *c = &m->cfg;
+    ck_arch_node nodes[CK_ARCH_MAX_NODES];
+    const int n = ck_arch_nodes(c->arch, c->layout, nodes, CK_ARCH_MAX_NODES);
+    if (n < 0)
+        return -1;
+    const int first_trainable_stage = 6 - c->train_blocks;
+    for (int i = 0; i < n; i++) {
+        const ck_arch_node *d = &nodes[i];
+        const layer *src = d->in0 >= 0 ? &m->layers[d->in0] : NULL;
+        int h = src ? src->h : c->input_size, w = src ? src->w : c->input_size;
+        if (d->type == CK_NODE_CONV || d->type == CK_NODE_MAXPOOL) {
+            h = (h + 2 * d->pad - d->k) / d->stride + 1;
+            w = (w + 2 * d->pad - d->k) / d->stride + 1;
+        }
+        static const layer_type types[] = {[CK_NODE_CONV] = L_CONV, [CK_NODE_BN] = L_BN, [CK_NODE_RELU] = L_RELU,
+                                           [CK_NODE_MAXPOOL] = L_MAXPOOL, [CK_NODE_ADD] = L_ADD};
+        layer *l = add_layer(m, types[d->type], 1, h, w, d->cout, "%s", d->name);
+        if (h < 1 || w < 1) {
+            ck_error(D, "input size %d is too small for %s (%s)", c->input_size, ck_arch_name(c->arch), d->name);
+            return -1;
+        }
+        l->in0 = d->in0;
+        l->in1 = d->in1;
+        l->k = d->k;
+        l->stride = d->stride;
+        l->pad = d->pad;
+        l->relu = d->relu;
+        l->base = 1;
+        l->frozen = d->stage < first_trainable_stage;
+        const ck_param_kind kind = l->frozen ? CK_PARAM_FROZEN : CK_PARAM_TRAINABLE;
+        if (d->type == CK_NODE_CONV) {
+            int ks[4] = {d->k, d->k, d->cin, d->cout};
+            if (add_param(m, l, "kernel", kind, 1, 4, ks) || (d->bias && add_param(m, l, "bias", kind, 0, 1, &d->cout)))
+                return -1;
+        } else if (d->type == CK_NODE_BN) {
+            /* Keras' BatchNormalization(momentum=0.99), PyTorch convention. */
+            l->bn_eps = ck_arch_bn_eps(c->arch, c->layout);
+            l->bn_momentum = 0.01f;
+            for (int k = 0; k < 4; k++)
+                if (add_param(m, l, bn_params[k], k < 2 ? kind : l->frozen ? CK_PARAM_FROZEN : CK_PARAM_STATE, 0, 1,
+                              &d->cout))
+                    return -1;
+        }
+    }
+    m->base_end = n - 1;
+    return 0;
+}
+
+/* Frozen layers that need no work of their own: a BN right after its conv
+ * is folded into the conv's kernel and bias, a ReLU into its producer
+ * (conv or add) when nothing else reads the producer's output. */
+static void plan_fusion(ck_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const layer *l = &m->layers[i];
+        if (l->in0 >= 0)
+            m->layers[l->in0].consumers++;
+        if (l->in1 >= 0)
+            m->layers[l->in1].consumers++;
+    }
+    for (int i = 0; i <= m->base_end; i++) {
+        layer *l = &m->layers[i];
+        if (!l->frozen || l->in0 < 0)
+            continue;
+        layer *p = &m->layers[l->in0];
+        if (l->type == L_BN && p->type == L_CONV && p->frozen && p->consumers == 1 && p->fold < 0) {
+            p->fold = i;
+            l->alias = 1;
+        } else if (l->type == L_RELU && p->consumers == 1 && p->frozen) {
+            /* the producer itself, or a folded BN whose conv reads nothing else */
+            layer *q = p->alias ? &m->layers[p->in0] : p;
+            if ((q->type == L_CONV || q->type == L_ADD) && !q->relu && (q == p || q->consumers == 1)) {
+                q->relu = 1;
+                l->alias = 1;
+            }
+        }
+    }
+}
+
 /* The layer list and parameter table (no activation buffers yet). */
 static int build_layers(ck_model *m)
 {
     const ck_net_config *c = &m->cfg;
-    int s = c->input_size, ch = 3;
-    const int first_trainable_block = 6 - c->train_blocks; /* 1-based */
-    for (int b = 0; b < 5; b++) {
-        int frozen = b + 1 < first_trainable_block;
-        ck_param_kind kind = frozen ? CK_PARAM_FROZEN : CK_PARAM_TRAINABLE;
-        for (int k = 0; k < block_convs[b]; k++) {
-            int co = block_channels[b];
-            layer *l = add_layer(m, L_CONV, 1, s, s, co, "block%d_conv%d", b + 1, k + 1);
-            l->relu = 1;
-            l->frozen = frozen;
-            int ks[4] = {3, 3, ch, co};
-            if (add_param(m, l, "kernel", kind, 1, 4, ks) || add_param(m, l, "bias", kind, 0, 1, &co))
-                return -1;
-            ch = co;
-        }
-        s /= 2;
-        layer *l = add_layer(m, L_MAXPOOL, 1, s, s, ch, "block%d_pool", b + 1);
-        l->frozen = frozen;
-    }
+    if (build_base(m))
+        return -1;
+    const layer *top = &m->layers[m->base_end];
+    const int s = top->h, ch = top->c;
     int features = s * s * ch;
     if (c->pool == CK_POOL_AVG) {
         layer *l = add_layer(m, L_GAP, 0, 1, 1, ch, "global_average_pooling2d");
@@ -190,6 +272,8 @@ static int build_layers(ck_model *m)
             return -1;
         if (c->batchnorm) {
             l = add_layer(m, L_BN, 0, 1, 1, out, "batch_normalization_%d", k + 1);
+            l->bn_eps = c->bn_eps;
+            l->bn_momentum = c->bn_momentum;
             if (add_param(m, l, "gamma", CK_PARAM_TRAINABLE, 0, 1, &out)
                 || add_param(m, l, "beta", CK_PARAM_TRAINABLE, 0, 1, &out)
                 || add_param(m, l, "moving_mean", CK_PARAM_STATE, 0, 1, &out)
@@ -219,6 +303,14 @@ static int build_layers(ck_model *m)
             m->first_param_layer = i;
             break;
         }
+    plan_fusion(m);
+    for (int i = 0; i < m->nlayers; i++) {
+        layer *l = &m->layers[i];
+        if (l->fold >= 0 && (!(l->wf = ck_tensor_new(m->be, CK_F32, 4, m->params[l->param0].t->shape))
+                             || !(l->bf = ck_tensor_new_1d(m->be, CK_F32, l->c))))
+            return -1;
+    }
+    m->folds_stale = 1;
     return 0;
 }
 
@@ -229,19 +321,29 @@ static ck_tensor *new_batch_tensor(ck_model *m, ck_dtype dt, const layer *l)
     return ck_tensor_new_2d(m->be, dt, m->max_batch, l->c);
 }
 
+static int is_conv3x3(const layer *l)
+{
+    return l->type == L_CONV && l->k == 3 && l->stride == 1 && l->pad == 1;
+}
+
+static int is_pool2(const layer *l)
+{
+    return l->type == L_MAXPOOL && l->k == 2 && l->stride == 2 && l->pad == 0;
+}
+
 /* Which frozen layers hand bf16 activations to the next one: on a backend
- * that keeps them (bf16_act) with frozen_algo bf16 or auto, every conv and
- * max-pool whose consumer takes bf16 too — a conv takes any mix, a
- * max-pool only its own dtype. The features (last frozen output) stay f32,
- * so everything after them is unchanged. */
+ * that keeps them (bf16_act) with frozen_algo bf16 or auto, every 3×3 conv
+ * and 2×2 max-pool whose only consumer, the next layer, takes bf16 too — a
+ * 3×3 conv takes any mix, a max-pool only its own dtype. The features
+ * (last frozen output) stay f32, so everything after them is unchanged. */
 static void plan_bf16_activations(ck_model *m)
 {
     int on = m->be->bf16_act && (m->cfg.frozen_algo == CK_CONV_BF16 || m->cfg.frozen_algo == CK_CONV_AUTO);
     for (int i = m->feat_layer; i >= 0; i--) {
         layer *l = &m->layers[i];
         const layer *next = i < m->feat_layer ? &m->layers[i + 1] : NULL;
-        l->act_bf16 = on && next && (l->type == L_CONV || l->type == L_MAXPOOL)
-                      && (next->type == L_CONV || (next->type == L_MAXPOOL && next->act_bf16));
+        l->act_bf16 = on && next && next->in0 == i && l->consumers == 1 && !l->alias && !next->alias
+                      && (is_conv3x3(l) || is_pool2(l)) && (is_conv3x3(next) || (is_pool2(next) && next->act_bf16));
     }
 }
 
@@ -253,12 +355,12 @@ static int alloc_buffers(ck_model *m)
     m->input = ck_tensor_new_4d(m->be, CK_F32, nb, s, s, 3);
     if (!m->input)
         return -1;
-    size_t ping = 0, grad = (size_t)m->cfg.num_classes;
+    size_t act = 0, grad = (size_t)m->cfg.num_classes;
     for (int i = 0; i < m->nlayers; i++) {
         layer *l = &m->layers[i];
         size_t n = ck_model_layer_numel(l);
         if (l->frozen) {
-            ping = n > ping ? n : ping;
+            act = n > act ? n : act;
             continue;
         }
         grad = n > grad ? n : grad;
@@ -272,17 +374,13 @@ static int alloc_buffers(ck_model *m)
     }
     size_t feat = ck_model_feature_numel(m);
     grad = feat > grad ? feat : grad;
-    for (int k = 0; k < 2; k++) {
-        if (ping && !(m->ping[k] = ck_tensor_new_1d(m->be, CK_F32, (int)(ping * nb))))
-            return -1;
-        if (!(m->grad[k] = ck_tensor_new_1d(m->be, CK_F32, (int)(grad * nb))))
-            return -1;
-    }
+    m->acts.numel = act * (size_t)nb;
+    m->grads.numel = grad * (size_t)nb;
     if (!(m->featbuf = ck_tensor_new_1d(m->be, CK_F32, (int)(feat * nb)))
         || !(m->probs = ck_tensor_new_2d(m->be, CK_F32, nb, m->cfg.num_classes))
         || !(m->labels = ck_tensor_new_1d(m->be, CK_I32, nb)))
         return -1;
-    return 0;
+    return ck_model_plan_buffers(m);
 }
 
 /* He-uniform convs (Keras he_uniform: U(±sqrt(6/fan_in)), the variance of
@@ -310,8 +408,9 @@ static int init_param(ck_model *m, int i)
         return -1;
     }
     int conv = ck_tensor_ndim(p->t) == 4;
-    int fan_in = conv ? 9 * ck_tensor_dim(p->t, 2) : ck_tensor_dim(p->t, 0);
-    int fan_out = conv ? 9 * ck_tensor_dim(p->t, 3) : ck_tensor_dim(p->t, 1);
+    int area = conv ? ck_tensor_dim(p->t, 0) * ck_tensor_dim(p->t, 1) : 1;
+    int fan_in = conv ? area * ck_tensor_dim(p->t, 2) : ck_tensor_dim(p->t, 0);
+    int fan_out = conv ? area * ck_tensor_dim(p->t, 3) : ck_tensor_dim(p->t, 1);
     const float limit = (float)(conv ? sqrt(6.0 / fan_in) : sqrt(6.0 / (fan_in + fan_out)));
     const long groups = (long)((n + 3) / 4);
 #pragma omp parallel for num_threads(m->be->threads) schedule(static)
@@ -329,12 +428,62 @@ static int init_param(ck_model *m, int i)
     return 0;
 }
 
+/* Frozen conv + BN as one conv: with s = gamma/sqrt(var + eps),
+ * kernel' = kernel·s (per output channel), bias' = (bias - mean)·s + beta. */
+static int fold_bn(ck_model *m, layer *l)
+{
+    const layer *bn = &m->layers[l->fold];
+    const ck_tensor *k = m->params[l->param0].t;
+    const size_t nk = ck_tensor_numel(k);
+    const int co = l->c;
+    float *w = malloc(nk * sizeof(float)), *st = malloc(6 * (size_t)co * sizeof(float));
+    if (!w || !st) {
+        free(w);
+        free(st);
+        ck_error(D, "out of memory folding %s into %s", bn->name, l->name);
+        return -1;
+    }
+    float *b = st, *g = st + co, *be = st + 2 * co, *mean = st + 3 * co, *var = st + 4 * co, *sc = st + 5 * co;
+    int rc = ck_tensor_download(k, w, nk * sizeof(float));
+    if (!rc && l->nparams > 1)
+        rc = ck_tensor_download(m->params[l->param0 + 1].t, b, (size_t)co * sizeof(float));
+    else
+        memset(b, 0, (size_t)co * sizeof(float));
+    for (int q = 0; q < 4 && !rc; q++)
+        rc = ck_tensor_download(m->params[bn->param0 + q].t, st + (size_t)(q + 1) * co, (size_t)co * sizeof(float));
+    if (!rc) {
+        for (int j = 0; j < co; j++) {
+            sc[j] = (float)(g[j] / sqrt((double)var[j] + bn->bn_eps));
+            b[j] = (b[j] - mean[j]) * sc[j] + be[j];
+        }
+        for (size_t i = 0; i < nk; i++)
+            w[i] *= sc[i % (size_t)co];
+        rc = ck_tensor_upload(l->wf, w, nk * sizeof(float));
+        if (!rc)
+            rc = ck_tensor_upload(l->bf, b, (size_t)co * sizeof(float));
+    }
+    free(w);
+    free(st);
+    return rc;
+}
+
 int ck_model_init_pending(ck_model *m)
 {
     for (int i = 0; i < m->nparams; i++)
         if (m->params[i].pending_init && init_param(m, i))
             return -1;
+    if (m->folds_stale) {
+        for (int i = 0; i < m->nlayers; i++)
+            if (m->layers[i].fold >= 0 && fold_bn(m, &m->layers[i]))
+                return -1;
+        m->folds_stale = 0;
+    }
     return 0;
+}
+
+static int preprocess_of(ck_model *m)
+{
+    return ck_preprocess_spec_of(ck_arch_preprocessing(m->cfg.arch, m->cfg.layout), &m->pre);
 }
 
 ck_model *ck_model_new(ck_backend *be, const ck_net_config *cfg, int max_batch)
@@ -354,7 +503,7 @@ ck_model *ck_model_new(ck_backend *be, const ck_net_config *cfg, int max_batch)
     m->cfg = *cfg;
     m->max_batch = max_batch;
     /* Parameters are initialised lazily (ck_model_init_pending). */
-    if (build_layers(m) || alloc_buffers(m)) {
+    if (preprocess_of(m) || build_layers(m) || alloc_buffers(m)) {
         ck_model_free(m);
         return NULL;
     }
@@ -374,11 +523,13 @@ void ck_model_free(ck_model *m)
         ck_tensor_free(m->layers[i].mask);
         ck_tensor_free(m->layers[i].save_mean);
         ck_tensor_free(m->layers[i].save_invstd);
+        ck_tensor_free(m->layers[i].wf);
+        ck_tensor_free(m->layers[i].bf);
     }
-    for (int k = 0; k < 2; k++) {
-        ck_tensor_free(m->ping[k]);
-        ck_tensor_free(m->grad[k]);
-    }
+    for (int k = 0; k < m->acts.n; k++)
+        ck_tensor_free(m->acts.buf[k]);
+    for (int k = 0; k < m->grads.n; k++)
+        ck_tensor_free(m->grads.buf[k]);
     ck_tensor_free(m->input);
     ck_tensor_free(m->featbuf);
     ck_tensor_free(m->probs);
@@ -461,6 +612,8 @@ int ck_model_param_set(ck_model *m, const char *name, const float *data, size_t 
     if (!p || ck_tensor_upload(p->t, data, n * sizeof(float)))
         return -1;
     p->pending_init = 0; /* fully overwritten */
+    if (p->kind == CK_PARAM_FROZEN)
+        m->folds_stale = 1;
     return 0;
 }
 
@@ -500,6 +653,19 @@ static void fmt_shape(char *buf, size_t n, int ndim, const int *shape)
         snprintf(buf + o, n - o, "]");
 }
 
+int ck_model_check_arch(const ck_model *m, ck_arch a, ck_layout l, const char *what)
+{
+    const ck_net_config *c = &m->cfg;
+    /* VGG's two layouts differ only in preprocessing, which the model takes
+     * from its own config: the layout must still match so that it is right. */
+    if (a != c->arch || l != c->layout) {
+        ck_error(D, "%s holds %s weights (%s layout); the model is %s (%s layout)", what ? what : "the weights",
+                 ck_arch_name(a), ck_layout_name(l), ck_arch_name(c->arch), ck_layout_name(c->layout));
+        return -1;
+    }
+    return 0;
+}
+
 int ck_model_load_base(ck_model *m, ck_tensor_source src, void *ctx, const char *what)
 {
     if (!what)
@@ -509,12 +675,13 @@ int ck_model_load_base(ck_model *m, ck_tensor_source src, void *ctx, const char 
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < m->nparams; i++) {
             const param *p = &m->params[i];
-            if (strncmp(p->name, "block", 5) != 0)
+            if (!m->layers[p->layer].base)
                 continue;
             if (pass == 1) {
                 if (ck_tensor_upload(p->t, data[i], ck_tensor_nbytes(p->t)))
                     return -1;
                 m->params[i].pending_init = 0;
+                m->folds_stale = 1;
                 continue;
             }
             int ndim = 0, shape[4] = {0};
@@ -538,3 +705,35 @@ int ck_model_load_base(ck_model *m, ck_tensor_source src, void *ctx, const char 
     }
     return 0;
 }
+
+/* ---- layers ---------------------------------------------------------------- */
+
+int ck_model_layer_count(const ck_model *m) { return m->nlayers; }
+
+const char *ck_model_layer_name(const ck_model *m, int i)
+{
+    return i >= 0 && i < m->nlayers ? m->layers[i].name : NULL;
+}
+
+int ck_model_layer_find(const ck_model *m, const char *name)
+{
+    for (int i = 0; name && i < m->nlayers; i++)
+        if (strcmp(m->layers[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int ck_model_layer_shape(const ck_model *m, int i, int shape[3])
+{
+    if (i < 0 || i >= m->nlayers) {
+        ck_error(D, "no layer %d (the model has %d)", i, m->nlayers);
+        return -1;
+    }
+    const layer *l = &m->layers[i];
+    shape[0] = l->h;
+    shape[1] = l->w;
+    shape[2] = l->c;
+    return 0;
+}
+
+int ck_model_base_end(const ck_model *m) { return m->base_end; }

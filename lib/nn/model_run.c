@@ -1,4 +1,5 @@
-/* Running the model: forward (inference / training), loss, backward. */
+/* Running the model: forward (inference / training), loss, backward, and
+ * the buffer pools that hold frozen activations and gradients. */
 #include "model_internal.h"
 
 #include "ck/error.h"
@@ -8,9 +9,6 @@
 #include <string.h>
 
 #define D "model"
-
-/* Keras' VGG16 preprocess_input ("caffe"): BGR minus the ImageNet mean. */
-static const float imagenet_mean_bgr[3] = {103.939f, 116.779f, 123.68f};
 
 /* Dropout layer k draws from its own stream of Philox keys (splitmix64 of
  * seed and k), so two dropout layers never share a mask. */
@@ -49,8 +47,7 @@ const char *ck_model_feature_layer(const ck_model *m)
 
 const ck_tensor *ck_model_probs(const ck_model *m) { return m->probs; }
 
-/* Give t the shape [n, per-sample shape of l]. */
-/* t as layer l's output for n samples, in dtype dt (the frozen ping
+/* t as layer l's output for n samples, in dtype dt (the frozen activation
  * buffers hold f32 or bf16 layer by layer, see act_bf16). */
 static int shape_as_layer(ck_tensor *t, const layer *l, int n, ck_dtype dt)
 {
@@ -85,8 +82,8 @@ static int check_batch(const ck_model *m, const ck_tensor *x)
     return 0;
 }
 
-/* The preprocessed input: x itself when F32, else x run through the caffe
- * preprocessing into m->input. */
+/* The preprocessed input: x itself when F32, else x run through the
+ * weights' preprocessing (caffe or torch) into m->input. */
 static const ck_tensor *prepare_input(ck_model *m, const ck_tensor *x)
 {
     const int s = m->cfg.input_size, n = ck_tensor_dim(x, 0);
@@ -100,7 +97,7 @@ static const ck_tensor *prepare_input(ck_model *m, const ck_tensor *x)
         ck_error(D, "input batch must be u8 pixels or f32, not %s", ck_dtype_name(ck_tensor_dtype(x)));
         return NULL;
     }
-    if (ck_tensor_set_batch(m->input, n) || ck_preprocess_caffe(m->be, x, imagenet_mean_bgr, m->input))
+    if (ck_tensor_set_batch(m->input, n) || ck_preprocess(m->be, x, &m->pre, m->input))
         return NULL;
     return m->input;
 }
@@ -140,24 +137,83 @@ static ck_tensor *P(ck_model *m, const layer *l, int k)
     return m->params[l->param0 + k].t;
 }
 
-/* Run layer i on `in`; records m->out[i]. */
-static int run_layer(ck_model *m, int i, const ck_tensor *in, int training, uint32_t step)
+/* ---- buffer pools --------------------------------------------------------- */
+
+ck_tensor *ck_model_pool_get(ck_model *m, buf_pool *p)
+{
+    for (int k = 0; k < p->n; k++)
+        if (!p->busy[k]) {
+            p->busy[k] = 1;
+            return p->buf[k];
+        }
+    if (p->n == CK_MODEL_MAX_BUFS) {
+        ck_error(D, "more than %d live buffers", CK_MODEL_MAX_BUFS);
+        return NULL;
+    }
+    ck_tensor *t = ck_tensor_new_1d(m->be, CK_F32, (int)p->numel);
+    if (!t)
+        return NULL;
+    p->buf[p->n] = t;
+    p->busy[p->n++] = 1;
+    return t;
+}
+
+void ck_model_pool_put(buf_pool *p, const ck_tensor *t)
+{
+    for (int k = 0; k < p->n; k++)
+        if (p->buf[k] == t)
+            p->busy[k] = 0;
+}
+
+static void pool_reset(buf_pool *p)
+{
+    memset(p->busy, 0, sizeof p->busy);
+}
+
+/* The layer whose buffer holds layer i's output (aliases share it). */
+static int owner(const ck_model *m, int i)
+{
+    while (i >= 0 && m->layers[i].alias)
+        i = m->layers[i].in0;
+    return i;
+}
+
+/* ---- forward ---------------------------------------------------------------- */
+
+/* Layer i's input k (0 or 1) in the current run: the trained part starts
+ * from the features (computed or given), the frozen part from x_in. */
+static const ck_tensor *input_of(const ck_model *m, int i, int k)
+{
+    const int p = k ? m->layers[i].in1 : m->layers[i].in0;
+    if (!m->layers[i].frozen && p <= m->feat_layer)
+        return m->feat_out;
+    return p < 0 ? m->x_in : m->out[p];
+}
+
+/* Run layer i into y (NULL for layers that need none); records m->out[i].
+ * dry: only the bookkeeping (planning buffers). */
+static int run_layer(ck_model *m, int i, ck_tensor *y, const ck_tensor *in, const ck_tensor *in1, int training,
+                     uint32_t step)
 {
     layer *l = &m->layers[i];
     ck_backend *be = m->be;
     const int n = ck_tensor_dim(in, 0);
-    ck_tensor *y = l->frozen ? m->ping[i % 2] : l->y;
     if (y && shape_as_layer(y, l, n, l->act_bf16 ? CK_BF16 : l->frozen ? CK_F32 : ck_tensor_dtype(y)))
         return -1;
     int rc = 0;
     switch (l->type) {
     case L_CONV: {
         ck_conv_algo algo = l->frozen ? m->cfg.frozen_algo : CK_CONV_FP32;
-        rc = ck_conv3x3_forward(be, in, P(m, l, 0), P(m, l, 1), y, 1, algo);
+        const ck_tensor *w = l->fold >= 0 ? l->wf : P(m, l, 0);
+        const ck_tensor *b = l->fold >= 0 ? l->bf : l->nparams > 1 ? P(m, l, 1) : NULL;
+        rc = ck_conv_forward(be, in, w, b, y, l->stride, l->pad, l->relu, algo);
         break;
     }
     case L_MAXPOOL:
-        rc = ck_maxpool2_forward(be, in, y);
+        rc = ck_maxpool_forward(be, in, y, l->k, l->stride, l->pad);
+        break;
+    case L_ADD:
+        rc = ck_add_forward(be, in, in1, y, l->relu);
         break;
     case L_GAP:
         rc = ck_avgpool_global_forward(be, in, y);
@@ -181,7 +237,7 @@ static int run_layer(ck_model *m, int i, const ck_tensor *in, int training, uint
         break;
     case L_BN:
         rc = ck_batchnorm_forward(be, in, P(m, l, 0), P(m, l, 1), P(m, l, 2), P(m, l, 3), l->save_mean,
-                                  l->save_invstd, y, training, m->cfg.bn_momentum, m->cfg.bn_eps);
+                                  l->save_invstd, y, training && !l->frozen, l->bn_momentum, l->bn_eps);
         break;
     case L_RELU:
         rc = ck_relu_forward(be, in, y);
@@ -193,20 +249,60 @@ static int run_layer(ck_model *m, int i, const ck_tensor *in, int training, uint
     return 0;
 }
 
+/* Frozen layers 0..last in inference mode through the activation pool: a
+ * buffer goes back to the pool once its last reader has run. dry: plan
+ * only (the pool grows to what the schedule needs; nothing is computed). */
+static int run_frozen_to(ck_model *m, const ck_tensor *input, int last, int dry)
+{
+    int left[CK_MODEL_MAX_LAYERS] = {0};
+    for (int j = 0; j <= last; j++) {
+        const layer *l = &m->layers[j];
+        if (l->alias)
+            continue;
+        if (l->in0 >= 0)
+            left[owner(m, l->in0)]++;
+        if (l->in1 >= 0)
+            left[owner(m, l->in1)]++;
+    }
+    if (last >= 0)
+        left[owner(m, last)]++; /* the result outlives the run */
+    pool_reset(&m->acts);
+    m->x_in = input;
+    int rc = 0;
+    for (int j = 0; j <= last && !rc; j++) {
+        const layer *l = &m->layers[j];
+        if (l->alias) {
+            m->out[j] = m->out[l->in0];
+            continue;
+        }
+        ck_tensor *y = ck_model_pool_get(m, &m->acts);
+        if (!y) {
+            rc = -1;
+            break;
+        }
+        if (dry)
+            m->out[j] = y;
+        else
+            rc = run_layer(m, j, y, input_of(m, j, 0), l->in1 >= 0 ? input_of(m, j, 1) : NULL, 0, 0);
+        for (int k = 0; k < 2 && !rc; k++) {
+            int p = k ? l->in1 : l->in0;
+            if (p >= 0 && --left[owner(m, p)] == 0)
+                ck_model_pool_put(&m->acts, m->out[owner(m, p)]);
+        }
+    }
+    if (!rc)
+        m->feat_out = last >= 0 ? m->out[last] : input;
+    return rc;
+}
+
 static int run_frozen(ck_model *m, const ck_tensor *x)
 {
     if (ck_model_init_pending(m))
         return -1;
-    const ck_tensor *cur = prepare_input(m, x);
-    if (!cur)
+    const ck_tensor *in = prepare_input(m, x);
+    if (!in)
         return -1;
-    for (int i = 0; i <= m->feat_layer; i++) {
-        if (run_layer(m, i, cur, 0, 0))
-            return -1;
-        cur = m->out[i];
-    }
-    m->feat_out = cur;
-    return 0;
+    return run_frozen_to(m, in, m->feat_layer, 0);
 }
 
 /* Forward to the logits (the output of the last layer). */
@@ -224,11 +320,10 @@ static int run_forward(ck_model *m, ck_model_start from, const ck_tensor *x, int
         ck_error(D, "bad start %d", (int)from);
         return -1;
     }
-    const ck_tensor *cur = m->feat_out;
     for (int i = m->feat_layer + 1; i < m->nlayers; i++) {
-        if (run_layer(m, i, cur, training, step))
+        const layer *l = &m->layers[i];
+        if (run_layer(m, i, l->y, input_of(m, i, 0), l->in1 >= 0 ? input_of(m, i, 1) : NULL, training, step))
             return -1;
-        cur = m->out[i];
     }
     return 0;
 }
@@ -256,6 +351,56 @@ int ck_model_features(ck_model *m, const ck_tensor *x, ck_tensor *features)
     if (run_frozen(m, x))
         return -1;
     return ck_tensor_copy(features, m->feat_out);
+}
+
+/* Layer j's own value exists at inference unless folding or fusion merged
+ * it into a neighbour; *instead names the layer that holds the value
+ * computed in its place. */
+static int computed(const ck_model *m, int j, int *instead)
+{
+    const int p = owner(m, j);
+    int fused_relu = -1;
+    for (int i = p + 1; i < m->nlayers && fused_relu < 0; i++)
+        if (m->layers[i].alias && m->layers[i].type == L_RELU && owner(m, i) == p)
+            fused_relu = i;
+    *instead = fused_relu >= 0 ? fused_relu : m->layers[p].fold >= 0 ? m->layers[p].fold : p;
+    return *instead == j;
+}
+
+int ck_model_run_to(ck_model *m, const ck_tensor *x, int layer_index, ck_tensor *out)
+{
+    if (check_batch(m, x))
+        return -1;
+    if (layer_index < 0 || layer_index > m->base_end) {
+        ck_error(D, "layer %d is not a backbone layer (0..%d)", layer_index, m->base_end);
+        return -1;
+    }
+    const layer *l = &m->layers[layer_index];
+    if (!l->frozen) {
+        ck_error(D, "%s is trained: features come from frozen layers only", l->name);
+        return -1;
+    }
+    int instead;
+    if (!computed(m, layer_index, &instead)) {
+        ck_error(D, "%s is not computed on its own at inference (batch norm and ReLU are folded into the "
+                    "convolution); its nearest computed value is %s", l->name, m->layers[instead].name);
+        return -1;
+    }
+    if (!out || ck_tensor_backend(out) != m->be) {
+        ck_error(D, "output tensor missing or on another backend");
+        return -1;
+    }
+    int shape[4] = {ck_tensor_dim(x, 0), l->h, l->w, l->c};
+    if (ck_tensor_reshape(out, 4, shape)) {
+        ck_error(D, "the output tensor is too small for %d samples of %s", shape[0], l->name);
+        return -1;
+    }
+    if (ck_model_init_pending(m))
+        return -1;
+    const ck_tensor *in = prepare_input(m, x);
+    if (!in || run_frozen_to(m, in, layer_index, 0))
+        return -1;
+    return ck_tensor_copy(out, m->out[layer_index]);
 }
 
 int ck_model_forward(ck_model *m, ck_model_start from, const ck_tensor *x, float *probs_host)
@@ -327,70 +472,137 @@ int ck_model_eval_step(ck_model *m, ck_model_start from, const ck_tensor *x, con
     return loss_of(m, labels, NULL, loss, correct);
 }
 
-/* Backward from dlogits (in grad[0]) down to the first layer with
- * parameters; gradients are added to the parameters' grad tensors. */
-static int run_backward(ck_model *m)
+/* ---- backward --------------------------------------------------------------- */
+
+/* Where the gradient of layer p's output goes: p's own gradient buffer on
+ * the first contribution (*scratch = NULL), else a scratch buffer the
+ * caller adds in afterwards (a block's input feeds both its branches). */
+static ck_tensor *grad_target(ck_model *m, int p, ck_tensor **scratch, int dry)
+{
+    *scratch = NULL;
+    ck_tensor *t = ck_model_pool_get(m, &m->grads);
+    if (!t)
+        return NULL;
+    if (m->gout[p])
+        *scratch = t;
+    else
+        m->gout[p] = t;
+    if (!dry && shape_like(t, m->out[p]))
+        return NULL;
+    return t;
+}
+
+/* Backward from dlogits (in gout of the last layer) down to the first layer
+ * with parameters; gradients are added to the parameters' grad tensors.
+ * dry: plan the gradient pool only. */
+static int run_backward(ck_model *m, int dry)
 {
     ck_backend *be = m->be;
-    ck_tensor *g = m->grad[0], *other = m->grad[1];
     for (int i = m->nlayers - 1; i >= m->first_param_layer; i--) {
         layer *l = &m->layers[i];
-        const ck_tensor *in = i == m->feat_layer + 1 ? m->feat_out : m->out[i - 1];
-        const ck_tensor *out = m->out[i];
-        const int need_dx = i > m->first_param_layer;
-        int swap = 0, rc = 0;
+        ck_tensor *g = m->gout[i];
+        if (!g)
+            continue; /* nothing trained reads it */
+        const ck_tensor *in = dry ? NULL : input_of(m, i, 0), *out = m->out[i];
         ck_tensor *dw = l->nparams ? m->params[l->param0].g : NULL;
         ck_tensor *db = l->nparams > 1 ? m->params[l->param0 + 1].g : NULL;
-        if (need_dx && shape_like(other, in))
-            return -1;
-        switch (l->type) {
-        case L_CONV:
-            rc = ck_relu_backward(be, out, g, g);
-            if (!rc)
-                rc = ck_conv3x3_backward_filter(be, in, g, dw, db, 1.0f);
-            if (!rc && need_dx) {
-                rc = ck_conv3x3_backward_data(be, g, P(m, l, 0), other);
-                swap = 1;
-            }
-            break;
-        case L_MAXPOOL:
-            rc = ck_maxpool2_backward(be, in, out, g, other);
-            swap = 1;
-            break;
-        case L_GAP:
-            rc = ck_avgpool_global_backward(be, g, other);
-            swap = 1;
-            break;
-        case L_FLATTEN:
-            rc = shape_like(g, in);
-            break;
-        case L_DROPOUT:
-            rc = ck_dropout_backward(be, g, l->mask, g, m->cfg.dropout);
-            break;
-        case L_DENSE:
-            if (l->relu)
-                rc = ck_relu_backward(be, out, g, g);
-            if (!rc)
-                rc = ck_dense_backward(be, in, P(m, l, 0), g, need_dx ? other : NULL, dw, db, 1.0f);
-            swap = need_dx;
-            break;
-        case L_BN:
-            rc = ck_batchnorm_backward(be, in, g, P(m, l, 0), l->save_mean, l->save_invstd, other, dw, db, 1.0f);
-            swap = 1;
-            break;
-        case L_RELU:
-            rc = ck_relu_backward(be, out, g, g);
-            break;
+        /* dx[k]: where input k's gradient is written (its own buffer, or a
+         * scratch to add into it afterwards) */
+        ck_tensor *dx[2] = {NULL, NULL}, *scr[2] = {NULL, NULL};
+        int src[2] = {-1, -1};
+        for (int k = 0; k < (l->type == L_ADD ? 2 : 1); k++) {
+            src[k] = k ? l->in1 : l->in0;
+            if (src[k] >= m->first_param_layer && !(dx[k] = grad_target(m, src[k], &scr[k], dry)))
+                return -1;
         }
+        ck_tensor *d0 = dx[0], *d1 = dx[1];
+        int rc = 0;
+        if (!dry) {
+            switch (l->type) {
+            case L_CONV:
+                if (l->relu)
+                    rc = ck_relu_backward(be, out, g, g);
+                if (!rc)
+                    rc = ck_conv_backward_filter(be, in, g, dw, db, l->stride, l->pad, 1.0f);
+                if (!rc && d0)
+                    rc = ck_conv_backward_data(be, g, P(m, l, 0), d0, l->stride, l->pad);
+                break;
+            case L_MAXPOOL:
+                if (d0)
+                    rc = ck_maxpool_backward(be, in, out, g, d0, l->k, l->stride, l->pad);
+                break;
+            case L_ADD:
+                if (l->relu)
+                    rc = ck_relu_backward(be, out, g, g);
+                if (!rc && d0)
+                    rc = ck_tensor_copy(d0, g);
+                if (!rc && d1)
+                    rc = ck_tensor_copy(d1, g);
+                break;
+            case L_GAP:
+                if (d0)
+                    rc = ck_avgpool_global_backward(be, g, d0);
+                break;
+            case L_FLATTEN:
+                if (d0)
+                    rc = ck_tensor_copy(d0, g);
+                break;
+            case L_DROPOUT:
+                if (d0)
+                    rc = ck_dropout_backward(be, g, l->mask, d0, m->cfg.dropout);
+                break;
+            case L_DENSE:
+                if (l->relu)
+                    rc = ck_relu_backward(be, out, g, g);
+                if (!rc)
+                    rc = ck_dense_backward(be, in, P(m, l, 0), g, d0, dw, db, 1.0f);
+                break;
+            case L_BN:
+                rc = ck_batchnorm_backward(be, in, g, P(m, l, 0), l->save_mean, l->save_invstd, d0, dw, db, 1.0f);
+                break;
+            case L_RELU:
+                if (d0)
+                    rc = ck_relu_backward(be, out, g, d0);
+                break;
+            }
+            for (int k = 0; k < 2 && !rc; k++)
+                if (scr[k])
+                    rc = ck_axpy(be, 1.0f, scr[k], m->gout[src[k]]);
+        }
+        for (int k = 0; k < 2; k++)
+            if (scr[k])
+                ck_model_pool_put(&m->grads, scr[k]);
+        ck_model_pool_put(&m->grads, g);
+        m->gout[i] = NULL;
         if (rc)
             return -1;
-        if (swap) {
-            ck_tensor *t = g;
-            g = other;
-            other = t;
-        }
     }
     return 0;
+}
+
+/* A fresh backward pass: every gradient buffer free, dlogits taken. */
+static ck_tensor *begin_backward(ck_model *m, int dry)
+{
+    pool_reset(&m->grads);
+    memset(m->gout, 0, sizeof m->gout);
+    ck_tensor *g = ck_model_pool_get(m, &m->grads);
+    m->gout[m->nlayers - 1] = g;
+    if (g && !dry && shape_like(g, logits_of(m)))
+        return NULL;
+    return g;
+}
+
+int ck_model_plan_buffers(ck_model *m)
+{
+    if (m->feat_layer >= 0 && run_frozen_to(m, m->input, m->feat_layer, 1))
+        return -1;
+    if (!begin_backward(m, 1))
+        return -1;
+    ck_tensor *mix = ck_model_pool_get(m, &m->grads); /* mixup's second dlogits */
+    if (!mix)
+        return -1;
+    ck_model_pool_put(&m->grads, mix);
+    return run_backward(m, 1);
 }
 
 int ck_model_train_step(ck_model *m, ck_model_start from, const ck_tensor *x, const int32_t *labels,
@@ -398,9 +610,10 @@ int ck_model_train_step(ck_model *m, ck_model_start from, const ck_tensor *x, co
 {
     if (run_forward(m, from, x, 1, step))
         return -1;
-    if (loss_of(m, labels, m->grad[0], loss, correct))
+    ck_tensor *g = begin_backward(m, 0);
+    if (!g || loss_of(m, labels, g, loss, correct))
         return -1;
-    return run_backward(m);
+    return run_backward(m, 0);
 }
 
 int ck_model_train_step_mix(ck_model *m, ck_model_start from, const ck_tensor *x, const int32_t *labels,
@@ -411,15 +624,17 @@ int ck_model_train_step_mix(ck_model *m, ck_model_start from, const ck_tensor *x
         return -1;
     }
     float la = 0.0f, lb = 0.0f;
-    /* The loss is linear in the targets: d = lam·d_a + (1-lam)·d_b, with
-     * grad[1] (free until the backward pass) holding d_b. */
-    if (run_forward(m, from, x, 1, step) || loss_of(m, labels_b, m->grad[1], &lb, NULL) ||
-        loss_of(m, labels, m->grad[0], &la, correct) || ck_scale(m->be, m->grad[0], lam) ||
-        ck_axpy(m->be, 1.0f - lam, m->grad[1], m->grad[0]))
+    if (run_forward(m, from, x, 1, step))
         return -1;
+    /* The loss is linear in the targets: d = lam·d_a + (1-lam)·d_b. */
+    ck_tensor *ga = begin_backward(m, 0), *gb = ga ? ck_model_pool_get(m, &m->grads) : NULL;
+    if (!gb || loss_of(m, labels_b, gb, &lb, NULL) || loss_of(m, labels, ga, &la, correct)
+        || ck_scale(m->be, ga, lam) || ck_axpy(m->be, 1.0f - lam, gb, ga))
+        return -1;
+    ck_model_pool_put(&m->grads, gb);
     if (loss)
         *loss = lam * la + (1.0f - lam) * lb;
-    return run_backward(m);
+    return run_backward(m, 0);
 }
 
 int ck_model_zero_grad(ck_model *m)

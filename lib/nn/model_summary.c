@@ -15,6 +15,7 @@ static const char *keras_type(layer_type t)
     case L_DENSE: return "Dense";
     case L_BN: return "BatchNormalization";
     case L_RELU: return "Activation";
+    case L_ADD: return "Add";
     }
     return "?";
 }
@@ -53,7 +54,7 @@ void ck_model_summary(const ck_model *m, FILE *out)
     memset(line, '_', 65);
     memset(dline, '=', 65);
     line[65] = dline[65] = '\0';
-    fprintf(out, "Model: \"vgg16\"\n%s\n", line);
+    fprintf(out, "Model: \"%s\"\n%s\n", ck_arch_name(m->cfg.arch), line);
     fprintf(out, "%-29s%-26s%s\n", " Layer (type)", "Output Shape", "Param #");
     fprintf(out, "%s\n", dline);
     char name[128], shape[64];

@@ -178,6 +178,88 @@ int ck_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tens
     return be->ops->conv3x3_backward_filter(be, x, dy, dw, db, beta);
 }
 
+/* ---- general convolution ------------------------------------------------- */
+
+/* Output extent of a k-wide window at stride s with pad p on both sides
+ * (floor, like PyTorch); < 1 when the padded input is narrower than k. */
+static int out_extent(int in, int k, int s, int p) { return in + 2 * p < k ? 0 : (in + 2 * p - k) / s + 1; }
+
+static int check_geometry(const char *op, int k, int stride, int pad, const ck_tensor *x)
+{
+    if (k < 1 || stride < 1 || pad < 0) {
+        ck_error(D, "%s: bad window %d, stride %d or padding %d", op, k, stride, pad);
+        return -1;
+    }
+    if (out_extent(x->shape[1], k, stride, pad) < 1 || out_extent(x->shape[2], k, stride, pad) < 1) {
+        ck_error(D, "%s: a %d×%d input padded by %d is smaller than the %d×%d window", op, x->shape[1],
+                 x->shape[2], pad, k, k);
+        return -1;
+    }
+    return 0;
+}
+
+/* x [N,H,W,Ci], w [k,k,Ci,Co], y [N,Ho,Wo,Co], all F32. */
+static int check_conv_general(ck_backend *be, const char *op, const ck_tensor *x, const ck_tensor *w,
+                              const ck_tensor *y, int stride, int pad)
+{
+    if (need(be, op, "x", x, CK_F32) || need(be, op, "y", y, CK_F32) || need(be, op, "kernel", w, CK_F32)
+        || need_ndim(op, "x", x, 4) || need_ndim(op, "y", y, 4) || need_ndim(op, "kernel", w, 4))
+        return -1;
+    const int k = w->shape[0];
+    if (need_dim(op, "kernel", w, 1, k) || need_dim(op, "kernel", w, 2, x->shape[3]) || check_geometry(op, k, stride, pad, x))
+        return -1;
+    if (need_dim(op, "y", y, 0, x->shape[0]) || need_dim(op, "y", y, 1, out_extent(x->shape[1], k, stride, pad))
+        || need_dim(op, "y", y, 2, out_extent(x->shape[2], k, stride, pad)) || need_dim(op, "y", y, 3, w->shape[3]))
+        return -1;
+    if (x->data == y->data) {
+        ck_error(D, "%s: input and output must not overlap", op);
+        return -1;
+    }
+    return 0;
+}
+
+/* The 3×3 'same' shape keeps its own kernels (Winograd, bf16). */
+static int is_conv3x3(const ck_tensor *w, int stride, int pad)
+{
+    return w && w->ndim == 4 && w->shape[0] == 3 && w->shape[1] == 3 && stride == 1 && pad == 1;
+}
+
+int ck_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b, ck_tensor *y,
+                    int stride, int pad, int relu, ck_conv_algo algo)
+{
+    const char *op = "conv_forward";
+    if (is_conv3x3(w, stride, pad))
+        return ck_conv3x3_forward(be, x, w, b, y, relu, algo);
+    if (check_conv_general(be, op, x, w, y, stride, pad) || (b && need_vec(be, op, "bias", b, y->shape[3])))
+        return -1;
+    wrote(1, y);
+    return be->ops->conv_forward(be, x, w, b, y, stride, pad, relu);
+}
+
+int ck_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx, int stride, int pad)
+{
+    if (is_conv3x3(w, stride, pad))
+        return ck_conv3x3_backward_data(be, dy, w, dx);
+    if (check_conv_general(be, "conv_backward_data", dx, w, dy, stride, pad))
+        return -1;
+    wrote(1, dx);
+    return be->ops->conv_backward_data(be, dy, w, dx, stride, pad);
+}
+
+int ck_conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw, ck_tensor *db,
+                            int stride, int pad, float beta)
+{
+    const char *op = "conv_backward_filter";
+    if (is_conv3x3(dw, stride, pad))
+        return ck_conv3x3_backward_filter(be, x, dy, dw, db, beta);
+    if (check_conv_general(be, op, x, dw, dy, stride, pad))
+        return -1;
+    if (db && need_vec(be, op, "bias grad", db, dy->shape[3]))
+        return -1;
+    wrote(2, dw, db);
+    return be->ops->conv_backward_filter(be, x, dy, dw, db, stride, pad, beta);
+}
+
 /* ---- element-wise and pooling ------------------------------------------- */
 
 int ck_relu_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y)
@@ -197,6 +279,16 @@ int ck_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy, ck
         return -1;
     wrote(1, dx);
     return be->ops->relu_backward(be, y, dy, dx);
+}
+
+int ck_add_forward(ck_backend *be, const ck_tensor *a, const ck_tensor *b, ck_tensor *y, int relu)
+{
+    const char *op = "add_forward";
+    if (need(be, op, "a", a, CK_F32) || need(be, op, "b", b, CK_F32) || need(be, op, "y", y, CK_F32)
+        || same_shape(op, "a", a, "b", b) || same_shape(op, "a", a, "y", y))
+        return -1;
+    wrote(1, y);
+    return be->ops->add_forward(be, a, b, y, relu);
 }
 
 static int check_pool(ck_backend *be, const char *op, const ck_tensor *x, const ck_tensor *y, int bf16_ok)
@@ -231,6 +323,53 @@ int ck_maxpool2_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y,
         return -1;
     wrote(1, dx);
     return be->ops->maxpool2_backward(be, x, y, dy, dx);
+}
+
+/* x [N,H,W,C] -> y [N,Ho,Wo,C], F32. */
+static int check_pool_general(ck_backend *be, const char *op, const ck_tensor *x, const ck_tensor *y, int k,
+                              int stride, int pad)
+{
+    if (need(be, op, "x", x, CK_F32) || need(be, op, "y", y, CK_F32) || need_ndim(op, "x", x, 4)
+        || need_ndim(op, "y", y, 4) || check_geometry(op, k, stride, pad, x))
+        return -1;
+    if (2 * pad > k) {
+        /* PyTorch's rule: a window made only of padding would have no max. */
+        ck_error(D, "%s: padding %d is more than half the %d×%d window", op, pad, k, k);
+        return -1;
+    }
+    if (need_dim(op, "y", y, 0, x->shape[0]) || need_dim(op, "y", y, 1, out_extent(x->shape[1], k, stride, pad))
+        || need_dim(op, "y", y, 2, out_extent(x->shape[2], k, stride, pad)) || need_dim(op, "y", y, 3, x->shape[3]))
+        return -1;
+    return 0;
+}
+
+/* 2×2/2 on even sizes keeps its own kernels (and their BF16). */
+static int is_pool2(const ck_tensor *x, int k, int stride, int pad)
+{
+    return k == 2 && stride == 2 && pad == 0 && x && x->ndim == 4 && x->shape[1] % 2 == 0 && x->shape[2] % 2 == 0;
+}
+
+int ck_maxpool_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y, int k, int stride, int pad)
+{
+    if (is_pool2(x, k, stride, pad))
+        return ck_maxpool2_forward(be, x, y);
+    if (check_pool_general(be, "maxpool_forward", x, y, k, stride, pad))
+        return -1;
+    wrote(1, y);
+    return be->ops->maxpool_forward(be, x, y, k, stride, pad);
+}
+
+int ck_maxpool_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *y, const ck_tensor *dy, ck_tensor *dx,
+                        int k, int stride, int pad)
+{
+    const char *op = "maxpool_backward";
+    if (is_pool2(x, k, stride, pad))
+        return ck_maxpool2_backward(be, x, y, dy, dx);
+    if (check_pool_general(be, op, x, y, k, stride, pad) || need(be, op, "dy", dy, CK_F32)
+        || need(be, op, "dx", dx, CK_F32) || same_shape(op, "dy", dy, "y", y) || same_shape(op, "dx", dx, "x", x))
+        return -1;
+    wrote(1, dx);
+    return be->ops->maxpool_backward(be, x, y, dy, dx, k, stride, pad);
 }
 
 static int check_gap(ck_backend *be, const char *op, const ck_tensor *x, const ck_tensor *y)
@@ -340,15 +479,27 @@ int ck_dropout_backward(ck_backend *be, const ck_tensor *dy, const ck_tensor *ma
     return be->ops->dropout_backward(be, dy, mask, dx, rate);
 }
 
+/* [N,C] (the head) or [N,H,W,C] (a backbone stage): channels last. */
+static int need_bn_ndim(const char *op, const ck_tensor *x)
+{
+    if (x->ndim != 2 && x->ndim != 4) {
+        char sh[64];
+        shape_str(x, sh, sizeof sh);
+        ck_error(D, "%s: x has shape %s, expected [N,C] or [N,H,W,C]", op, sh);
+        return -1;
+    }
+    return 0;
+}
+
 int ck_batchnorm_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *gamma, const ck_tensor *beta_,
                          ck_tensor *running_mean, ck_tensor *running_var, ck_tensor *save_mean,
                          ck_tensor *save_invstd, ck_tensor *y, int training, float momentum, float eps)
 {
     const char *op = "batchnorm_forward";
-    if (need(be, op, "x", x, CK_F32) || need_ndim(op, "x", x, 2) || need(be, op, "y", y, CK_F32)
+    if (need(be, op, "x", x, CK_F32) || need_bn_ndim(op, x) || need(be, op, "y", y, CK_F32)
         || same_shape(op, "x", x, "y", y))
         return -1;
-    int c = x->shape[1];
+    int c = x->shape[x->ndim - 1];
     if (need_vec(be, op, "gamma", gamma, c) || need_vec(be, op, "beta", beta_, c)
         || need_vec(be, op, "running mean", running_mean, c) || need_vec(be, op, "running var", running_var, c))
         return -1;
@@ -356,9 +507,10 @@ int ck_batchnorm_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *ga
         if ((save_mean && need_vec(be, op, "saved mean", save_mean, c))
             || (save_invstd && need_vec(be, op, "saved invstd", save_invstd, c)))
             return -1;
-        if (x->shape[0] < 2) {
+        if (c > 0 && ck_tensor_numel(x) / (size_t)c < 2) {
             /* PyTorch refuses too: the variance of one value is undefined. */
-            ck_error(D, "%s: training needs more than 1 sample per batch (got %d)", op, x->shape[0]);
+            ck_error(D, "%s: training needs more than 1 value per channel (got %zu)", op,
+                     ck_tensor_numel(x) / (size_t)c);
             return -1;
         }
     }
@@ -376,10 +528,10 @@ int ck_batchnorm_backward(ck_backend *be, const ck_tensor *x, const ck_tensor *d
                           ck_tensor *dgamma, ck_tensor *dbeta, float beta)
 {
     const char *op = "batchnorm_backward";
-    if (need(be, op, "x", x, CK_F32) || need_ndim(op, "x", x, 2) || need(be, op, "dy", dy, CK_F32)
+    if (need(be, op, "x", x, CK_F32) || need_bn_ndim(op, x) || need(be, op, "dy", dy, CK_F32)
         || same_shape(op, "dy", dy, "x", x))
         return -1;
-    int c = x->shape[1];
+    int c = x->shape[x->ndim - 1];
     if (need_vec(be, op, "gamma", gamma, c) || need_vec(be, op, "saved mean", save_mean, c)
         || need_vec(be, op, "saved invstd", save_invstd, c))
         return -1;
@@ -434,14 +586,38 @@ int ck_softmax_xent(ck_backend *be, const ck_tensor *logits, const ck_tensor *la
     return be->ops->softmax_xent(be, logits, labels, class_weights, smoothing, probs, dlogits, loss, correct);
 }
 
-int ck_preprocess_caffe(ck_backend *be, const ck_tensor *rgb, const float mean_bgr[3], ck_tensor *out)
+int ck_preprocess_spec_of(const char *kind, ck_preprocess_spec *out)
 {
-    const char *op = "preprocess_caffe";
+    if (kind && !strcmp(kind, "caffe")) {
+        *out = (ck_preprocess_spec){1, {103.939f, 116.779f, 123.68f}, {1.0f, 1.0f, 1.0f}};
+        return 0;
+    }
+    if (kind && !strcmp(kind, "torch")) {
+        /* torchvision's Normalize on x/255, folded into one multiply. */
+        static const double mean[3] = {0.485, 0.456, 0.406}, std[3] = {0.229, 0.224, 0.225};
+        out->bgr = 0;
+        for (int c = 0; c < 3; c++) {
+            out->mean[c] = (float)(255.0 * mean[c]);
+            out->scale[c] = (float)(1.0 / (255.0 * std[c]));
+        }
+        return 0;
+    }
+    ck_error(D, "unknown preprocessing '%s' (expected caffe or torch)", kind ? kind : "(null)");
+    return -1;
+}
+
+int ck_preprocess(ck_backend *be, const ck_tensor *rgb, const ck_preprocess_spec *p, ck_tensor *out)
+{
+    const char *op = "preprocess";
+    if (!p) {
+        ck_error(D, "%s: no preprocessing spec", op);
+        return -1;
+    }
     if (need(be, op, "rgb", rgb, CK_U8) || need(be, op, "out", out, CK_F32) || need_ndim(op, "rgb", rgb, 4)
         || need_dim(op, "rgb", rgb, 3, 3) || same_shape(op, "out", out, "rgb", rgb))
         return -1;
     wrote(1, out);
-    return be->ops->preprocess_caffe(be, rgb, mean_bgr, out);
+    return be->ops->preprocess(be, rgb, p, out);
 }
 
 /* ---- optimizers and utilities -------------------------------------------- */

@@ -23,6 +23,16 @@
     X(conv3x3_backward_data, (ck_backend * be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx)) \
     X(conv3x3_backward_filter, (ck_backend * be, const ck_tensor *x, const ck_tensor *dy,              \
                                 ck_tensor *dw, ck_tensor *db, float beta))                             \
+    X(conv_forward, (ck_backend * be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,      \
+                     ck_tensor *y, int stride, int pad, int relu))                                     \
+    X(conv_backward_data, (ck_backend * be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx,    \
+                           int stride, int pad))                                                       \
+    X(conv_backward_filter, (ck_backend * be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,  \
+                             ck_tensor *db, int stride, int pad, float beta))                          \
+    X(add_forward, (ck_backend * be, const ck_tensor *a, const ck_tensor *b, ck_tensor *y, int relu))  \
+    X(maxpool_forward, (ck_backend * be, const ck_tensor *x, ck_tensor *y, int k, int stride, int pad)) \
+    X(maxpool_backward, (ck_backend * be, const ck_tensor *x, const ck_tensor *y, const ck_tensor *dy, \
+                         ck_tensor *dx, int k, int stride, int pad))                                   \
     X(relu_forward, (ck_backend * be, const ck_tensor *x, ck_tensor *y))                               \
     X(relu_backward, (ck_backend * be, const ck_tensor *y, const ck_tensor *dy, ck_tensor *dx))        \
     X(maxpool2_forward, (ck_backend * be, const ck_tensor *x, ck_tensor *y))                           \
@@ -50,8 +60,7 @@
     X(softmax_xent, (ck_backend * be, const ck_tensor *logits, const ck_tensor *labels,                \
                      const ck_tensor *class_weights, float smoothing, ck_tensor *probs,                \
                      ck_tensor *dlogits, float *loss, int *correct))                                   \
-    X(preprocess_caffe, (ck_backend * be, const ck_tensor *rgb, const float mean_bgr[3],               \
-                         ck_tensor *out))                                                              \
+    X(preprocess, (ck_backend * be, const ck_tensor *rgb, const ck_preprocess_spec *p, ck_tensor *out)) \
     X(sgd_update, (ck_backend * be, ck_tensor * param, const ck_tensor *grad, ck_tensor *velocity,     \
                    float lr, float momentum, int nesterov, float weight_decay))                        \
     X(adam_update, (ck_backend * be, ck_tensor * param, const ck_tensor *grad, ck_tensor *m,           \

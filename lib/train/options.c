@@ -330,8 +330,9 @@ static int parse_head(const char *s, ck_net_config *cfg)
 }
 
 /* "none" -> 0, "block5" -> 1, "block4,block5" -> 2, ... "all" -> 5: the set
- * must be the top k blocks, since training a block needs gradients from
- * every block above it. */
+ * must be the top k stages, since training a stage needs gradients from
+ * every stage above it. ResNet's stages are named conv1..conv5 (Keras'
+ * prefixes); either spelling means the same stage of any backbone. */
 static int parse_unfreeze(const char *s, int *blocks)
 {
     if (!s || !*s || !strcmp(s, "none")) {
@@ -347,8 +348,10 @@ static int parse_unfreeze(const char *s, int *blocks)
     while (*p) {
         int b;
         int len = 0;
-        if (sscanf(p, "block%d%n", &b, &len) != 1 || b < 1 || b > 5 || (p[len] && p[len] != ',')) {
-            ck_error("options", "--unfreeze: '%s' is not none, all or a list like block4,block5", s);
+        if ((sscanf(p, "block%d%n", &b, &len) != 1 && sscanf(p, "conv%d%n", &b, &len) != 1) || b < 1 || b > 5
+            || (p[len] && p[len] != ',')) {
+            ck_error("options", "--unfreeze: '%s' is not none, all or a list like block4,block5 (VGG) or conv5 "
+                     "(ResNet)", s);
             return -1;
         }
         seen[b] = 1;
@@ -361,8 +364,8 @@ static int parse_unfreeze(const char *s, int *blocks)
         k++;
     for (int b = 1; b <= 5 - k; b++)
         if (seen[b]) {
-            ck_error("options", "--unfreeze: '%s': unfrozen blocks must be the top ones "
-                     "(block5, block4,block5, ...)", s);
+            ck_error("options", "--unfreeze: '%s': unfrozen stages must be the top ones "
+                     "(block5, block4,block5, ... or conv5, conv4,conv5, ...)", s);
             return -1;
         }
     *blocks = k;

@@ -304,6 +304,16 @@ static int setup_class_weights(trainer *t)
     return 0;
 }
 
+/* The base weights decide the backbone (recognised from the file). */
+static int load_base(trainer *t)
+{
+    if (!(t->weights = ck_weights_load(t->o->weights)))
+        return -1;
+    t->cfg.arch = ck_weights_arch(t->weights);
+    t->cfg.layout = ck_weights_layout(t->weights);
+    return 0;
+}
+
 /* --gpus: one replica per device (trainer_dp.c); m, be and opt are
  * replica 0's and hold a shard of the batch (t->mb samples). */
 static int setup_network_dp(trainer *t)
@@ -315,7 +325,7 @@ static int setup_network_dp(trainer *t)
     }
     ck_optim_config oc;
     ck_lr_config lc;
-    if (!(t->weights = ck_weights_load(o->weights)) || ck_train_optim_config(o, &oc) != 0 ||
+    if (load_base(t) != 0 || ck_train_optim_config(o, &oc) != 0 ||
         ck_train_lr_config(o, &lc) != 0 || trainer_dp_setup(t, &oc) != 0)
         return -1;
     if (!(t->sched = ck_lr_new(&lc)))
@@ -344,8 +354,7 @@ static int setup_network(trainer *t)
                  "official file, 'ck-weights random' makes a test file)");
         return -1;
     }
-    t->weights = ck_weights_load(o->weights);
-    if (!t->weights)
+    if (load_base(t) != 0)
         return -1;
     t->m = ck_model_new(t->be, &t->cfg, o->batch);
     if (!t->m || ck_model_load_weights(t->m, t->weights) != 0)

@@ -1,5 +1,5 @@
-/* ck_weights: format detection, identity (size, sha256, origin), accessors
- * and verification against the official file. */
+/* ck_weights: format detection, identity (size, sha256, md5, origin),
+ * accessors and verification against the official files. */
 #include "weights_internal.h"
 #include "ck/error.h"
 #include "ck/sha256.h"
@@ -10,16 +10,51 @@
 #include <string.h>
 #include <sys/stat.h>
 
+static const ck_weights_official officials[CK_ARCH_COUNT] = {
+    {CK_ARCH_VGG16, CK_VGG16_NOTOP_FILE, CK_VGG16_NOTOP_SIZE, CK_VGG16_NOTOP_SHA256, NULL},
+    {CK_ARCH_VGG19, CK_VGG19_NOTOP_FILE, -1, NULL, CK_VGG19_NOTOP_MD5},
+    {CK_ARCH_RESNET50, CK_RESNET50_NOTOP_FILE, -1, NULL, CK_RESNET50_NOTOP_MD5},
+};
+
+const ck_weights_official *ck_weights_official_of(ck_arch a)
+{
+    return a >= 0 && a < CK_ARCH_COUNT ? &officials[a] : NULL;
+}
+
+/* Whether a file's identity is the expected one (each of size, sha256, md5
+ * checked when given); *why says what differs. */
+static int matches(const ck_weights_official *o, long long size, const char *sha256, const char *md5,
+                   const char **why)
+{
+    static const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    if (!o)
+        return 0;
+    if (o->size >= 0 && size != o->size) {
+        *why = "size differs from the official file";
+        return 0;
+    }
+    if (o->sha256 && strcmp(sha256, o->sha256) != 0) {
+        *why = "sha256 differs from the official file";
+        return 0;
+    }
+    if (o->md5 && strcmp(md5, o->md5) != 0) {
+        *why = "md5 differs from the official file";
+        return 0;
+    }
+    return 1;
+}
+
 static const unsigned char hdf5_signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 
 void ck_weights_free(ck_weights *w)
 {
     if (!w)
         return;
-    for (int k = 0; k < 2 * VGG16_ALL_LAYERS; k++) {
-        free(w->t[k].name);
+    for (int k = 0; k < w->n; k++)
         free(w->t[k].data);
-    }
     free(w->path);
     free(w);
 }
@@ -80,10 +115,10 @@ ck_weights *ck_weights_load(const char *path)
         goto bad;
     if (ck_weights_check_complete(w) < 0)
         goto bad;
-    /* Hash last: a broken file fails fast, before reading 59 MB twice. */
-    if (ck_sha256_file(path, w->sha256, &w->size) < 0)
+    /* Hash last: a broken file fails fast, before reading it twice. */
+    if (ck_file_digests(path, w->sha256, w->md5, &w->size) < 0)
         goto bad;
-    if (w->size == CK_VGG16_NOTOP_SIZE && strcmp(w->sha256, CK_VGG16_NOTOP_SHA256) == 0)
+    if (matches(ck_weights_official_of(w->arch), w->size, w->sha256, w->md5, NULL))
         w->origin = CK_WEIGHTS_OFFICIAL;
     return w;
 bad:
@@ -165,7 +200,23 @@ const char *ck_weights_format(const ck_weights *w)
     return w ? w->format : NULL;
 }
 
-int ck_weights_verify_file(const char *path, long long size, const char *sha256, const char **why)
+ck_arch ck_weights_arch(const ck_weights *w)
+{
+    return w ? w->arch : CK_ARCH_VGG16;
+}
+
+ck_layout ck_weights_layout(const ck_weights *w)
+{
+    return w ? w->layout : CK_LAYOUT_KERAS;
+}
+
+const char *ck_weights_md5(const ck_weights *w)
+{
+    return w ? w->md5 : NULL;
+}
+
+int ck_weights_verify_digests(const char *path, long long size, const char *sha256, const char *md5,
+                              const char **why)
 {
     static const char *dummy;
     if (!why)
@@ -175,22 +226,49 @@ int ck_weights_verify_file(const char *path, long long size, const char *sha256,
         ck_error_system(errno, "weights", "cannot open %s", path);
         return -1;
     }
-    if ((long long)st.st_size != size) {
+    ck_weights_official o = {CK_ARCH_VGG16, "", size, sha256, md5};
+    /* A wrong size needs no read. */
+    if (size >= 0 && (long long)st.st_size != size) {
         *why = "size differs from the official file";
         return 0;
     }
-    char hex[65];
-    if (ck_sha256_file(path, hex, NULL) < 0)
+    char sha[65], m5[33];
+    if (ck_file_digests(path, sha, m5, NULL) < 0)
         return -1;
-    if (strcmp(hex, sha256) != 0) {
-        *why = "sha256 differs from the official file";
-        return 0;
+    return matches(&o, (long long)st.st_size, sha, m5, why);
+}
+
+int ck_weights_verify_file(const char *path, long long size, const char *sha256, const char **why)
+{
+    return ck_weights_verify_digests(path, size, sha256, NULL, why);
+}
+
+int ck_weights_verify_arch(const char *path, ck_arch a, const char **why)
+{
+    const ck_weights_official *o = ck_weights_official_of(a);
+    if (!o) {
+        ck_error("weights", "no official file for architecture %d", (int)a);
+        return -1;
     }
-    *why = NULL;
-    return 1;
+    return ck_weights_verify_digests(path, o->size, o->sha256, o->md5, why);
 }
 
 int ck_weights_verify_official(const char *path, const char **why)
 {
-    return ck_weights_verify_file(path, CK_VGG16_NOTOP_SIZE, CK_VGG16_NOTOP_SHA256, why);
+    return ck_weights_verify_arch(path, CK_ARCH_VGG16, why);
+}
+
+int ck_weights_identify(const char *path, ck_arch *arch)
+{
+    char sha[65], m5[33];
+    long long size;
+    if (ck_file_digests(path, sha, m5, &size) < 0)
+        return -1;
+    for (int a = 0; a < CK_ARCH_COUNT; a++)
+        if (matches(&officials[a], size, sha, m5, NULL)) {
+            if (arch)
+                *arch = (ck_arch)a;
+            return 1;
+        }
+    return 0;
 }

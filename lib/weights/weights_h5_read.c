@@ -1,5 +1,6 @@
 /* Keras HDF5 weights (save_weights layout, Keras 1 and 2 names, notop or
- * with top; also a full-model file's "model_weights" group). */
+ * with top, any architecture of ck/arch.h; also a full-model file's
+ * "model_weights" group). */
 #include "weights_internal.h"
 #include "h5_util.h"
 #include "ck/error.h"
@@ -14,10 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* 0 kernel, 1 bias, -1 unknown: "block1_conv1_W_1:0", "kernel:0",
- * "block1_conv1/bias:0", "dense_1_b:0" ... */
-static int weight_kind(const char *wname)
+/* The canonical kind of a Keras weight name: "block1_conv1_W_1:0",
+ * "kernel:0", "conv1_bn/moving_mean:0", "dense_1_b:0" ...; NULL unknown. */
+static const char *weight_kind(const char *wname)
 {
+    static const char *const kinds[6] = {"kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"};
     const char *base = strrchr(wname, '/');
     base = base ? base + 1 : wname;
     char s[256];
@@ -30,99 +32,97 @@ static int weight_kind(const char *wname)
     if (n > 2 && s[n - 2] == '_' && s[n - 1] >= '0' && s[n - 1] <= '9')
         s[n -= 2] = '\0';
     if (strcmp(s, "kernel") == 0 || (n >= 2 && strcmp(s + n - 2, "_W") == 0) || strcmp(s, "W") == 0)
-        return 0;
+        return kinds[0];
     if (strcmp(s, "bias") == 0 || (n >= 2 && strcmp(s + n - 2, "_b") == 0) || strcmp(s, "b") == 0)
-        return 1;
-    return -1;
+        return kinds[1];
+    for (int k = 2; k < 6; k++) {
+        size_t l = strlen(kinds[k]);
+        /* "gamma" or a prefixed "<layer>_gamma". */
+        if (n >= l && strcmp(s + n - l, kinds[k]) == 0 && (n == l || s[n - l - 1] == '_'))
+            return kinds[k];
+    }
+    return NULL;
 }
 
-static int read_weight(ck_weights *w, hid_t group, const vgg16_layer *l, const char *wname, int is_bias)
+/* Index one layer's weights as "<layer>/<kind>" with their stored shapes
+ * (no data read). A layer whose weights are not recognised is skipped:
+ * only the tensors an architecture needs matter. */
+static int index_layer(ck_weights *w, hid_t root, const char *layer, wt_index *x)
 {
     char h5msg[256];
-    const char *what = is_bias ? "bias" : "kernel";
-    hid_t d = H5Dopen2(group, wname, H5P_DEFAULT);
-    if (d < 0) {
-        ck_error("weights", "%s: layer %s: cannot open dataset '%s' (%s)", w->path, l->name, wname,
-                 h5_error_text(h5msg, sizeof h5msg));
-        return -1;
+    /* A layer without a group holds nothing: when the architecture needs
+     * its tensors, recognition names the missing one. */
+    if (H5Lexists(root, layer, H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
     }
-    int rc = -1;
-    float *data = NULL;
-    hid_t type = H5Dget_type(d), space = H5Dget_space(d);
-    if (type < 0 || space < 0) {
-        ck_error("weights", "%s: layer %s: dataset '%s' is unreadable (%s)", w->path, l->name, wname,
-                 h5_error_text(h5msg, sizeof h5msg));
-        goto out;
-    }
-    if (H5Tget_class(type) != H5T_FLOAT) {
-        ck_error("weights", "%s: layer %s: %s '%s' is not floating point", w->path, l->name, what, wname);
-        goto out;
-    }
-    int rank = H5Sget_simple_extent_ndims(space);
-    hsize_t dims[H5S_MAX_RANK];
-    if (rank < 0 || rank > 4 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        ck_error("weights", "%s: layer %s: %s '%s' has rank %d, VGG16 needs %d", w->path, l->name, what,
-                 wname, rank, is_bias ? 1 : (l->is_dense ? 2 : 4));
-        goto out;
-    }
-    int shape[4] = {0, 0, 0, 0};
-    size_t count = 1;
-    for (int k = 0; k < rank; k++) {
-        shape[k] = dims[k] > 1000000 ? -1 : (int)dims[k];
-        count *= (size_t)dims[k];
-    }
-    /* Check the shape before allocating: a corrupt header must not make us
-     * allocate whatever it claims. */
-    if (ck_weights_check_shape(w, l, is_bias, rank, shape) < 0)
-        goto out;
-    data = malloc(count * sizeof *data);
-    if (!data) {
-        ck_error("weights", "%s: layer %s: out of memory", w->path, l->name);
-        goto out;
-    }
-    if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-        ck_error("weights", "%s: layer %s: cannot read %s '%s' (%s; truncated or corrupt file?)", w->path,
-                 l->name, what, wname, h5_error_text(h5msg, sizeof h5msg));
-        goto out;
-    }
-    rc = ck_weights_add(w, l, is_bias, rank, shape, data);
-    data = NULL;
-out:
-    free(data);
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    H5Dclose(d);
-    return rc;
-}
-
-static int read_layer(ck_weights *w, hid_t root, const vgg16_layer *l)
-{
-    char h5msg[256];
-    hid_t g = H5Gopen2(root, l->name, H5P_DEFAULT);
+    hid_t g = H5Gopen2(root, layer, H5P_DEFAULT);
     if (g < 0) {
-        ck_error("weights", "%s: layer %s: listed in layer_names but its group is missing (%s)", w->path,
-                 l->name, h5_error_text(h5msg, sizeof h5msg));
+        ck_error("weights", "%s: layer %s: cannot open its group (%s)", w->path, layer,
+                 h5_error_text(h5msg, sizeof h5msg));
         return -1;
     }
     char **names = NULL;
     int n = 0, rc = -1;
-    if (h5_read_string_list(g, "weight_names", &names, &n, w->path, l->name) < 0)
-        goto out;
-    if (n != 2) {
-        ck_error("weights", "%s: layer %s: has %d weights, VGG16 needs 2 (kernel and bias)", w->path,
-                 l->name, n);
+    if (H5Aexists(g, "weight_names") <= 0) {
+        rc = 0;
         goto out;
     }
-    int k0 = weight_kind(names[0]), k1 = weight_kind(names[1]);
-    if (k0 < 0 || k1 < 0 || k0 == k1) {
-        /* Unrecognised names: Keras's own order is kernel then bias. */
-        k0 = 0;
-        k1 = 1;
-    }
-    if (read_weight(w, g, l, names[0], k0) < 0 || read_weight(w, g, l, names[1], k1) < 0)
+    if (h5_read_string_list(g, "weight_names", &names, &n, w->path, layer) < 0)
         goto out;
+    const char *kinds[8] = {0};
+    static const char *const conv_order[2] = {"kernel", "bias"};
+    static const char *const bn_order[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
+    int known = n <= 8;
+    for (int k = 0; known && k < n; k++) {
+        kinds[k] = weight_kind(names[k]);
+        for (int j = 0; j < k && kinds[k]; j++)
+            if (kinds[j] == kinds[k])
+                kinds[k] = NULL;
+        known = kinds[k] != NULL;
+    }
+    if (!known && (n == 2 || n == 4)) {
+        /* Unrecognised names: Keras's own order. */
+        for (int k = 0; k < n; k++)
+            kinds[k] = n == 2 ? conv_order[k] : bn_order[k];
+        known = 1;
+    }
+    if (!known) {
+        rc = 0;
+        goto out;
+    }
+    for (int k = 0; k < n; k++) {
+        hid_t d = H5Dopen2(g, names[k], H5P_DEFAULT);
+        if (d < 0) {
+            ck_error("weights", "%s: layer %s: cannot open dataset '%s' (%s)", w->path, layer, names[k],
+                     h5_error_text(h5msg, sizeof h5msg));
+            goto out;
+        }
+        hid_t space = H5Dget_space(d);
+        int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+        hsize_t dims[H5S_MAX_RANK];
+        if (rank < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+            ck_error("weights", "%s: layer %s: dataset '%s' is unreadable (%s)", w->path, layer, names[k],
+                     h5_error_text(h5msg, sizeof h5msg));
+            if (space >= 0)
+                H5Sclose(space);
+            H5Dclose(d);
+            goto out;
+        }
+        H5Sclose(space);
+        H5Dclose(d);
+        long long shape[4] = {0, 0, 0, 0};
+        for (int j = 0; j < rank && j < 4; j++)
+            shape[j] = dims[j] > 1000000000ULL ? -1 : (long long)dims[j];
+        char cname[96], src[192];
+        snprintf(cname, sizeof cname, "%s/%s", layer, kinds[k]);
+        snprintf(src, sizeof src, "%s/%s", layer, names[k]);
+        /* rank > 4 never matches: recorded as rank 5 with no dims. */
+        if (wt_index_add(x, cname, rank > 4 ? 5 : rank, shape, src) < 0) {
+            ck_error("weights", "%s: out of memory", w->path);
+            goto out;
+        }
+    }
     rc = 0;
 out:
     h5_free_string_list(names, n);
@@ -130,7 +130,48 @@ out:
     return rc;
 }
 
-/* Root attributes written by ck_weights_write_random_h5. */
+/* Read one recognised tensor (its shape already checked, so the size to
+ * allocate is the architecture's, not whatever a corrupt header claims). */
+static int read_tensor(ck_weights *w, hid_t root, const wt_tensor *want, const wt_entry *e)
+{
+    char h5msg[256];
+    hid_t d = H5Dopen2(root, e->src, H5P_DEFAULT);
+    if (d < 0) {
+        ck_error("weights", "%s: cannot open dataset '%s' (%s)", w->path, e->src,
+                 h5_error_text(h5msg, sizeof h5msg));
+        return -1;
+    }
+    int rc = -1;
+    float *data = NULL;
+    hid_t type = H5Dget_type(d);
+    if (type < 0 || H5Tget_class(type) != H5T_FLOAT) {
+        ck_error("weights", "%s: tensor %s: dataset '%s' is not floating point", w->path, want->name, e->src);
+        goto out;
+    }
+    size_t count = 1;
+    for (int k = 0; k < want->ndim; k++)
+        count *= (size_t)want->shape[k];
+    data = malloc(count * sizeof *data);
+    if (!data) {
+        ck_error("weights", "%s: tensor %s: out of memory", w->path, want->name);
+        goto out;
+    }
+    if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+        ck_error("weights", "%s: cannot read tensor %s from '%s' (%s; truncated or corrupt file?)", w->path,
+                 want->name, e->src, h5_error_text(h5msg, sizeof h5msg));
+        goto out;
+    }
+    rc = ck_weights_add(w, want, data);
+    data = NULL;
+out:
+    free(data);
+    if (type >= 0)
+        H5Tclose(type);
+    H5Dclose(d);
+    return rc;
+}
+
+/* Root attributes written by ck's random writer. */
 static void read_random_marks(ck_weights *w, hid_t f)
 {
     if (H5Aexists(f, "ck_random_weights") <= 0)
@@ -154,19 +195,21 @@ static void read_random_marks(ck_weights *w, hid_t f)
 }
 
 /* The file through the access property list fapl: the default one reads
- * w->path, a core-driver one with a file image reads memory. */
+ * w->path, a core-driver one with a file image reads memory. Index every
+ * layer's weights, recognise the architecture, then read its tensors. */
 static int load_h5(ck_weights *w, hid_t fapl)
 {
     char h5msg[256];
     h5_quiet q;
     h5_quiet_begin(&q);
     w->format = "hdf5";
-    /* Keras's VGG16 weights come from Caffe: BGR, mean-subtracted. */
     w->preprocessing = "caffe";
     int rc = -1;
     hid_t root = -1;
     char **layers = NULL;
     int nlayers = 0;
+    wt_index x = {0};
+    wt_match *m = NULL;
     hid_t f = fapl < 0 ? -1 : H5Fopen(w->path, H5F_ACC_RDONLY, fapl);
     if (f < 0) {
         ck_error("weights", "%s: cannot open as HDF5 (%s; truncated or corrupt file?)", w->path,
@@ -189,13 +232,29 @@ static int load_h5(ck_weights *w, hid_t fapl)
     if (h5_read_string_list(root, "layer_names", &layers, &nlayers, w->path, "root") < 0)
         goto out;
     read_random_marks(w, f);
-    for (int k = 0; k < nlayers; k++) {
-        const vgg16_layer *l = ck_vgg16_find(layers[k]);
-        if (l && read_layer(w, root, l) < 0)
+    for (int k = 0; k < nlayers; k++)
+        if (index_layer(w, root, layers[k], &x) < 0)
             goto out;
+    m = malloc(sizeof *m);
+    if (!m) {
+        ck_error("weights", "%s: out of memory", w->path);
+        goto out;
     }
+    /* Keras files are the keras layout (ResNet v1 with conv biases). */
+    if (wt_recognise(&x, w->path, 1u << WT_NAMES_CANONICAL, CK_LAYOUT_KERAS, m) < 0)
+        goto out;
+    if (m->layout != CK_LAYOUT_KERAS) {
+        ck_error("weights", "%s: %s without conv biases is not a Keras file", w->path, ck_arch_name(m->arch));
+        goto out;
+    }
+    wt_adopt(w, m);
+    for (int i = 0; i < m->n; i++)
+        if (read_tensor(w, root, &m->want[i], m->from[i]) < 0)
+            goto out;
     rc = 0;
 out:
+    free(m);
+    wt_index_free(&x);
     h5_free_string_list(layers, nlayers);
     if (root >= 0 && root != f)
         H5Gclose(root);

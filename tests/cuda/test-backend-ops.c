@@ -4,7 +4,7 @@
  * without a usable GPU.
  *
  * Tolerances: |gpu - cpu| <= tol · max(1, max|cpu|) per element, with
- *   exact (tol 0, bytes compared): dropout masks, caffe preprocessing,
+ *   exact (tol 0, bytes compared): dropout masks, preprocessing,
  *     max pooling, ReLU, dtype conversions, fill;
  *   1e-5: element-wise float work (optimizers, BN, softmax, pooling means),
  *     where only FMA contraction and exp/log differ;
@@ -321,6 +321,105 @@ static void test_batchnorm(void)
         pair_free(y), pair_free(dy), pair_free(dx), pair_free(dg), pair_free(db);
 }
 
+/* The graph backbones' general convolutions (strided, 1×1, 7×7; bias
+ * NULL or not), through the public entry point on both backends. */
+static void test_conv_general(int n, int h, int w, int ci, int co, int k, int stride, int pad, int bias)
+{
+    char name[128];
+    int ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
+    int xs[4] = {n, h, w, ci}, ws[4] = {k, k, ci, co}, ys[4] = {n, ho, wo, co}, bs[1] = {co};
+    pair x = pair_randn(4, xs, 1.0f), wt = pair_randn(4, ws, 0.3f), b = pair_randn(1, bs, 0.5f);
+    pair y = pair_new(CK_F32, 4, ys, NULL), dy = pair_randn(4, ys, 1.0f);
+    pair dx = pair_new(CK_F32, 4, xs, NULL), dw = pair_randn(4, ws, 1.0f), db = pair_randn(1, bs, 1.0f);
+    for (int relu = 0; relu <= 1; relu++) {
+        RUN(ck_conv_forward(cpu, x.c, wt.c, bias ? b.c : NULL, y.c, stride, pad, relu, CK_CONV_FP32),
+            ck_conv_forward(gpu, x.g, wt.g, bias ? b.g : NULL, y.g, stride, pad, relu, CK_CONV_FP32));
+        snprintf(name, sizeof name, "conv %dx%d/%d/%d fwd %dx%dx%dx%d->%d bias=%d relu=%d", k, k, stride, pad, n, h, w,
+                 ci, co, bias, relu);
+        compare(name, y, 1e-4);
+    }
+    RUN(ck_conv_backward_data(cpu, dy.c, wt.c, dx.c, stride, pad),
+        ck_conv_backward_data(gpu, dy.g, wt.g, dx.g, stride, pad));
+    snprintf(name, sizeof name, "conv %dx%d/%d/%d bwd data %dx%dx%dx%d", k, k, stride, pad, n, h, w, ci);
+    compare(name, dx, 1e-4);
+    for (int acc = 0; acc <= 1; acc++) {
+        RUN(ck_conv_backward_filter(cpu, x.c, dy.c, dw.c, bias ? db.c : NULL, stride, pad, (float)acc),
+            ck_conv_backward_filter(gpu, x.g, dy.g, dw.g, bias ? db.g : NULL, stride, pad, (float)acc));
+        snprintf(name, sizeof name, "conv %dx%d/%d/%d bwd filter beta=%d %dx%dx%dx%d", k, k, stride, pad, acc, n, h,
+                 w, ci);
+        compare(name, dw, 1e-4);
+        if (bias)
+            compare("conv general bwd bias", db, 1e-4);
+    }
+    pair_free(x), pair_free(wt), pair_free(b), pair_free(y), pair_free(dy), pair_free(dx), pair_free(dw),
+        pair_free(db);
+}
+
+/* add (in place too) and the general max-pool, odd sizes and padding:
+ * exact on both sides (same values compared, same gradient sums). */
+static void test_add_pool(int n, int h, int w, int c, int k, int stride, int pad)
+{
+    char name[96];
+    int ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
+    int xs[4] = {n, h, w, c}, ys[4] = {n, ho, wo, c};
+    float *hx = distinct(numel(4, xs));
+    pair x = pair_new(CK_F32, 4, xs, hx), a = pair_randn(4, xs, 1.0f), y = pair_new(CK_F32, 4, ys, NULL);
+    pair dy = pair_randn(4, ys, 1.0f), dx = pair_new(CK_F32, 4, xs, NULL), s = pair_new(CK_F32, 4, xs, NULL);
+    free(hx);
+    RUN(ck_add_forward(cpu, x.c, a.c, s.c, 1), ck_add_forward(gpu, x.g, a.g, s.g, 1));
+    compare("add relu", s, 0);
+    RUN(ck_add_forward(cpu, a.c, x.c, a.c, 0), ck_add_forward(gpu, a.g, x.g, a.g, 0));
+    compare("add in place", a, 0);
+    RUN(ck_maxpool_forward(cpu, x.c, y.c, k, stride, pad), ck_maxpool_forward(gpu, x.g, y.g, k, stride, pad));
+    snprintf(name, sizeof name, "maxpool %dx%d/%d/%d fwd %dx%dx%dx%d", k, k, stride, pad, n, h, w, c);
+    compare(name, y, 0);
+    RUN(ck_maxpool_backward(cpu, x.c, y.c, dy.c, dx.c, k, stride, pad),
+        ck_maxpool_backward(gpu, x.g, y.g, dy.g, dx.g, k, stride, pad));
+    snprintf(name, sizeof name, "maxpool %dx%d/%d/%d bwd %dx%dx%dx%d", k, k, stride, pad, n, h, w, c);
+    compare(name, dx, 0);
+    /* Ties (a ReLU'd input: many zeros) go to the first maximal element. */
+    RUN(ck_relu_forward(cpu, a.c, s.c), ck_relu_forward(gpu, a.g, s.g));
+    RUN(ck_maxpool_forward(cpu, s.c, y.c, k, stride, pad), ck_maxpool_forward(gpu, s.g, y.g, k, stride, pad));
+    RUN(ck_maxpool_backward(cpu, s.c, y.c, dy.c, dx.c, k, stride, pad),
+        ck_maxpool_backward(gpu, s.g, y.g, dy.g, dx.g, k, stride, pad));
+    compare("maxpool bwd with ties", dx, 0);
+    pair_free(x), pair_free(a), pair_free(y), pair_free(dy), pair_free(dx), pair_free(s);
+}
+
+/* Batch norm over [N,H,W,C] (statistics over N·H·W rows per channel). */
+static void test_batchnorm_4d(int n, int h, int w, int c)
+{
+    int s[4] = {n, h, w, c}, cs[1] = {c};
+    pair x = pair_randn(4, s, 2.0f), g = pair_randn(1, cs, 1.0f), bt = pair_randn(1, cs, 1.0f);
+    float *ones = malloc((size_t)c * sizeof(float));
+    for (int i = 0; i < c; i++)
+        ones[i] = 1.0f + 0.01f * i;
+    pair rm = pair_randn(1, cs, 0.1f), rv = pair_new(CK_F32, 1, cs, ones);
+    free(ones);
+    pair sm = pair_new(CK_F32, 1, cs, NULL), si = pair_new(CK_F32, 1, cs, NULL), y = pair_new(CK_F32, 4, s, NULL);
+    pair dy = pair_randn(4, s, 1.0f), dx = pair_new(CK_F32, 4, s, NULL), dg = pair_randn(1, cs, 1.0f),
+         db = pair_randn(1, cs, 1.0f);
+    RUN(ck_batchnorm_forward(cpu, x.c, g.c, bt.c, rm.c, rv.c, sm.c, si.c, y.c, 1, 0.1f, 1e-5f),
+        ck_batchnorm_forward(gpu, x.g, g.g, bt.g, rm.g, rv.g, sm.g, si.g, y.g, 1, 0.1f, 1e-5f));
+    compare("batchnorm 4-D fwd train", y, 1e-5);
+    compare("batchnorm 4-D running mean", rm, 1e-5);
+    compare("batchnorm 4-D running var", rv, 1e-5);
+    compare("batchnorm 4-D saved mean", sm, 1e-5);
+    compare("batchnorm 4-D saved invstd", si, 1e-5);
+    for (int acc = 0; acc <= 1; acc++) {
+        RUN(ck_batchnorm_backward(cpu, x.c, dy.c, g.c, sm.c, si.c, dx.c, dg.c, db.c, (float)acc),
+            ck_batchnorm_backward(gpu, x.g, dy.g, g.g, sm.g, si.g, dx.g, dg.g, db.g, (float)acc));
+        compare("batchnorm 4-D bwd dx", dx, 1e-5);
+        compare("batchnorm 4-D bwd dgamma", dg, 1e-5);
+        compare("batchnorm 4-D bwd dbeta", db, 1e-5);
+    }
+    RUN(ck_batchnorm_forward(cpu, x.c, g.c, bt.c, rm.c, rv.c, NULL, NULL, y.c, 0, 0.1f, 1e-5f),
+        ck_batchnorm_forward(gpu, x.g, g.g, bt.g, rm.g, rv.g, NULL, NULL, y.g, 0, 0.1f, 1e-5f));
+    compare("batchnorm 4-D fwd inference", y, 1e-5);
+    pair_free(x), pair_free(g), pair_free(bt), pair_free(rm), pair_free(rv), pair_free(sm), pair_free(si),
+        pair_free(y), pair_free(dy), pair_free(dx), pair_free(dg), pair_free(db);
+}
+
 static void test_softmax(void)
 {
     enum { N = 11, C = 20 };
@@ -398,7 +497,7 @@ static void test_softmax_huge(void)
     pair_free(z), pair_free(p), pair_free(d), pair_free(l);
 }
 
-static void test_caffe(void)
+static void test_preprocess(void)
 {
     int s[4] = {3, 5, 7, 3};
     size_t n = numel(4, s);
@@ -407,9 +506,16 @@ static void test_caffe(void)
         px[i] = (unsigned char)(i * 37 + 11);
     pair rgb = pair_new(CK_U8, 4, s, px), out = pair_new(CK_F32, 4, s, NULL);
     free(px);
-    const float mean[3] = {103.939f, 116.779f, 123.68f};
-    RUN(ck_preprocess_caffe(cpu, rgb.c, mean, out.c), ck_preprocess_caffe(gpu, rgb.g, mean, out.g));
-    compare("preprocess caffe", out, 0);
+    const char *kinds[2] = {"caffe", "torch"};
+    for (int k = 0; k < 2; k++) {
+        ck_preprocess_spec spec;
+        char name[64];
+        if (ck_preprocess_spec_of(kinds[k], &spec))
+            die("spec");
+        RUN(ck_preprocess(cpu, rgb.c, &spec, out.c), ck_preprocess(gpu, rgb.g, &spec, out.g));
+        snprintf(name, sizeof name, "preprocess %s", kinds[k]);
+        compare(name, out, 0);
+    }
     pair_free(rgb), pair_free(out);
 }
 
@@ -610,13 +716,26 @@ int main(void)
     test_conv(2, 8, 8, 3, 16);   /* first VGG layer shape (3 input channels) */
     test_conv(3, 6, 10, 16, 32); /* non-square, batch 3 */
     test_conv(1, 4, 4, 64, 8);   /* more inputs than outputs */
+    /* ResNet50's shapes: the stem, 1×1 (strided too), v1.5's 3×3/2, and
+     * 3×3/1/1 through the general entry; odd sizes, batch > 1. */
+    test_conv_general(2, 15, 15, 3, 8, 7, 2, 3, 0);
+    test_conv_general(2, 9, 9, 16, 24, 1, 1, 0, 1);
+    test_conv_general(3, 9, 7, 16, 8, 1, 2, 0, 0);
+    test_conv_general(2, 15, 15, 8, 12, 3, 2, 1, 1);
+    test_conv_general(2, 7, 7, 8, 12, 3, 1, 1, 0);
+    test_conv_general(1, 6, 6, 5, 7, 5, 3, 2, 1);
     test_relu_pool();
+    test_add_pool(2, 15, 15, 19, 3, 2, 1);
+    test_add_pool(3, 8, 10, 16, 3, 2, 1);
+    test_add_pool(1, 7, 7, 33, 2, 2, 0);
+    test_batchnorm_4d(2, 7, 9, 70);
+    test_batchnorm_4d(4, 56, 56, 3); /* many rows per channel: several slices */
     test_dense();
     test_dropout();
     test_batchnorm();
     test_softmax();
     test_softmax_huge();
-    test_caffe();
+    test_preprocess();
     test_optim();
     test_memory();
     test_model();

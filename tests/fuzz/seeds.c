@@ -197,6 +197,40 @@ static void h5_seed(const char *name, int wrapped, const char *kname, const char
     H5Fclose(f);
 }
 
+/* A ResNet50-style BN layer (conv1_bn) with Keras 2 names: the four
+ * statistics in a nested group. */
+static void h5_bn_seed(void)
+{
+    hid_t f = H5Fcreate(seed_path("h5", "keras2-bn.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    static const char *const layers[] = {"input_1", "conv1_pad", "conv1_bn"};
+    static const char *const wnames[] = {"conv1_bn/gamma:0", "conv1_bn/beta:0", "conv1_bn/moving_mean:0",
+                                         "conv1_bn/moving_variance:0"};
+    hid_t pad = H5Gcreate2(f, "conv1_pad", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(f, "conv1_bn", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0 || pad < 0 || g < 0 || h5_write_string_list(f, "layer_names", layers, 3) != 0 ||
+        h5_write_string_list(pad, "weight_names", NULL, 0) != 0 ||
+        h5_write_string_list(g, "weight_names", wnames, 4) != 0)
+        die("h5 bn");
+    static float v[64];
+    for (int i = 0; i < 64; i++)
+        v[i] = 0.5f + (float)i / 64;
+    const hsize_t d1[1] = {64};
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    for (int k = 0; k < 4; k++) {
+        hid_t space = H5Screate_simple(1, d1, NULL);
+        hid_t d = H5Dcreate2(g, wnames[k], H5T_IEEE_F32LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        if (space < 0 || d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+            die("h5 bn dataset");
+        H5Dclose(d);
+        H5Sclose(space);
+    }
+    H5Pclose(lcpl);
+    H5Gclose(g);
+    H5Gclose(pad);
+    H5Fclose(f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -215,5 +249,6 @@ int main(int argc, char **argv)
     image_seeds();
     h5_seed("keras2.h5", 0, "block1_conv1/kernel:0", "block1_conv1/bias:0");
     h5_seed("keras1-model.h5", 1, "block1_conv1_W_1:0", "block1_conv1_b_1:0");
+    h5_bn_seed();
     return 0;
 }

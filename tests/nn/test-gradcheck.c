@@ -71,28 +71,34 @@ static void fd_check(const char *what, ck_tensor *var, const ck_tensor *grad, lo
 
 /* ---- conv ---- */
 static ck_tensor *cx, *cw, *cb, *cy, *cr;
-static int crelu;
+static int crelu, cstride, cpad;
 static double conv_loss(void)
 {
-    ck_conv3x3_forward(be, cx, cw, cb, cy, crelu, CK_CONV_FP32);
+    ck_conv_forward(be, cx, cw, cb, cy, cstride, cpad, crelu, CK_CONV_FP32);
     return dot(cy, cr);
 }
 
-static void check_conv(int relu)
+/* k×k / stride / pad (3, 1, 1: the 3×3 kernels; others: the general ones). */
+static void check_conv(int relu, int k, int stride, int pad)
 {
-    int xs[4] = {2, 5, 4, 3}, ws[4] = {3, 3, 3, 4}, ys[4] = {2, 5, 4, 4};
+    int ho = (5 + 2 * pad - k) / stride + 1, wo = (4 + 2 * pad - k) / stride + 1;
+    int xs[4] = {2, 5, 4, 3}, ws[4] = {k, k, 3, 4}, ys[4] = {2, ho, wo, 4};
     cx = rand_tensor(4, xs, 1), cw = rand_tensor(4, ws, 0.5f), cb = rand_tensor(1, &ws[3], 0.5f);
     cy = rand_tensor(4, ys, 1), cr = rand_tensor(4, ys, 1);
-    crelu = relu;
+    crelu = relu, cstride = stride, cpad = pad;
     ck_tensor *dx = like(be, cx, CK_F32), *dw = like(be, cw, CK_F32), *db = like(be, cb, CK_F32);
     ck_tensor *g = like(be, cy, CK_F32);
     conv_loss();
     OK(relu ? ck_relu_backward(be, cy, cr, g) : ck_tensor_copy(g, cr));
-    OK(ck_conv3x3_backward_data(be, g, cw, dx));
-    OK(ck_conv3x3_backward_filter(be, cx, g, dw, db, 0.0f));
-    fd_check(relu ? "conv+relu dx" : "conv dx", cx, dx, conv_loss);
-    fd_check(relu ? "conv+relu dw" : "conv dw", cw, dw, conv_loss);
-    fd_check(relu ? "conv+relu db" : "conv db", cb, db, conv_loss);
+    OK(ck_conv_backward_data(be, g, cw, dx, stride, pad));
+    OK(ck_conv_backward_filter(be, cx, g, dw, db, stride, pad, 0.0f));
+    char name[64];
+    snprintf(name, sizeof name, "conv %dx%d/%d/%d%s dx", k, k, stride, pad, relu ? "+relu" : "");
+    fd_check(name, cx, dx, conv_loss);
+    snprintf(name, sizeof name, "conv %dx%d/%d/%d%s dw", k, k, stride, pad, relu ? "+relu" : "");
+    fd_check(name, cw, dw, conv_loss);
+    snprintf(name, sizeof name, "conv %dx%d/%d/%d%s db", k, k, stride, pad, relu ? "+relu" : "");
+    fd_check(name, cb, db, conv_loss);
     ck_tensor *all[] = {cx, cw, cb, cy, cr, dx, dw, db, g};
     for (int i = 0; i < 9; i++)
         ck_tensor_free(all[i]);
@@ -103,6 +109,11 @@ static ck_tensor *px, *py, *pr;
 static double maxpool_loss(void)
 {
     ck_maxpool2_forward(be, px, py);
+    return dot(py, pr);
+}
+static double maxpool_general_loss(void)
+{
+    ck_maxpool_forward(be, px, py, 3, 2, 1);
     return dot(py, pr);
 }
 static double gap_loss(void)
@@ -119,6 +130,12 @@ static void check_pools(void)
     maxpool_loss();
     OK(ck_maxpool2_backward(be, px, py, pr, dx));
     fd_check("maxpool dx", px, dx, maxpool_loss);
+    ck_tensor_free(py), ck_tensor_free(pr);
+    int ps[4] = {2, 2, 3, 3}; /* 3×3/2/1, overlapping windows */
+    py = rand_tensor(4, ps, 1), pr = rand_tensor(4, ps, 1);
+    maxpool_general_loss();
+    OK(ck_maxpool_backward(be, px, py, pr, dx, 3, 2, 1));
+    fd_check("maxpool 3x3/2/1 dx", px, dx, maxpool_general_loss);
     ck_tensor_free(py), ck_tensor_free(pr);
     int gs[2] = {2, 3};
     py = rand_tensor(2, gs, 1), pr = rand_tensor(2, gs, 1);
@@ -159,18 +176,20 @@ static double bn_loss(void)
     return dot(by, br);
 }
 
-static void check_bn(void)
+/* [6,4], or [2,3,2,4] (statistics over N·H·W). */
+static void check_bn(int ndim)
 {
-    int xs[2] = {6, 4}, c = 4;
-    bx = rand_tensor(2, xs, 2), bg = rand_tensor(1, &c, 1), bb = rand_tensor(1, &c, 1);
+    int xs2[2] = {6, 4}, xs4[4] = {2, 3, 2, 4}, c = 4;
+    const int *xs = ndim == 4 ? xs4 : xs2;
+    bx = rand_tensor(ndim, xs, 2), bg = rand_tensor(1, &c, 1), bb = rand_tensor(1, &c, 1);
     brm = rand_tensor(1, &c, 1), brv = rand_tensor(1, &c, 1), bsm = rand_tensor(1, &c, 1);
-    bsi = rand_tensor(1, &c, 1), by = rand_tensor(2, xs, 1), br = rand_tensor(2, xs, 1);
+    bsi = rand_tensor(1, &c, 1), by = rand_tensor(ndim, xs, 1), br = rand_tensor(ndim, xs, 1);
     ck_tensor *gx = like(be, bx, CK_F32), *gg = like(be, bg, CK_F32), *gb = like(be, bb, CK_F32);
     bn_loss();
     OK(ck_batchnorm_backward(be, bx, br, bg, bsm, bsi, gx, gg, gb, 0.0f));
-    fd_check("batchnorm dx", bx, gx, bn_loss);
-    fd_check("batchnorm dgamma", bg, gg, bn_loss);
-    fd_check("batchnorm dbeta", bb, gb, bn_loss);
+    fd_check(ndim == 4 ? "batchnorm 4-D dx" : "batchnorm dx", bx, gx, bn_loss);
+    fd_check(ndim == 4 ? "batchnorm 4-D dgamma" : "batchnorm dgamma", bg, gg, bn_loss);
+    fd_check(ndim == 4 ? "batchnorm 4-D dbeta" : "batchnorm dbeta", bb, gb, bn_loss);
     ck_tensor *all[] = {bx, bg, bb, brm, brv, bsm, bsi, by, br, gx, gg, gb};
     for (int i = 0; i < 12; i++)
         ck_tensor_free(all[i]);
@@ -229,11 +248,16 @@ int main(void)
 {
     be = test_backend();
     rng = ck_rng_make(12345, 0, 0);
-    check_conv(0);
-    check_conv(1);
+    check_conv(0, 3, 1, 1);
+    check_conv(1, 3, 1, 1);
+    check_conv(0, 7, 2, 3); /* ResNet's stem */
+    check_conv(1, 1, 2, 0); /* projection shortcut */
+    check_conv(0, 1, 1, 0);
+    check_conv(1, 3, 2, 1); /* torchvision v1.5's strided 3×3 */
     check_pools();
     check_dense();
-    check_bn();
+    check_bn(2);
+    check_bn(4);
     check_xent();
     check_dropout();
     ck_backend_free(be);

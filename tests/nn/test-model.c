@@ -87,7 +87,7 @@ static void test_summary(void)
     CHECK(ck_model_new(be, &c, 1) == NULL && strstr(ck_error_buffer(), "multiple of 32"));
     c = config(32, 6);
     ck_error_clear();
-    CHECK(ck_model_new(be, &c, 1) == NULL && strstr(ck_error_buffer(), "blocks"));
+    CHECK(ck_model_new(be, &c, 1) == NULL && strstr(ck_error_buffer(), "trainable stages"));
     ck_error_clear();
 }
 

@@ -218,9 +218,10 @@ static void test_utils(void)
     /* Caffe preprocessing: RGB bytes -> BGR minus the mean. */
     uint8_t rgb[2 * 1 * 1 * 3] = {10, 20, 30, 255, 0, 128};
     ck_tensor *img = ck_tensor_new_4d(be, CK_U8, 2, 1, 1, 3), *pre = ck_tensor_new_4d(be, CK_F32, 2, 1, 1, 3);
-    const float mean[3] = {103.939f, 116.779f, 123.68f};
+    ck_preprocess_spec caffe;
+    OK(ck_preprocess_spec_of("caffe", &caffe));
     OK(ck_tensor_upload(img, rgb, sizeof rgb));
-    OK(ck_preprocess_caffe(be, img, mean, pre));
+    OK(ck_preprocess(be, img, &caffe, pre));
     float pv[6];
     OK(ck_tensor_download(pre, pv, sizeof pv));
     CHECK_CLOSE(pv[0], 30 - 103.939, 1e-6, 1e-5);

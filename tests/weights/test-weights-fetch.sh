@@ -89,5 +89,44 @@ if command -v curl >/dev/null 2>&1; then
     check "short download reported" grep -q "size 10 bytes, expected 5000" err.txt
 fi
 
+# ResNet50 (VGG19 alike): verified by md5 (Keras publishes no sha256 or
+# size), its own names, random fallback of its own architecture.
+rname=resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5
+export CK_RESNET50_NOTOP_MD5=$(md5sum fake.h5 | cut -d' ' -f1)
+export CK_RESNET50_NOTOP_URL=http://127.0.0.1:9/$rname
+r=out/resnet50_notop.h5
+sh "$fetch" --arch resnet9 -o $r 2>err.txt; st=$?
+check "bad --arch exits 2 (got $st)" test $st -eq 2
+sh "$fetch" --arch resnet50 -o $r --fallback-random --seed 2 >stdout.txt 2>err.txt; st=$?
+check "resnet50 offline fallback exits 3 (got $st)" test $st -eq 3
+check "resnet50 fallback path on stdout" test "$(cat stdout.txt)" = "out/resnet50_random_seed2.h5"
+"$CK_WEIGHTS" info out/resnet50_random_seed2.h5 2>/dev/null | grep -q "^arch: resnet50"
+check "resnet50 fallback file is a resnet50" test $? -eq 0
+rm -f out/resnet50_random_seed2.h5
+cp other.h5 home/.keras/models/$rname
+sh "$fetch" --arch resnet50 -o $r 2>err.txt; st=$?
+check "resnet50 bad cache: offline exits 3 (got $st)" test $st -eq 3
+check "resnet50 bad cache: md5 reported" grep -q "md5 .*expected $CK_RESNET50_NOTOP_MD5" err.txt
+cp fake.h5 home/.keras/models/$rname
+sh "$fetch" --arch resnet50 -o $r >stdout.txt 2>err.txt; st=$?
+check "resnet50 cache by md5 exits 0 (got $st)" test $st -eq 0
+check "resnet50 cache copied" cmp -s fake.h5 $r
+rm -f home/.keras/models/$rname $r
+if command -v curl >/dev/null 2>&1; then
+    CK_RESNET50_NOTOP_URL=file://$tmp/fake.h5 sh "$fetch" --arch resnet50 -o $r 2>err.txt; st=$?
+    check "resnet50 download exits 0 (got $st)" test $st -eq 0
+    check "resnet50 download installed" cmp -s fake.h5 $r
+    rm -f $r
+    CK_RESNET50_NOTOP_URL=file://$tmp/other.h5 sh "$fetch" --arch resnet50 -o $r 2>err.txt; st=$?
+    check "resnet50 mismatch exits 1 (got $st)" test $st -eq 1
+    check "resnet50 mismatch: md5 reported" grep -q "md5 .*expected" err.txt
+    check "resnet50 mismatch: nothing installed" test ! -e $r
+fi
+# The real identities, as published by Keras.
+grep -q "MD5=\${CK_RESNET50_NOTOP_MD5:-4d473c1dd8becc155b73f8504c6f6626}" "$fetch"
+check "fetch.sh has ResNet50's md5" test $? -eq 0
+grep -q "MD5=\${CK_VGG19_NOTOP_MD5:-253f8cb515780f3b799900260a226db6}" "$fetch"
+check "fetch.sh has VGG19's md5" test $? -eq 0
+
 [ $fails -eq 0 ] && echo "test-weights-fetch: all passed" >&2
 exit $((fails > 0))

@@ -239,13 +239,13 @@ static void test_errors(void)
     kopts o;
     o = (kopts){.skip = "block3_conv2"};
     write_keras("missing.h5", &o);
-    fails("missing.h5", "layer block3_conv2: kernel missing");
+    fails("missing.h5", "tensor \"block3_conv2/kernel\" missing (the closest known weights file is vgg16, keras layout)");
     o = (kopts){.bad_shape = "block4_conv1", .vlen = 1};
     write_keras("shape.h5", &o);
-    fails("shape.h5", "layer block4_conv1: kernel has shape [3,3,257,512], VGG16 needs [3,3,256,512]");
+    fails("shape.h5", "tensor \"block4_conv1/kernel\" has shape [3,3,257,512], vgg16 needs [3,3,256,512]");
     o = (kopts){.int_dtype = "block2_conv2"};
     write_keras("dtype.h5", &o);
-    fails("dtype.h5", "layer block2_conv2: kernel 'block2_conv2_W_1:0' is not floating point");
+    fails("dtype.h5", "tensor block2_conv2/kernel: dataset 'block2_conv2/block2_conv2_W_1:0' is not floating point");
     o = (kopts){.no_data = "block5_conv1", .keras2 = 1};
     write_keras("nodata.h5", &o);
     fails("nodata.h5", "layer block5_conv1: cannot open dataset 'block5_conv1/kernel:0'");
@@ -254,7 +254,7 @@ static void test_errors(void)
     fails("nonames.h5", "no 'layer_names' attribute");
     o = (kopts){.top = 2};
     write_keras("halftop.h5", &o);
-    fails("halftop.h5", "layer fc2: kernel missing (the top is incomplete)");
+    fails("halftop.h5", "tensor \"fc2/kernel\" missing (the top is incomplete)");
 
     write_bytes("empty.h5", "", 0);
     fails("empty.h5", "empty file (0 bytes)");

@@ -102,9 +102,9 @@ static void test_torch(void)
 static void test_torch_errors(void)
 {
     write_torch("torch-missing.safetensors", 12, -1);
-    fails("torch-missing.safetensors", "layer block5_conv3: tensor \"features.28.weight\" missing");
+    fails("torch-missing.safetensors", "tensor \"features.28.weight\" (block5_conv3/kernel) missing (the closest known weights file is vgg16, torchvision layout");
     write_torch("torch-shape.safetensors", -1, 3);
-    fails("torch-shape.safetensors", "layer block2_conv2: kernel has shape [3,3,129,128]");
+    fails("torch-shape.safetensors", "tensor \"features.7.weight\" (block2_conv2/kernel) has shape [128,129,3,3], vgg16 needs [128,128,3,3]");
     unlink("torch-missing.safetensors");
     unlink("torch-shape.safetensors");
 
@@ -114,17 +114,19 @@ static void test_torch_errors(void)
     ck_st_writer_add(sw, "something.else", CK_ST_F32, 1, s, x);
     ck_st_writer_write(sw, "other.safetensors");
     ck_st_writer_free(sw);
-    fails("other.safetensors", "no VGG16 tensors");
+    fails("other.safetensors", "tensor \"block1_conv1/kernel\" missing");
     unlink("other.safetensors");
 
-    /* Canonical names with an integer dtype. */
+    /* Canonical names with an integer dtype (and the rest missing: the
+     * dtype is checked once the file is recognised; test-weights-arch
+     * checks it on a complete file). */
     sw = ck_st_writer_new();
     static int32_t k1[3 * 3 * 3 * 64];
     int64_t ks[4] = {3, 3, 3, 64};
     ck_st_writer_add(sw, "block1_conv1/kernel", CK_ST_I32, 4, ks, k1);
     ck_st_writer_write(sw, "intdtype.safetensors");
     ck_st_writer_free(sw);
-    fails("intdtype.safetensors", "layer block1_conv1: tensor \"block1_conv1/kernel\" has dtype I32");
+    fails("intdtype.safetensors", "tensor \"block1_conv1/bias\" missing");
     unlink("intdtype.safetensors");
 
     /* A corrupt safetensors file: errors come from the strict reader. */

@@ -131,9 +131,15 @@ static inline const float *ck_model_weights_source_(void *ctx, const char *name,
 {
     return ck_weights_get((const ck_weights *)ctx, name, ndim, shape);
 }
-/* Convenience: load the conv base from a ck_weights (lib/weights). */
+/* 0 when weights of backbone (a, l) fit the model, else -1 and an error
+ * naming `what` and both backbones. */
+int ck_model_check_arch(const ck_model *m, ck_arch a, ck_layout l, const char *what);
+/* Convenience: load the base from a ck_weights (lib/weights), whose
+ * recognised backbone must be the model's. */
 static inline int ck_model_load_weights(ck_model *m, const ck_weights *w)
 {
+    if (ck_model_check_arch(m, ck_weights_arch(w), ck_weights_layout(w), ck_weights_path(w)))
+        return -1;
     return ck_model_load_base(m, ck_model_weights_source_, (void *)w, ck_weights_path(w));
 }
 

@@ -137,8 +137,6 @@ typedef struct ck_preprocess_spec {
 /* The spec of "caffe" or "torch"; -1 with an error otherwise. */
 int ck_preprocess_spec_of(const char *kind, ck_preprocess_spec *out);
 int ck_preprocess(ck_backend *be, const ck_tensor *rgb, const ck_preprocess_spec *p, ck_tensor *out);
-/* (Being replaced by ck_preprocess.) */
-int ck_preprocess_caffe(ck_backend *be, const ck_tensor *rgb, const float mean_bgr[3], ck_tensor *out);
 
 /* ---- optimizers (semantics of torch.optim, one tensor at a time) ------ */
 

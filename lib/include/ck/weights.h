@@ -1,33 +1,43 @@
 /* ck/weights.h — pretrained weights on the host, by canonical name.
  *
- * Sources: the Keras HDF5 files (notop and full, read through libhdf5 by
- * their `layer_names` / `weight_names` attributes) and safetensors files
- * (torchvision/timm names `features.N.weight` [out,in,kh,kw], or ck's own
- * canonical names). Whatever the source, tensors come out as float32 in
- * Keras layout under canonical names:
+ * Architectures and layouts are those of ck/arch.h (VGG16, VGG19, ResNet50;
+ * keras or torchvision), recognised from the tensors' names and shapes,
+ * never from the file name. Sources:
+ *   - Keras HDF5 files (notop and full; Keras 1 and 2 weight names; read
+ *     through libhdf5 by their `layer_names` / `weight_names` attributes):
+ *     the keras layout;
+ *   - torchvision state_dicts in safetensors (`features.N.weight` for VGG;
+ *     `conv1.weight`, `bn1.*`, `layerL.B.convK.weight`, `layerL.B.bnK.*`,
+ *     `layerL.0.downsample.{0,1}.*` for ResNet50; `fc.*` and
+ *     `num_batches_tracked` ignored): the torchvision layout;
+ *   - ck's own canonical safetensors (ck_weights_write_safetensors), whose
+ *     metadata records the layout ("ck_layout").
+ * Whatever the source, tensors come out as float32 in Keras layout under
+ * the canonical names of ck/arch.h, in network order:
  *     "block1_conv1/kernel"  [3,3,in,out]   (HWIO)
  *     "block1_conv1/bias"    [out]
+ *     "conv1_bn/gamma", "/beta", "/moving_mean", "/moving_variance" [c]
  *     "fc1/kernel" [in,out], "fc1/bias", "fc2/...", "predictions/..."
- * (fc layers are present only for files with top.)
+ * (fc layers only for VGG files with top; torchvision's kernels
+ * [out,in,kh,kw] are transposed on load, and its VGG classifier, when it has
+ * ImageNet shapes, becomes fc1/fc2/predictions with fc1's rows reordered
+ * from (c,h,w) to Keras's (h,w,c)).
  *
- * Preprocessing the weights expect (ck_weights_preprocessing):
- *   "caffe"  Keras files (and ck's canonical safetensors): BGR channel order,
- *            0..255 pixels minus the ImageNet mean B,G,R = 103.939, 116.779,
- *            123.68, no scaling (Keras `preprocess_input` for VGG16).
- *   "torch"  torchvision files: RGB, pixels/255, minus mean (0.485, 0.456,
+ * Preprocessing the weights expect (ck_weights_preprocessing) follows the
+ * layout:
+ *   "caffe"  keras layout: BGR channel order, 0..255 pixels minus the
+ *            ImageNet mean B,G,R = 103.939, 116.779, 123.68, no scaling.
+ *   "torch"  torchvision layout: RGB, pixels/255, minus mean (0.485, 0.456,
  *            0.406), divided by std (0.229, 0.224, 0.225).
- * The model must apply the matching one; the kernels themselves are in the
- * same HWIO layout either way (torchvision's [out,in,kh,kw] is transposed on
- * load, and its classifier, when it has ImageNet shapes, becomes fc1/fc2/
- * predictions with fc1's rows reordered from (c,h,w) to Keras's (h,w,c)).
  *
- * Known official files: the notop file below (size + sha256 checked). The
- * with-top file (vgg16_weights_tf_dim_ordering_tf_kernels.h5) is documented
- * by Keras only by MD5 (64373286793e3c8b2b4e3219cbf3544b), so ck reports it
- * as UNKNOWN origin.
+ * Known official files (origin OFFICIAL): the Keras notop files below,
+ * VGG16 by size + sha256, VGG19 and ResNet50 by md5 (Keras publishes only
+ * md5 for them). The with-top files are reported as UNKNOWN origin.
  */
 #ifndef CK_WEIGHTS_H
 #define CK_WEIGHTS_H
+
+#include "ck/arch.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,10 +46,25 @@
 extern "C" {
 #endif
 
-/* The official Keras notop file. */
+/* The official Keras notop files. */
 #define CK_VGG16_NOTOP_FILE "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 #define CK_VGG16_NOTOP_SIZE 58889256LL
 #define CK_VGG16_NOTOP_SHA256 "bfe5187d0a272bed55ba430631598124cff8e880b98d38c9e56c8d66032abdc1"
+#define CK_VGG19_NOTOP_FILE "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+#define CK_VGG19_NOTOP_MD5 "253f8cb515780f3b799900260a226db6"
+#define CK_RESNET50_NOTOP_FILE "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+#define CK_RESNET50_NOTOP_MD5 "4d473c1dd8becc155b73f8504c6f6626"
+
+/* An architecture's official notop file: size (-1 not published), sha256
+ * and md5 (NULL when not published). */
+typedef struct ck_weights_official {
+    ck_arch arch;
+    const char *file;
+    long long size;
+    const char *sha256;
+    const char *md5;
+} ck_weights_official;
+const ck_weights_official *ck_weights_official_of(ck_arch a);
 
 typedef enum ck_weights_origin {
     CK_WEIGHTS_UNKNOWN = 0,  /* a file that is not a known official one */
@@ -49,9 +74,11 @@ typedef enum ck_weights_origin {
 
 typedef struct ck_weights ck_weights;
 
-/* Load .h5 / .safetensors (detected by content, not by name). Checks every
- * shape against VGG16; a wrong, truncated or corrupt file gives NULL and an
- * error naming the file and the offending layer. */
+/* Load .h5 / .safetensors (detected by content, not by name), recognising
+ * the architecture and layout. A file that matches none gives NULL and an
+ * error naming the file and, for the closest architecture, the tensor it
+ * expected and did not find, or the tensor whose shape is wrong and both
+ * shapes; a truncated or corrupt file also gives NULL and an error. */
 ck_weights *ck_weights_load(const char *path);
 void ck_weights_free(ck_weights *w);
 
@@ -59,7 +86,7 @@ int ck_weights_count(const ck_weights *w);
 const char *ck_weights_name(const ck_weights *w, int i);
 /* Tensor by canonical name, or NULL (no error set) when absent. */
 const float *ck_weights_get(const ck_weights *w, const char *name, int *ndim, int shape[4]);
-/* 1 when the file has the fully connected top (fc1, fc2, predictions). */
+/* 1 when a VGG file has the fully connected top (fc1, fc2, predictions). */
 int ck_weights_has_top(const ck_weights *w);
 
 ck_weights_origin ck_weights_origin_of(const ck_weights *w);
@@ -69,35 +96,61 @@ const char *ck_weights_origin_name(ck_weights_origin o);
  * layers ("block1_conv1" ... "block5_conv3") then "fc1", "fc2",
  * "predictions"; NULL when k is out of range. */
 const char *ck_vgg16_layer_name(int k);
+/* The recognised architecture and layout. */
+ck_arch ck_weights_arch(const ck_weights *w);
+ck_layout ck_weights_layout(const ck_weights *w);
 /* "hdf5" or "safetensors". */
 const char *ck_weights_format(const ck_weights *w);
-/* "caffe" or "torch": see above. */
+/* "caffe" or "torch": see above (ck_arch_preprocessing of the layout). */
 const char *ck_weights_preprocessing(const ck_weights *w);
 const char *ck_weights_path(const ck_weights *w);
 const char *ck_weights_sha256(const ck_weights *w); /* hex */
+const char *ck_weights_md5(const ck_weights *w);    /* hex */
 long long ck_weights_file_size(const ck_weights *w);
 /* Seed of a ck-generated random file, or -1. */
 long long ck_weights_random_seed(const ck_weights *w);
 
-/* Write a Keras-layout notop (or with top) HDF5 file with He-initialised
- * weights from `seed` (biases zero), atomically. Root attributes mark it as
- * random (ck_random_weights=1, ck_seed=...) so it is never mistaken for the
- * real file. */
+/* Write seeded random weights for (arch, layout), atomically, laid out as
+ * the file users download: keras → a Keras HDF5 file (VGG: Keras 1 weight
+ * names as the official files; ResNet50: Keras 2 names, nested groups);
+ * torchvision → a safetensors state_dict with torchvision names, [out,in,
+ * kh,kw] kernels and BN `num_batches_tracked` int64 scalars. `with_top`
+ * adds VGG's fc1/fc2/predictions (an error for ResNet50). Marked random
+ * (HDF5 root attributes / safetensors metadata ck_random_weights=1 and
+ * ck_seed) so they are never mistaken for real weights.
+ * Values (canonical layout): kernels He-normal N(0, 2/fan_in); conv and
+ * dense biases U(-0.05,0.05); BN gamma U(0.5,1.5), beta U(-0.2,0.2),
+ * moving_mean U(-0.2,0.2), moving_variance U(0.5,1.5) — drawn per element
+ * with Philox keyed by the canonical name, so both layouts of an arch hold
+ * the same values. VGG16 keeps its first stream (He-normal per layer,
+ * biases zero), so its files are unchanged. */
+int ck_weights_write_random(const char *path, ck_arch a, ck_layout l, uint64_t seed, int with_top);
+/* VGG16, keras layout (the first API). */
 int ck_weights_write_random_h5(const char *path, uint64_t seed, int with_top);
 
 /* Write the loaded tensors as a safetensors file under canonical names
- * (float32, Keras layout), atomically. Metadata records the preprocessing
+ * (float32, Keras layout), atomically. Metadata records the architecture
+ * and layout ("ck_arch", "ck_layout"), the preprocessing
  * ("ck_preprocessing"), the source file's sha256 and origin, and for random
  * weights "ck_random_weights"="1" and "ck_seed", so a converted random file
  * still loads as RANDOM. (A converted official file loads as UNKNOWN: only
  * the original bytes can be verified.) */
 int ck_weights_write_safetensors(const ck_weights *w, const char *path);
 
-/* Verify a file against the official notop size and sha256.
+/* Verify a file against the official VGG16 notop size and sha256.
  * Returns 1 match, 0 mismatch (with *why set to a static string), -1 error. */
 int ck_weights_verify_official(const char *path, const char **why);
+/* Same against an architecture's official notop file. */
+int ck_weights_verify_arch(const char *path, ck_arch a, const char **why);
 /* Same against any expected size and sha256 (lowercase hex). */
 int ck_weights_verify_file(const char *path, long long size, const char *sha256, const char **why);
+/* Same against any of size (< 0: not checked), sha256 and md5 (lowercase
+ * hex; NULL: not checked), the digests from one read. */
+int ck_weights_verify_digests(const char *path, long long size, const char *sha256, const char *md5,
+                              const char **why);
+/* 1 when the file is one of the official files (its arch into *arch), 0
+ * not, -1 error; one read. */
+int ck_weights_identify(const char *path, ck_arch *arch);
 
 #ifdef __cplusplus
 }
