@@ -29,7 +29,10 @@ DATA        ?= data
 CK          ?= build/tools
 WORK        ?= work/contest
 SUBMISSIONS ?= submissions
-WEIGHTS     ?= pretrained/vgg16_notop.h5
+# Backbone: vgg16, vgg19 or resnet50 (make -C pretrained ARCH fetches it);
+# ck recognises the backbone from the weights file itself.
+ARCH        ?= vgg16
+WEIGHTS     ?= pretrained/$(ARCH)_notop.h5
 # Folds (1 = a single holdout of VAL), seed of the split, training and augmentation.
 FOLDS       ?= 5
 VAL         ?= 0.2

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # scripts/demo.sh — the whole toolkit in one command, on a fresh Debian machine:
 #   dependencies -> build -> a synthetic 20-class contest (SIGNATE layout)
-#   -> VGG16 weights -> augment -> 2-fold fine-tuning -> prediction (fold
+#   -> backbone weights -> augment -> 2-fold fine-tuning -> prediction (fold
 #   ensemble + flip TTA) -> submission check -> scores.
 # Everything it writes is under work/demo/ (and build/, pretrained/).
 #
 # Usage: scripts/demo.sh [--fresh]      (--fresh: start again from an empty work/demo)
 # Environment: BUILD_DIR (default build), DEMO_DIR (default work/demo),
-#   EPOCHS (8), INPUT_SIZE (32), FOLDS (2), TRAIN_IMAGES (2000), TEST_IMAGES (400).
+#   ARCH (vgg16; vgg19 or resnet50), EPOCHS (8), INPUT_SIZE (32), FOLDS (2),
+#   TRAIN_IMAGES (2000), TEST_IMAGES (400).
 # Sized to finish in under 10 minutes on 2 cores (see docs/workflow.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD_DIR:-build}
 DEMO=${DEMO_DIR:-work/demo}
+ARCH=${ARCH:-vgg16}
 EPOCHS=${EPOCHS:-8}
 INPUT_SIZE=${INPUT_SIZE:-32}
 FOLDS=${FOLDS:-2}
@@ -28,6 +30,10 @@ elif [ -n "${1:-}" ]; then
   echo "usage: scripts/demo.sh [--fresh]" >&2
   exit 2
 fi
+case $ARCH in
+  vgg16|vgg19|resnet50) ;;
+  *) echo "demo.sh: ARCH=$ARCH: expected vgg16, vgg19 or resnet50" >&2; exit 2 ;;
+esac
 
 step "1/5 dependencies (scripts/install-deps.sh)"
 scripts/install-deps.sh
@@ -44,24 +50,24 @@ else
   "$CK/ck-synth" -o "$DEMO/data" --classes 20 --train "$NTRAIN" --test "$NTEST" --size 32 --seed 1
 fi
 
-step "4/5 VGG16 weights (make -C pretrained)"
-if make -s -C pretrained CK_WEIGHTS="$CK/ck-weights"; then
-  WEIGHTS=pretrained/vgg16_notop.h5
+step "4/5 $ARCH weights (make -C pretrained $ARCH)"
+if make -s -C pretrained "$ARCH" CK_WEIGHTS="$CK/ck-weights"; then
+  WEIGHTS=pretrained/${ARCH}_notop.h5
   WEIGHTS_NOTE="official ImageNet weights (verified)"
   RECIPE=(LR=0.001 FINETUNE_OPTS=)
 else
-  cat <<'MSG'
+  cat <<MSG
 
-  *** OFFLINE: the official VGG16 weights could not be downloaded or verified.
-  *** Using a generated file of RANDOM weights instead (pretrained/vgg16_random_seed1.h5).
+  *** OFFLINE: the official $ARCH weights could not be downloaded or verified.
+  *** Using a generated file of RANDOM weights instead (pretrained/${ARCH}_random_seed1.h5).
   *** Everything still runs end to end, but the scores will be LOW: the conv
   *** base has learned nothing. Put the official file in pretrained/ (see
   *** pretrained/README.md) and run this script again for real scores.
 
 MSG
-  make -s -C pretrained random SEED=1 CK_WEIGHTS="$CK/ck-weights"
-  WEIGHTS=pretrained/vgg16_random_seed1.h5
-  WEIGHTS_NOTE="RANDOM weights (offline): scores are low"
+  make -s -C pretrained random ARCH="$ARCH" SEED=1 CK_WEIGHTS="$CK/ck-weights"
+  WEIGHTS=pretrained/${ARCH}_random_seed1.h5
+  WEIGHTS_NOTE="RANDOM $ARCH weights (offline): scores are low"
   # Random conv features are nearly alike for every image (cosine ~0.98)
   # and badly scaled: the plain head stays at chance (5%). Batch
   # normalisation in the head and a smaller step still learn from them

@@ -1,4 +1,4 @@
-/* ck-finetune — transfer learning on a frozen VGG16 base (see --help and
+/* ck-finetune — transfer learning on a frozen ImageNet backbone (see --help and
  * man/ck-finetune.1). A thin main over ck_train_run (lib/train). */
 #include "ck-finetune/finetune.h"
 #include "common/cli.h"

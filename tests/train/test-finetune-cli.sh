@@ -112,6 +112,16 @@ check "[ ! -e x.ckpt ]"
 ck-finetune --summary --weights w.h5 --labels $D/label_master.tsv --head none > sum.txt
 check "[ \$? -eq 0 ] && grep -q '14,714,688' sum.txt"
 cat sum.txt | tail -5
+# The backbone is the one the file holds: Keras' counts, BN statistics included.
+ck-weights random --arch resnet50 --seed 2 -o r50.h5 2>/dev/null
+ck-finetune --summary --weights r50.h5 --labels $D/label_master.tsv --head none > sum.txt
+check "[ \$? -eq 0 ] && grep -q 'Model: \"resnet50\"' sum.txt && grep -q 'Non-trainable params: 23,587,712' sum.txt"
+ck-finetune --summary --weights r50.h5 --labels $D/label_master.tsv --head none --unfreeze conv5 > sum.txt
+check "[ \$? -eq 0 ] && grep -q 'conv5_block3_3_bn (BatchNormalization)' sum.txt && ! grep -q 'Non-trainable params: 23,587,712' sum.txt"
+ck-weights random --arch vgg19 --seed 2 -o v19.h5 2>/dev/null
+ck-finetune --summary --weights v19.h5 --labels $D/label_master.tsv --head none > sum.txt
+check "[ \$? -eq 0 ] && grep -q 'Non-trainable params: 20,024,384' sum.txt"
+rm -f r50.h5 v19.h5
 
 # --- SIGINT: exit 130, resumable, no temporaries -----------------------------
 # The test hook raises SIGINT after optimizer step 7: 77 training images in

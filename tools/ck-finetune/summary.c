@@ -38,9 +38,16 @@ int finetune_summary(const ck_train_options *o, FILE *out)
     ck_net_config cfg;
     if (!l || ck_train_model_config(o, ck_labels_count(l), &cfg) != 0)
         goto done;
+    /* The backbone is the one the weights file holds (VGG16 without one). */
+    if (o->weights) {
+        if (!(w = ck_weights_load(o->weights)))
+            goto done;
+        cfg.arch = ck_weights_arch(w);
+        cfg.layout = ck_weights_layout(w);
+    }
     if (!(be = ck_backend_new("cpu", 1)) || !(m = ck_model_new(be, &cfg, 1)))
         goto done;
-    if (o->weights && (!(w = ck_weights_load(o->weights)) || ck_model_load_weights(m, w) != 0))
+    if (w && ck_model_load_weights(m, w) != 0)
         goto done;
     ck_model_summary(m, out);
     rc = 0;
