@@ -33,11 +33,16 @@ struct ck_checkpoint {
 
 /* A float config value as the short decimal it was given as (0.01, not
  * 0.009999999776). */
-static void kv_float(ck_json_writer *w, const char *key, float x)
+static double short_number(float x)
 {
     char buf[32];
     snprintf(buf, sizeof buf, "%.7g", (double)x);
-    ck_json_kv_number(w, key, strtod(buf, NULL));
+    return strtod(buf, NULL);
+}
+
+static void kv_float(ck_json_writer *w, const char *key, float x)
+{
+    ck_json_kv_number(w, key, short_number(x));
 }
 
 static void write_arch(ck_json_writer *w, const ck_net_config *c)
@@ -179,12 +184,12 @@ static char *build_meta(const char *path, ck_model *m, const ck_optim *opt, cons
     ck_json_key(w, "mean");
     ck_json_begin_array(w);
     for (int k = 0; k < 3; k++)
-        ck_json_write_number(w, spec.mean[k]);
+        ck_json_write_number(w, short_number(spec.mean[k]));
     ck_json_end_array(w);
     ck_json_key(w, "scale");
     ck_json_begin_array(w);
     for (int k = 0; k < 3; k++)
-        ck_json_write_number(w, spec.scale[k]);
+        ck_json_write_number(w, short_number(spec.scale[k]));
     ck_json_end_array(w);
     ck_json_end_object(w);
     ck_json_key(w, "arch");
