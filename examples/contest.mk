@@ -19,7 +19,8 @@
 #   pseudo.tsv  with PSEUDO=P: the test rows the fold ensemble predicts with a
 #               probability >= P, as pseudo-labels (ck-predict --format manifest)
 #   models-pseudo/  with PSEUDO: the second round, each fold trained again on
-#               its training rows + pseudo.tsv (validated on its own rows only);
+#               its training rows + pseudo.tsv as an extra training set
+#               (validated on its own rows only);
 #               these models then give oof/ and the submission
 #   NAME.csv    the fold ensemble (+ TTA) on the test images, checked with
 #               ck-eval --check, then copied to SUBMISSIONS/NAME.csv
@@ -152,9 +153,10 @@ endif
 	touch $@
 
 # ---- training, one process per fold
-# $(call finetune,TRAIN TABLE,FOLD,OUTPUT FOLDER): one fold's training.
+# $(call finetune,TRAIN TABLE,FOLD,OUTPUT FOLDER[,EXTRA SETS]): one fold's
+# training; EXTRA SETS are more --train/--images pairs (they train only).
 finetune = $(CK)/ck-finetune --weights $(WEIGHTS) --train $(1) --val-manifest $(SPLIT)/fold$(2)_val.tsv \
-	  --images $(TRAIN_IMAGES) --labels $(LABELS) --input-size $(INPUT_SIZE) --epochs $(EPOCHS) \
+	  --images $(TRAIN_IMAGES) $(4) --labels $(LABELS) --input-size $(INPUT_SIZE) --epochs $(EPOCHS) \
 	  --batch $(BATCH) --lr $(LR) --head $(HEAD) $(if $(strip $(TRAIN_AUG)),--aug $(TRAIN_AUG)) \
 	  $(if $(strip $(SCHEDULE)),--schedule $(SCHEDULE)) $(if $(strip $(EMA)),--ema $(EMA)) \
 	  $(if $(strip $(MIXUP)),--mixup $(MIXUP)) --seed $(SEED) --threads $(THREADS) --device $(DEVICE) \
@@ -169,17 +171,11 @@ $(WORK)/pseudo.tsv: $(CKPTS) $(WORK)/opts/predict $(WORK)/opts/pseudo $(SAMPLE)
 	$(CK)/ck-predict $(foreach c,$(CKPTS),-m $(c)) --images $(DATA)/test --order $(SAMPLE) --tta $(TTA) \
 	  --threads $(THREADS) --device $(DEVICE) $(PREDICT_OPTS) --format manifest --min-prob $(PSEUDO) -o $@
 
-# A fold's training rows + the pseudo-labels, one manifest relative to the
-# training images (the test rows reached through a relative path).
-$(SPLIT)/fold%_train_pseudo.tsv: $(SPLIT)/.done $(WORK)/pseudo.tsv $(if $(strip $(AUG)),$(SPLIT)/fold%_train_aug.tsv)
-	test=$$(realpath -m --relative-to=$(TRAIN_IMAGES) $(DATA)/test) && \
-	awk -F'\t' -v OFS='\t' -v dir="$$test/" 'NR == FNR { print; next } FNR > 1 { $$1 = dir $$1; print }' \
-	  $(call fold_train,$*) $(WORK)/pseudo.tsv > $@.tmp
-	mv $@.tmp $@
-
-$(WORK)/models-pseudo/fold%.ckpt: $(SPLIT)/fold%_train_pseudo.tsv $(WORK)/opts/train $(WEIGHTS)
+# The second round: a fold's training rows (validated on the fold's own
+# rows) plus the pseudo-labelled test rows as an extra training set.
+$(WORK)/models-pseudo/fold%.ckpt: $(SPLIT)/.done $(WORK)/pseudo.tsv $(WORK)/opts/train $(WEIGHTS) $(if $(strip $(AUG)),$(SPLIT)/fold%_train_aug.tsv)
 	@mkdir -p $(@D)
-	$(call finetune,$<,$*,$(@D))
+	$(call finetune,$(call fold_train,$*),$*,$(@D),--train $(WORK)/pseudo.tsv --images $(DATA)/test)
 
 # ---- out-of-fold evaluation
 $(WORK)/oof/fold%.csv: $(FINAL)/fold%.ckpt $(WORK)/opts/predict $(WORK)/opts/final

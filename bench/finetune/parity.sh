@@ -8,6 +8,11 @@
 #   bench/finetune/parity.sh [BUILD_DIR]        (default: build)
 # Environment:
 #   DATA     CIFAR-20 folder (default /work/shared/data/cifar20)
+#   ARCH     the backbone: vgg16 (default) or resnet50; the weights file is
+#            ck-weights random --arch ARCH --seed 1, the frozen base is the
+#            whole conv base (ck-finetune's default --features)
+#   LAYOUT   keras (default: .h5, caffe preprocessing) or torchvision
+#            (resnet50 only: .safetensors, torch preprocessing)
 #   SIZE     --input-size (default 32)   EPOCHS (default 10)
 #   SEEDS    seeds, one run each in both tools (default "1 2 3"): --seed of
 #            ck-finetune = order + init + dropout; the same seed in PyTorch
@@ -22,6 +27,9 @@
 #            accuracy 5% = chance), which proves nothing.
 #   TORCH_SEEDS  PyTorch's seeds (default SEEDS): more are cheap, its frozen
 #            features are computed once
+#   TORCH_FEATURES  a file for PyTorch's frozen features (default none):
+#            computed once, then loaded by every run with the same weights
+#            seed, ARCH, LAYOUT, split and SIZE (e.g. several ARGS' WORKs)
 #   THREADS  (default 2)   WORK (scratch folder; default a temp folder, kept;
 #            the finished runs in it are kept: a new WORK for new ARGS)
 # PyTorch computes the frozen base once and trains every seed's head on it
@@ -38,11 +46,26 @@ ARGS=${ARGS:-"--batchnorm --lr 0.0001"}
 PYARGS=${PYARGS:-$ARGS}
 THREADS=${THREADS:-2}
 TORCH_PY=${TORCH_PY:-/usr/bin/python3}
+# OpenMP threads (ck's and torch's) sleep at barriers instead of spinning:
+# on the shared 2 cores (load 10-20) spinning took ~80% of both tools' CPU
+# time (perf record), i.e. ~5x slower runs; the figures do not depend on it.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 work=${WORK:-$(mktemp -d /tmp/ck-parity.XXXXXX)}
 mkdir -p "$work"
 echo "# work folder: $work; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-[ -f "$work/w.h5" ] || "$build/tools/ck-weights" random --seed 1 -o "$work/w.h5" 2>/dev/null
+ARCH=${ARCH:-vgg16}
+LAYOUT=${LAYOUT:-keras}
+weights=$work/w.h5
+[ "$LAYOUT" = torchvision ] && weights=$work/w.safetensors
+# One WORK per backbone: a kept file of another one would be reused.
+if [ -f "$weights" ]; then
+    info=$("$build/tools/ck-weights" info "$weights")  # (no pipe into grep -q: pipefail)
+    grep -qx "arch: $ARCH" <<< "$info" ||
+        { echo "parity.sh: $weights in WORK is not $ARCH: use a new WORK" >&2; exit 2; }
+else
+    "$build/tools/ck-weights" random --arch "$ARCH" --layout "$LAYOUT" --seed 1 -o "$weights" 2>/dev/null
+fi
 "$build/tools/ck-split" -m "$DATA/train_master.tsv" -l "$DATA/label_master.tsv" --val 0.2 --seed 1 \
     -q -o "$work/split"
 common=(--images "$DATA/train" --labels "$DATA/label_master.tsv" --input-size "$SIZE" --epochs "$EPOCHS")
@@ -51,7 +74,7 @@ for s in $SEEDS; do
     # a finished run in WORK is kept: its log has EPOCHS rows
     [ -f "$work/ck_seed$s.csv" ] && [ $(($(wc -l < "$work/ck_seed$s.csv") - 1)) -ge "$EPOCHS" ] && continue
     # shellcheck disable=SC2086
-    "$build/tools/ck-finetune" --weights "$work/w.h5" --train "$work/split/train.tsv" \
+    "$build/tools/ck-finetune" --weights "$weights" --train "$work/split/train.tsv" \
         --val-manifest "$work/split/val.tsv" "${common[@]}" --seed "$s" -j "$THREADS" $ARGS -q \
         --log "$work/ck_seed$s.csv" -o "$work/ck_seed$s.ckpt"
 done
@@ -59,9 +82,10 @@ done
 # shellcheck disable=SC2086
 if ! grep -q '^total_seconds' "$work/torch.out" 2>/dev/null ||
     [ "$(awk -F'\t' '$1 == "seed" { printf "%s,", $2 }' "$work/torch.out")" != "$(echo $TORCH_SEEDS | tr ' ' ,)," ]; then
-    "$TORCH_PY" "$here/peer_torch.py" --weights "$work/w.h5" --train "$work/split/train.tsv" \
+    "$TORCH_PY" "$here/peer_torch.py" --weights "$weights" --arch "$ARCH" --layout "$LAYOUT" --train "$work/split/train.tsv" \
         --val "$work/split/val.tsv" "${common[@]}" --seeds "$(echo $TORCH_SEEDS | tr ' ' ,)" \
-        --threads "$THREADS" --base once $PYARGS > "$work/torch.out"
+        --threads "$THREADS" --base once ${TORCH_FEATURES:+--features "$TORCH_FEATURES"} $PYARGS \
+        > "$work/torch.out"
 fi
 
 # Final epoch and best epoch (lowest val_loss, what -o keeps) of each run.

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """peer_torch.py — ck-finetune's recipe in PyTorch, for parity and speed.
 
-The same recipe as ck-finetune's defaults: the VGG16 conv base from the same
-Keras-layout .h5 file (frozen), caffe preprocessing (RGB->BGR minus
-103.939/116.779/123.68), PIL bilinear resize (ck's resize is PIL-compatible),
+The same recipe as ck-finetune's defaults: the conv base from the same
+weights file (frozen; --arch vgg16 or resnet50, see below), caffe
+preprocessing (RGB->BGR minus 103.939/116.779/123.68) for Keras-layout
+files, torch preprocessing (x/255 minus 0.485/0.456/0.406 over
+0.229/0.224/0.225) for torchvision ones, PIL bilinear resize (ck's resize is PIL-compatible),
 head flatten -> dense 256 relu -> dropout 0.5 -> dense C (Glorot-uniform
 kernels, zero biases, as Keras), softmax cross-entropy, Adam (torch defaults
 = ck's: betas 0.9/0.999, eps 1e-8), constant lr, no augmentation; the train
@@ -24,6 +26,19 @@ The tricks, with ck-finetune's definitions (docs/workflow.md):
                   counts the dominant label. The draws are torch's, not
                   ck's Philox streams: parity is statistical
 
+The backbones (--arch, --layout; as ck/arch.h builds them):
+  vgg16           the 13 convolutions of a Keras notop .h5 (HWIO -> OIHW)
+  resnet50 keras  Keras' ResNet50 from a Keras-layout .h5 (ck-weights random
+                  --arch resnet50): conv biases, the stride in the first 1x1
+                  conv of a stage's first block, BN eps 1.001e-5 (eval mode),
+                  conv1 7x7/2 pad 3, max-pool 3x3/2 pad 1; up to
+                  conv5_block3_out
+  resnet50 torchvision  torchvision's resnet50 (v1.5: stride in the 3x3) from
+                  a torchvision-layout .safetensors, up to layer4
+The base ends at the last stage (ck-finetune's default --features); its
+NCHW output is flattened (ck flattens NHWC: the same numbers in another
+order, which only permutes the head's inputs; at input 32 it is 1x1 anyway).
+
 Two ways to run the frozen base:
   --base once     compute the frozen features once (what ck's feature cache
                   does; the parity run, and the like-for-like speed run:
@@ -31,6 +46,9 @@ Two ways to run the frozen base:
   --base every    recompute the frozen base for every batch of every epoch
                   and for the validation set every epoch, as Keras'
                   model.fit does with a frozen base (run.sh with BASE=every)
+
+--features PATH keeps the frozen features of --base once in a file (loaded
+when it exists: the caller keys it by weights, split, size and backbone).
 
 --time-epochs K stops after K epochs and prints the wall time extrapolated to
 --epochs (the data load + setup counted once, epochs ×(epochs/K)).
@@ -43,6 +61,7 @@ then "total_seconds S" (and "extrapolated_seconds S" with --time-epochs).
 import argparse
 import csv
 import math
+import os
 import sys
 import time
 
@@ -139,9 +158,16 @@ def load_images(rows, images, size):
     return out
 
 
-def preprocess(rgb_u8, channels_last):
-    """caffe: RGB->BGR minus the ImageNet mean; NCHW float32."""
-    x = torch.from_numpy(rgb_u8[..., ::-1].astype(np.float32) - MEAN_BGR)
+def preprocess(rgb_u8, channels_last, kind="caffe"):
+    """caffe: RGB->BGR minus the ImageNet mean; torch: RGB, x/255 normalized
+    by torchvision's mean and std (ck folds it into (x - 255 m) / (255 s));
+    NCHW float32."""
+    if kind == "caffe":
+        x = torch.from_numpy(rgb_u8[..., ::-1].astype(np.float32) - MEAN_BGR)
+    else:
+        m, sd = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+        x = torch.from_numpy(((rgb_u8.astype(np.float32) - (255 * m).astype(np.float32))
+                              * (1.0 / (255 * sd)).astype(np.float32)).astype(np.float32))
     x = x.permute(0, 3, 1, 2)
     return x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
@@ -166,6 +192,110 @@ def vgg16_base(h5path):
                 cin = w.shape[3]
             layers.append(nn.MaxPool2d(2, 2))
     base = nn.Sequential(*layers).eval()
+    for p in base.parameters():
+        p.requires_grad_(False)
+    return base
+
+
+def _h5_tensor(f, layer, kind):
+    """A Keras 2 tensor "layer/kind:0" (datasets in a nested group), as float32."""
+    return torch.from_numpy(np.asarray(f[layer][layer][f"{kind}:0"], dtype=np.float32).copy())
+
+
+class KerasBottleneck(nn.Module):
+    """conv{S}_block{B}: Keras' v1 bottleneck (stride in the first 1x1)."""
+
+    def __init__(self, f, prefix, cin, filters, stride, shortcut_conv):
+        super().__init__()
+        self.c1 = _keras_conv(f, f"{prefix}_1", 1, stride, 0)
+        self.c2 = _keras_conv(f, f"{prefix}_2", 3, 1, 1)
+        self.c3 = _keras_conv(f, f"{prefix}_3", 1, 1, 0)
+        self.b1, self.b2, self.b3 = (_keras_bn(f, f"{prefix}_{k}") for k in (1, 2, 3))
+        self.c0 = _keras_conv(f, f"{prefix}_0", 1, stride, 0) if shortcut_conv else None
+        self.b0 = _keras_bn(f, f"{prefix}_0") if shortcut_conv else None
+
+    def forward(self, x):
+        y = F.relu(self.b1(self.c1(x)))
+        y = F.relu(self.b2(self.c2(y)))
+        y = self.b3(self.c3(y))
+        s = self.b0(self.c0(x)) if self.c0 is not None else x
+        return F.relu(s + y)
+
+
+def _keras_conv(f, prefix, k, stride, pad):
+    w = _h5_tensor(f, f"{prefix}_conv", "kernel")  # H W I O
+    conv = nn.Conv2d(w.shape[2], w.shape[3], k, stride=stride, padding=pad)
+    with torch.no_grad():
+        conv.weight.copy_(w.permute(3, 2, 0, 1))
+        conv.bias.copy_(_h5_tensor(f, f"{prefix}_conv", "bias"))
+    return conv
+
+
+def _keras_bn(f, prefix):
+    g = _h5_tensor(f, f"{prefix}_bn", "gamma")
+    bn = nn.BatchNorm2d(g.shape[0], eps=1.001e-5)  # Keras ResNet50's epsilon
+    with torch.no_grad():
+        bn.weight.copy_(g)
+        bn.bias.copy_(_h5_tensor(f, f"{prefix}_bn", "beta"))
+        bn.running_mean.copy_(_h5_tensor(f, f"{prefix}_bn", "moving_mean"))
+        bn.running_var.copy_(_h5_tensor(f, f"{prefix}_bn", "moving_variance"))
+    return bn
+
+
+def resnet50_keras_base(h5path):
+    """Keras' ResNet50 up to conv5_block3_out. Keras pads explicitly with
+    zeros (conv1_pad 3, pool1_pad 1); padding the pool with zeros equals
+    torch's -inf padding because its input is a ReLU output (>= 0)."""
+    with h5py.File(h5path, "r") as f:
+        layers = [_keras_conv(f, "conv1", 7, 2, 3), _keras_bn(f, "conv1"), nn.ReLU(inplace=True),
+                  nn.MaxPool2d(3, 2, padding=1)]
+        cin = 64
+        for s, (blocks, filters) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512))):
+            for b in range(blocks):
+                stride = 2 if b == 0 and s > 0 else 1
+                layers.append(KerasBottleneck(f, f"conv{s + 2}_block{b + 1}", cin, filters, stride, b == 0))
+                cin = 4 * filters
+    return _frozen(nn.Sequential(*layers))
+
+
+def read_safetensors(path):
+    """{name: float32 tensor} of a .safetensors file (8-byte header length,
+    JSON header, raw little-endian data); the Debian python has no
+    safetensors package."""
+    import json
+    with open(path, "rb") as fh:
+        hlen = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(hlen))
+        data = fh.read()
+    dtypes = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64}
+    out = {}
+    for name, d in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = d["data_offsets"]
+        if d["dtype"] == "BF16":  # the high half of a float32
+            u = np.frombuffer(data[a:b], dtype=np.uint16).astype(np.uint32) << 16
+            arr = u.view(np.float32)
+        else:
+            arr = np.frombuffer(data[a:b], dtype=dtypes[d["dtype"]]).astype(np.float32)
+        out[name] = torch.from_numpy(arr.reshape(d["shape"]).copy())
+    return out
+
+
+def resnet50_torchvision_base(path):
+    """torchvision's resnet50 (v1.5) up to layer4, from the file's tensors."""
+    import torchvision
+    m = torchvision.models.resnet50()
+    sd = read_safetensors(path)
+    missing, unexpected = m.load_state_dict(sd, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked") and not k.startswith("fc.")]
+    if missing or unexpected:
+        sys.exit(f"peer_torch.py: {path}: missing {missing[:4]}, unexpected {unexpected[:4]}")
+    return _frozen(nn.Sequential(m.conv1, m.bn1, m.relu, m.maxpool, m.layer1, m.layer2, m.layer3, m.layer4))
+
+
+def _frozen(base):
+    base = base.eval()
     for p in base.parameters():
         p.requires_grad_(False)
     return base
@@ -222,6 +352,9 @@ def main():
     ap.add_argument("--val", required=True)
     ap.add_argument("--images", required=True)
     ap.add_argument("--labels", required=True)
+    ap.add_argument("--arch", choices=["vgg16", "resnet50"], default="vgg16")
+    ap.add_argument("--layout", choices=["keras", "torchvision"], default="keras",
+                    help="resnet50: a Keras .h5 or a torchvision .safetensors")
     ap.add_argument("--input-size", type=int, default=32)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch", type=int, default=32)
@@ -237,12 +370,18 @@ def main():
     ap.add_argument("--ema", type=float, default=0.0, help="as ck-finetune --ema DECAY")
     ap.add_argument("--mixup", type=float, default=0.0, help="as ck-finetune --mixup A (cached features)")
     ap.add_argument("--base", choices=["once", "every"], default="once")
+    ap.add_argument("--features", default=None,
+                    help="--base once: load the frozen features from this file when it exists, "
+                         "else compute and save them (several recipes on the same weights, "
+                         "split and size share them)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--time-epochs", type=int, default=0)
     ap.add_argument("--order", choices=["ck", "torch"], default="ck",
                     help="ck: ck-finetune's order for --seed; torch: torch.randperm")
     a = ap.parse_args()
+    if a.arch == "vgg16" and a.layout != "keras":
+        sys.exit("peer_torch.py: vgg16 is read from Keras-layout files only")
     if a.mixup > 0 and a.base != "once":
         sys.exit("peer_torch.py: --mixup mixes cached features: needs --base once")
 
@@ -255,16 +394,30 @@ def main():
     tr_rows, va_rows = read_table(a.train), read_table(a.val)
     ytr = torch.tensor([cls[l] for _, l in tr_rows])
     yva = torch.tensor([cls[l] for _, l in va_rows])
-    xtr = preprocess(load_images(tr_rows, a.images, a.input_size), a.channels_last)
-    xva = preprocess(load_images(va_rows, a.images, a.input_size), a.channels_last)
-    base = vgg16_base(a.weights)
+    pre = "torch" if a.layout == "torchvision" else "caffe"
+    xtr = preprocess(load_images(tr_rows, a.images, a.input_size), a.channels_last, pre)
+    xva = preprocess(load_images(va_rows, a.images, a.input_size), a.channels_last, pre)
+    if a.arch == "vgg16":
+        base = vgg16_base(a.weights)
+    elif a.layout == "keras":
+        base = resnet50_keras_base(a.weights)
+    else:
+        base = resnet50_torchvision_base(a.weights)
     if a.channels_last:
         base = base.to(memory_format=torch.channels_last)
-    fdim = 512 * (a.input_size // 32) ** 2
+    with torch.inference_mode():  # the flattened size of the base's output
+        fdim = base(xtr[:1]).numel()
     B = 64  # batch of the frozen-only passes (inference)
 
     if a.base == "once":
-        ftr, fva = run_base(base, xtr, B), run_base(base, xva, B)
+        if a.features and os.path.exists(a.features):
+            ftr, fva = torch.load(a.features)
+        else:
+            ftr, fva = run_base(base, xtr, B), run_base(base, xva, B)
+            if a.features:
+                torch.save((ftr, fva), a.features)
+        if ftr.shape[0] != len(ytr) or fva.shape[0] != len(yva) or ftr[0].numel() != fdim:
+            sys.exit(f"peer_torch.py: {a.features} holds features of other data or another base")
         feats_tr = lambda idx: ftr[idx]
         feats_va = lambda i, j: fva[i:j]
     else:

@@ -1,6 +1,7 @@
 /* Setting up a training run: data, split, network, optimizer, cache. */
 #include "trainer_internal.h"
 #include "ck/error.h"
+#include "ck/strmap.h"
 #include "ck/fs.h"
 #include "ck/json.h"
 #include "ck/split.h"
@@ -43,26 +44,19 @@ static int same_file(const char *a, const char *b)
 /* Rows and a hash of the training list (file, label per row; FNV-1a, 64
  * bits: it detects change, nothing adversarial), recorded in checkpoints: a
  * resumed run on other data would silently train on a different set. */
-static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static uint64_t hash_manifest(uint64_t h, const ck_manifest *m)
 {
     for (int i = 0; i < ck_manifest_count(m); i++) {
         const char *f = ck_manifest_file(m, i), *l = ck_manifest_label(m, i);
-        h = fnv1a(h, f, strlen(f) + 1);
-        h = fnv1a(h, l ? l : "", l ? strlen(l) + 1 : 1);
+        h = ck_fnv1a64(h, f, strlen(f) + 1);
+        h = ck_fnv1a64(h, l ? l : "", l ? strlen(l) + 1 : 1);
     }
     return h;
 }
 
 static void hash_rows(trainer *t)
 {
-    uint64_t h = hash_manifest(1469598103934665603ull, t->man);
+    uint64_t h = hash_manifest(CK_FNV1A64_INIT, t->man);
     t->data_rows = ck_manifest_count(t->man);
     for (int k = 0; k < t->nextra; k++) {
         h = hash_manifest(h, t->extra_man[k]);

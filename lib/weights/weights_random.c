@@ -4,6 +4,7 @@
 #include "weights_internal.h"
 #include "h5_util.h"
 #include "ck/error.h"
+#include "ck/strmap.h"
 #include "ck/fs.h"
 #include "ck/rng.h"
 #include "ck/safetensors.h"
@@ -15,14 +16,6 @@
 
 /* ---- values ---------------------------------------------------------------- */
 
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
@@ -33,7 +26,7 @@ void wt_gen_init(wt_gen *g, ck_arch a, uint64_t seed, const wt_tensor *t, int vg
 {
     memset(g, 0, sizeof *g);
     g->seed = seed;
-    g->id = fnv1a(t->name);
+    g->id = ck_fnv1a32(t->name);
     int kernel = ends_with(t->name, "/kernel");
     size_t fan_in = t->ndim == 4 ? (size_t)t->shape[0] * t->shape[1] * t->shape[2] : (size_t)t->shape[0];
     if (a == CK_ARCH_VGG16) {

@@ -11,7 +11,7 @@ trap 'rm -rf "$T"' EXIT
 version=$(sed -n 's/^project(ck VERSION \([0-9.]*\).*/\1/p' "$CK_SRC/CMakeLists.txt")
 [ -n "$version" ] || fail "no project version in CMakeLists.txt"
 
-for name in ck-augment ck-eval ck-finetune ck-predict ck-split ck-synth ck-weights; do
+for name in ck-augment ck-eval ck-features ck-finetune ck-predict ck-split ck-synth ck-weights; do
   tool="$CK_BIN/$name"
   [ -x "$tool" ] || { fail "$name not built"; continue; }
   "$tool" --version >"$T/out" 2>"$T/err"; rc=$?
@@ -19,7 +19,7 @@ for name in ck-augment ck-eval ck-finetune ck-predict ck-split ck-synth ck-weigh
   [ "$(head -n 1 "$T/out")" = "$name (ck) $version" ] || fail "$name --version: $(head -n 1 "$T/out")"
   [ -s "$T/err" ] && fail "$name --version wrote on stderr: $(cat "$T/err")"
   case $name in
-  ck-finetune|ck-predict)
+  ck-features|ck-finetune|ck-predict)
     # The backends come from the backend table: cpu always, cuda when built.
     grep -Eqx 'backends: cpu( [a-z0-9]+)*' "$T/out" || fail "$name --version lists no backends: $(cat "$T/out")";;
   esac

@@ -10,6 +10,7 @@
 #include "ck/image.h"
 #include "ck/labels.h"
 #include "ck/model.h"
+#include "ck/npy.h"
 #include "ck/safetensors.h"
 #include "h5_util.h"
 
@@ -197,6 +198,49 @@ static void h5_seed(const char *name, int wrapped, const char *kname, const char
     H5Fclose(f);
 }
 
+/* An array written by ck_npy_* into DIR/npy/name. */
+static void npy_seed(const char *name, int ndim, const int64_t *shape)
+{
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++)
+        count *= (size_t)shape[i];
+    float v[64];
+    for (size_t k = 0; k < count && k < 64; k++)
+        v[k] = (float)k / 4 - 1;
+    ck_npy_writer *w = ck_npy_create(seed_path("npy", name), ndim, shape, 0);
+    if (!w || ck_npy_write(w, v, count) || ck_npy_commit(w))
+        die(name);
+}
+
+/* Headers numpy writes besides ck's: format 2.0, Fortran order, float64,
+ * keys in another order. */
+static void npy_header_seed(const char *name, int major, const char *dict, size_t data)
+{
+    char buf[512] = "\x93NUMPY";
+    size_t len = strlen(dict), pre = major == 1 ? 10 : 12;
+    buf[6] = (char)major;
+    buf[7] = 0;
+    buf[8] = (char)len;
+    buf[9] = buf[10] = buf[11] = 0;
+    memcpy(buf + pre, dict, len);
+    memset(buf + pre + len, 0x3f, data);
+    put("npy", name, buf, pre + len + data);
+}
+
+static void npy_seeds(void)
+{
+    int64_t rows[2] = {3, 4}, maps[4] = {2, 2, 2, 3}, one[1] = {5}, empty[2] = {0, 7};
+    npy_seed("rows-3x4.npy", 2, rows);
+    npy_seed("maps-2x2x2x3.npy", 4, maps);
+    npy_seed("vector-5.npy", 1, one);
+    npy_seed("scalar.npy", 0, NULL);
+    npy_seed("empty-0x7.npy", 2, empty);
+    npy_header_seed("v2.npy", 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }\n", 8);
+    npy_header_seed("keys-reordered.npy", 1, "{\"shape\": (2,), \"fortran_order\": False, \"descr\": \"<f4\"}", 8);
+    npy_header_seed("bad-fortran.npy", 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 1), }\n", 8);
+    npy_header_seed("bad-f8.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }\n", 16);
+}
+
 /* A ResNet50-style BN layer (conv1_bn) with Keras 2 names: the four
  * statistics in a nested group. */
 static void h5_bn_seed(void)
@@ -247,6 +291,7 @@ int main(int argc, char **argv)
     submission_seeds();
     augspec_seeds();
     image_seeds();
+    npy_seeds();
     h5_seed("keras2.h5", 0, "block1_conv1/kernel:0", "block1_conv1/bias:0");
     h5_seed("keras1-model.h5", 1, "block1_conv1_W_1:0", "block1_conv1_b_1:0");
     h5_bn_seed();

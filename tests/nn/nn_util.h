@@ -27,6 +27,17 @@ static inline ck_backend *test_backend(void)
     return be;
 }
 
+/* ck_model_summary's text (free it). */
+static inline char *summary_text(const ck_model *m)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_model_summary(m, f);
+    fclose(f);
+    return buf;
+}
+
 /* A head-only VGG16 small enough for step-by-step checks: average pooling,
  * one hidden layer of 8, 3 classes, batches of up to 4. */
 static inline ck_model *nn_tiny_head(ck_backend *be, float dropout, int batchnorm, uint64_t seed)

@@ -28,16 +28,6 @@ static ck_net_config config(ck_arch a, ck_layout l, int size, int train_blocks)
     return c;
 }
 
-static char *summary_text(const ck_model *m)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ck_model_summary(m, f);
-    fclose(f);
-    return buf;
-}
-
 static void test_counts(void)
 {
     static const struct {

@@ -6,15 +6,7 @@
 # the checkpoint, resume bit-exactly after SIGINT, predict with TTA, and
 # average models of different backbones; a checkpoint refuses a base of
 # another backbone.
-set -u
-for tool in ck-finetune ck-predict ck-weights ck-synth ck-eval; do
-  command -v $tool >/dev/null || { echo "FAILED: $tool not found (tools folder: ${CK_BIN:-unset})"; exit 1; }
-done
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail=0
-check() { if ! eval "$1"; then echo "FAILED: $1"; fail=1; fi; }
+. "$CK_TESTDATA/lib.sh" ck-finetune ck-predict ck-weights ck-synth ck-eval
 
 ck-synth -o data --classes 3 --train 64 --test 8 --size 32 --seed 4 >/dev/null 2>&1 || exit 1
 ck-weights random --arch resnet50 --seed 3 -o r50.h5 2>/dev/null || exit 1

@@ -2,16 +2,7 @@
 # ck-finetune end to end on a tiny synthetic contest with random base
 # weights: learns, writes checkpoints/curves, usage errors exit 2, bad
 # inputs exit 1 naming the file, --summary totals, SIGINT -> 130 + resume.
-set -u
-# A tool missing from the build is a failure, never a skip.
-for tool in ck-finetune ck-weights; do
-  command -v $tool >/dev/null || { echo "FAILED: $tool not found (tools folder: ${CK_BIN:-unset})"; exit 1; }
-done
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail=0
-check() { if ! eval "$1"; then echo "FAILED: $1"; fail=1; fi; }
+. "$CK_TESTDATA/lib.sh" ck-finetune ck-weights
 
 # 3 classes of noisy solid colours (red, green, blue), 32x32 PPM (text)
 # images that libvips reads: separable even by a random-weight VGG16.

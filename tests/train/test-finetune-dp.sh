@@ -5,16 +5,7 @@
 # rounding, so the learning curves must agree closely and reach the same
 # accuracy; cached and uncached inputs, uneven and empty shards, class
 # weights, exact resume; --gpus 0 without a usable GPU exits 1; bad placements exit 2.
-set -u
-# A tool missing from the build is a failure, never a skip.
-for tool in ck-finetune ck-weights; do
-  command -v $tool >/dev/null || { echo "FAILED: $tool not found (tools folder: ${CK_BIN:-unset})"; exit 1; }
-done
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail=0
-check() { if ! eval "$1"; then echo "FAILED: $1"; fail=1; fi; }
+. "$CK_TESTDATA/lib.sh" ck-finetune ck-weights
 
 # 3 classes of noisy solid colours (as test-finetune-cli.sh).
 D=data

@@ -3,15 +3,7 @@
 # base weights: prints a suggestion in a sensible range on stdout, writes
 # the plot (SVG, and PNG where libvips renders SVG), no checkpoint; usage
 # errors exit 2.
-set -u
-for tool in ck-finetune ck-weights ck-synth; do
-  command -v $tool >/dev/null || { echo "FAILED: $tool not found (tools folder: ${CK_BIN:-unset})"; exit 1; }
-done
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail=0
-check() { if ! eval "$1"; then echo "FAILED: $1"; fail=1; fi; }
+. "$CK_TESTDATA/lib.sh" ck-finetune ck-weights ck-synth
 
 ck-synth -o d -c 3 -n 96 -t 4 >/dev/null 2>&1 || { echo "FAILED: ck-synth"; exit 1; }
 ck-weights random --seed 5 -o w.h5 >/dev/null 2>&1 || { echo "FAILED: ck-weights"; exit 1; }

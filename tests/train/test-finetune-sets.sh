@@ -3,15 +3,7 @@
 # training rows (the log counts them), never the validation split (the
 # folds of the first set are those of a run without it); pairing errors
 # are usage errors.
-set -u
-for tool in ck-finetune ck-weights ck-synth; do
-  command -v $tool >/dev/null || { echo "FAILED: $tool not found (tools folder: ${CK_BIN:-unset})"; exit 1; }
-done
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail=0
-check() { if ! eval "$1"; then echo "FAILED: $1"; fail=1; fi; }
+. "$CK_TESTDATA/lib.sh" ck-finetune ck-weights ck-synth
 
 ck-synth -o a -c 3 -n 24 -t 2 >/dev/null 2>&1 || { echo "FAILED: ck-synth"; exit 1; }
 ck-synth -o b -c 3 -n 12 -t 2 --seed 9 >/dev/null 2>&1 || { echo "FAILED: ck-synth"; exit 1; }

@@ -7,6 +7,7 @@
 #define CK_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +27,13 @@ int ck_strmap_put(ck_strmap *m, const char *key, int val);
 int ck_strmap_get(const ck_strmap *m, const char *key);
 /* Free the table; the map is empty (and usable) again. */
 void ck_strmap_clear(ck_strmap *m);
+
+/* FNV-1a, the map's hash, for anything that needs a quick non-adversarial
+ * hash: 64 bits over n bytes, continuing from h (start with
+ * CK_FNV1A64_INIT), and 32 bits of a string. */
+#define CK_FNV1A64_INIT 1469598103934665603ull
+uint64_t ck_fnv1a64(uint64_t h, const void *data, size_t n);
+uint32_t ck_fnv1a32(const char *s);
 
 #ifdef __cplusplus
 }
