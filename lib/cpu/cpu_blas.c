@@ -22,21 +22,26 @@ static void sgemm1(int trans_a, int trans_b, long m, long n, long k, float alpha
                 (blasint)ldc);
 }
 
-void ck_cpu_sgemm(ck_backend *be, int trans_a, int trans_b, long m, long n, long k, float alpha,
-                  const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc)
+void ck_cpu_sgemm_serial(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                         const float *b, long ldb, float beta, float *c, long ldc)
 {
     if (m <= 0 || n <= 0)
         return;
-    if (k <= 0) {
-        /* The product is empty: C = beta·C (beta 0 must clear, even NaN). */
+    if (k <= 0) { /* the product is empty: C = beta·C (beta 0 must clear, even NaN) */
         for (long i = 0; i < m; i++)
             for (long j = 0; j < n; j++)
                 c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
     }
+    sgemm1(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void ck_cpu_sgemm(ck_backend *be, int trans_a, int trans_b, long m, long n, long k, float alpha,
+                  const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc)
+{
     int nt = be->threads;
-    if (nt <= 1 || omp_in_parallel() || m * n * k < GEMM_PAR_MIN) {
-        sgemm1(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (nt <= 1 || omp_in_parallel() || m * n * k < GEMM_PAR_MIN || m <= 0 || n <= 0 || k <= 0) {
+        ck_cpu_sgemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     /* Split the larger of m and n; blocks are multiples of 16 so that the

@@ -69,19 +69,25 @@ static long chunk_rows(long m, long k, int parts)
     return rows < m ? rows : m;
 }
 
-static void bias_relu(float *y, long rows, int co, const float *bias, int relu)
+/* Bias and ReLU on rows of `co` values, `ld` apart. */
+static void bias_relu_ld(float *y, long rows, long co, long ld, const float *bias, int relu)
 {
     if (!bias && !relu)
         return;
     for (long r = 0; r < rows; r++) {
-        float *v = y + r * co;
+        float *v = y + r * ld;
         if (bias)
-            for (int j = 0; j < co; j++)
+            for (long j = 0; j < co; j++)
                 v[j] += bias[j];
         if (relu)
-            for (int j = 0; j < co; j++)
+            for (long j = 0; j < co; j++)
                 v[j] = v[j] > 0.0f ? v[j] : 0.0f;
     }
+}
+
+static void bias_relu(float *y, long rows, int co, const float *bias, int relu)
+{
+    bias_relu_ld(y, rows, co, co, bias, relu);
 }
 
 /* Each thread takes whole chunks of pixels: im2col into its own col buffer,
@@ -359,9 +365,41 @@ static long fixed_chunk_rows(long m, long k)
     return rows < m ? rows : m;
 }
 
+/* Output columns per work item: all of them, unless there are too few row
+ * chunks to keep the threads busy (small maps: ResNet's last stages, 32 and
+ * 64 px inputs); then blocks of a quarter, a multiple of 16. A function of
+ * the shape only, so the bytes do not depend on the thread count. */
+static long column_block(long nchunks, long co)
+{
+    if (nchunks >= 4 || co < 128)
+        return co;
+    long cb = (co / 4 + 15) / 16 * 16;
+    return cb < co ? cb : co;
+}
+
+/* C = op(A)·op(B) + beta·C on tiles fixed by the shape (row chunks ×
+ * column blocks, as the forward pass uses), one single-threaded GEMM per
+ * tile, the threads taking tiles: the same bytes at any thread count
+ * (ck_cpu_sgemm's own split follows the thread count). */
+static void gemm_tiles(ck_backend *be, int ta, int tb, long m, long n, long k, const float *a, long lda,
+                       const float *b, long ldb, float beta, float *c, long ldc)
+{
+    const long chunk = fixed_chunk_rows(m, k), nchunks = (m + chunk - 1) / chunk;
+    const long cb = column_block(nchunks, n), ncb = (n + cb - 1) / cb, items = nchunks * ncb;
+    const int used = items < be->threads ? (int)items : be->threads;
+#pragma omp parallel for num_threads(used) schedule(dynamic, 1)
+    for (long it = 0; it < items; it++) {
+        const long p0 = it / ncb * chunk, j0 = it % ncb * cb;
+        const long rows = m - p0 < chunk ? m - p0 : chunk, cols = n - j0 < cb ? n - j0 : cb;
+        ck_cpu_sgemm_serial(ta, tb, rows, cols, k, 1.0f, ta ? a + p0 : a + p0 * lda, lda,
+                            tb ? b + j0 * ldb : b + j0, ldb, beta, c + p0 * ldc + j0, ldc);
+    }
+}
+
 /* Like ck_cpu_conv3x3_fp32: each thread takes whole chunks of output
- * pixels, im2col (or, 1×1 stride 1, the input rows themselves), one
- * single-threaded GEMM, bias and ReLU while the chunk is in cache. */
+ * pixels (times a block of output columns), im2col (or, 1×1 stride 1, the
+ * input rows themselves), one single-threaded GEMM, bias and ReLU while
+ * the chunk is in cache. */
 int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b, ck_tensor *y,
                         int stride, int pad, int relu)
 {
@@ -379,7 +417,8 @@ int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, 
     const int direct = direct_1x1(&g), nt = be->threads;
     const long chunk = fixed_chunk_rows(m, k);
     const long nchunks = (m + chunk - 1) / chunk;
-    const int used = nchunks < nt ? (int)nchunks : nt;
+    const long cb = column_block(nchunks, g.co), ncb = (g.co + cb - 1) / cb, items = nchunks * ncb;
+    const int used = items < nt ? (int)items : nt;
     float *col = NULL;
     if (!direct && !(col = ck_cpu_scratch(be, 0, (size_t)used * chunk * k * sizeof(float))))
         return -1;
@@ -387,16 +426,21 @@ int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, 
 #pragma omp parallel num_threads(used)
     {
         float *mine = direct ? NULL : col + (size_t)omp_get_thread_num() * chunk * k;
+        long have = -1; /* the row chunk im2col'd into mine */
 #pragma omp for schedule(dynamic, 1)
-        for (long c = 0; c < nchunks; c++) {
+        for (long it = 0; it < items; it++) {
+            const long c = it / ncb, j0 = it % ncb * cb, cols = g.co - j0 < cb ? g.co - j0 : cb;
             long p0 = c * chunk, rows = m - p0 < chunk ? m - p0 : chunk;
             const float *a = in + p0 * k;
             if (!direct) {
-                im2col_general(1, in, &g, p0, p0 + rows, mine);
+                if (have != c)
+                    im2col_general(1, in, &g, p0, p0 + rows, mine);
+                have = c;
                 a = mine;
             }
-            ck_cpu_sgemm(be, 0, 0, rows, g.co, k, 1.0f, a, k, wt, g.co, 0.0f, out + p0 * g.co, g.co);
-            bias_relu(out + p0 * g.co, rows, g.co, bias, relu);
+            float *o = out + p0 * g.co + j0;
+            ck_cpu_sgemm_serial(0, 0, rows, cols, k, 1.0f, a, k, wt + j0, g.co, 0.0f, o, g.co);
+            bias_relu_ld(o, rows, cols, g.co, bias ? bias + j0 : NULL, relu);
         }
     }
     return 0;
@@ -409,7 +453,8 @@ int ck_cpu_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tens
     const long m = (long)g.n * g.ho * g.wo, k = (long)g.k * g.k * g.ci;
     float *d = dx->data;
     if (direct_1x1(&g)) { /* dx [N·H·W, Ci] = dy · Wᵀ */
-        ck_cpu_sgemm(be, 0, 1, m, g.ci, g.co, 1.0f, dy->data, g.co, w->data, g.co, 0.0f, d, g.ci);
+        if (m > 0 && g.ci > 0)
+            gemm_tiles(be, 0, 1, m, g.ci, g.co, dy->data, g.co, w->data, g.co, 0.0f, d, g.ci);
         return 0;
     }
     const long nx = (long)g.n * g.h * g.w * g.ci;
@@ -440,9 +485,11 @@ int ck_cpu_conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_ten
     const long m = (long)g.n * g.ho * g.wo, k = (long)g.k * g.k * g.ci;
     float *dwp = dw->data;
     const float *gy = dy->data;
-    if (m == 0 || k == 0 || direct_1x1(&g)) {
-        /* dW [Ci, Co] = xᵀ · dy (or beta·dW when there are no pixels) */
-        ck_cpu_sgemm(be, 1, 0, k, g.co, m, 1.0f, x->data, k, gy, g.co, beta, dwp, g.co);
+    if (m == 0 || k == 0) {
+        ck_cpu_sgemm(be, 1, 0, k, g.co, 0, 1.0f, NULL, 1, NULL, 1, beta, dwp, g.co); /* beta·dW */
+    } else if (direct_1x1(&g)) {
+        /* dW [Ci, Co] = xᵀ · dy */
+        gemm_tiles(be, 1, 0, k, g.co, m, x->data, k, gy, g.co, beta, dwp, g.co);
     } else {
         /* As for 3×3: chunks in order, the same sums at any thread count. */
         const long chunk = chunk_rows(m, k, 1);

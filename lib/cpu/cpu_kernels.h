@@ -22,6 +22,11 @@ int ck_cpu_conv3x3_fp32(ck_backend *be, const float *x, int n, int h, int w, int
  * (OpenBLAS rejects ld = 0 and prints through xerbla). */
 void ck_cpu_sgemm(ck_backend *be, int trans_a, int trans_b, long m, long n, long k, float alpha,
                   const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);
+/* The same on the calling thread only (callers that split the work
+ * themselves, in tiles fixed by the shape, for the same bytes at any
+ * thread count). */
+void ck_cpu_sgemm_serial(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                         const float *b, long ldb, float beta, float *c, long ldc);
 /* out[j] = beta·out[j] + Σ_i a[i,j] for a row-major [rows, cols]; summed in
  * double, deterministic whatever the thread count. */
 void ck_cpu_colsum(ck_backend *be, const float *a, long rows, long cols, float beta, float *out);

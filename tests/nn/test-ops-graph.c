@@ -448,6 +448,8 @@ int main(void)
         {1, 6, 5, 5, 7, 5, 3, 2},    /* anything else */
         {1, 5, 5, 4, 3, 1, 1, 1},    /* a padded 1×1 */
         {2, 121, 121, 128, 4, 3, 2, 1}, /* im2col in several chunks */
+        {2, 4, 4, 64, 200, 1, 1, 0},  /* few rows, many columns: column blocks (with a remainder) */
+        {2, 8, 8, 32, 144, 3, 2, 1},  /* ... through im2col */
     };
     for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++)
         test_conv(convs[i]);
