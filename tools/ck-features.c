@@ -75,8 +75,7 @@ static void usage(FILE *f)
           f);
 }
 
-enum { OPT_NAMES = 256, OPT_LAYER, OPT_POOL, OPT_INPUT_SIZE, OPT_TTA, OPT_LOADERS, OPT_MAX_PIXELS, OPT_DEVICE,
-       OPT_CONV_ALGO, OPT_PROGRESS, OPT_VERSION };
+enum { OPT_NAMES = 256, OPT_LAYER, OPT_POOL, OPT_INPUT_SIZE, OPT_PROGRESS, OPT_VERSION };
 
 static const struct option longopts[] = {
     {"weights", required_argument, 0, 'w'},
@@ -87,14 +86,8 @@ static const struct option longopts[] = {
     {"layer", required_argument, 0, OPT_LAYER},
     {"pool", required_argument, 0, OPT_POOL},
     {"input-size", required_argument, 0, OPT_INPUT_SIZE},
-    {"tta", required_argument, 0, OPT_TTA},
-    {"batch", required_argument, 0, 'b'},
-    {"threads", required_argument, 0, 'j'},
-    {"loaders", required_argument, 0, OPT_LOADERS},
-    {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
-    {"device", required_argument, 0, OPT_DEVICE},
-    {"conv-algo", required_argument, 0, OPT_CONV_ALGO},
     {"progress", no_argument, 0, OPT_PROGRESS},
+    CK_CLI_RUN_LONGOPTS,
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, OPT_VERSION},
     {0, 0, 0, 0},
@@ -103,7 +96,7 @@ static const struct option longopts[] = {
 typedef struct args {
     const char *weights, *manifest, *images, *out, *names;
     char *names_default;
-    ck_view views[CK_MAX_VIEWS];
+    ck_cli_run run;
     ck_features_options o;
 } args;
 
@@ -111,6 +104,9 @@ static int parse_option(void *ctx, int c)
 {
     args *a = ctx;
     long v;
+    int run = ck_cli_run_option(prog, c, optarg, &a->run);
+    if (run != 1)
+        return run;
     switch (c) {
     case 'w': a->weights = optarg; break;
     case 'm': a->manifest = optarg; break;
@@ -134,40 +130,6 @@ static int parse_option(void *ctx, int c)
                                       optarg);
         a->o.input_size = (int)v;
         break;
-    case OPT_TTA:
-        if ((a->o.nviews = ck_tta_parse(optarg, a->views)) < 0) {
-            ck_cli_fail(NULL);
-            return ck_cli_try_help(prog);
-        }
-        break;
-    case 'b':
-        if (ck_cli_parse_long(optarg, 1, MAX_BATCH, &v))
-            return ck_cli_count_error(prog, "--batch", optarg, 1, MAX_BATCH);
-        a->o.batch = (int)v;
-        break;
-    case 'j':
-        if (ck_cli_parse_threads(optarg, 0, &a->o.threads))
-            return ck_cli_count_error(prog, "--threads", optarg, 0, ck_thread_limit());
-        break;
-    case OPT_LOADERS:
-        if (ck_cli_parse_threads(optarg, 1, &a->o.loaders))
-            return ck_cli_count_error(prog, "--loaders", optarg, 1, ck_thread_limit());
-        break;
-    case OPT_MAX_PIXELS:
-        if (ck_cli_max_pixels(prog, optarg))
-            return 2;
-        break;
-    case OPT_DEVICE:
-        if (!ck_device_name_valid(optarg))
-            return ck_cli_usage_error(prog, "--device must be cpu, cuda, cuda:N or auto, not '%s'", optarg);
-        a->o.device = optarg;
-        break;
-    case OPT_CONV_ALGO:
-        if (ck_conv_algo_parse(optarg, &a->o.conv_algo) != 0) {
-            ck_error_clear();
-            return ck_cli_usage_error(prog, "--conv-algo must be auto, fp32, winograd or bf16, not '%s'", optarg);
-        }
-        break;
     case OPT_PROGRESS: a->o.progress = 1; break;
     case 'h': usage(stdout); return 0;
     case OPT_VERSION: return ck_cli_version_backends(prog);
@@ -181,10 +143,11 @@ static int parse_args(int argc, char **argv, args *a)
 {
     memset(a, 0, sizeof *a);
     ck_features_options_init(&a->o);
-    a->o.views = a->views;
+    a->run.max_batch = MAX_BATCH;
     int rc = ck_cli_options(argc, argv, prog, "w:m:i:o:b:j:h", longopts, parse_option, a);
     if (rc >= 0)
         return rc;
+    CK_CLI_RUN_APPLY(&a->run, &a->o);
     if (!a->weights)
         return ck_cli_usage_error(prog, "no weights: give --weights FILE");
     if (!a->manifest && optind >= argc)

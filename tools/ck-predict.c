@@ -124,9 +124,8 @@ static void warn(void *ctx, const char *msg)
     fprintf(stderr, "ck-predict: warning: %s", msg);
 }
 
-enum { OPT_ORDER = 256, OPT_LABEL_NAMES, OPT_HEADER, OPT_NO_HEADER, OPT_SEP, OPT_PRECISION, OPT_CLIP, OPT_TTA,
-       OPT_LOADERS, OPT_DEVICE, OPT_CONV_ALGO, OPT_SHARD, OPT_MERGE, OPT_ALLOW_MISSING, OPT_PROGRESS,
-       OPT_VERSION, OPT_MAX_PIXELS, OPT_MIN_PROB };
+enum { OPT_ORDER = 256, OPT_LABEL_NAMES, OPT_HEADER, OPT_NO_HEADER, OPT_SEP, OPT_PRECISION, OPT_CLIP,
+       OPT_SHARD, OPT_MERGE, OPT_ALLOW_MISSING, OPT_PROGRESS, OPT_VERSION, OPT_MIN_PROB };
 
 static const struct option longopts[] = {
     {"model", required_argument, 0, 'm'},
@@ -142,17 +141,11 @@ static const struct option longopts[] = {
     {"sep", required_argument, 0, OPT_SEP},
     {"precision", required_argument, 0, OPT_PRECISION},
     {"clip", required_argument, 0, OPT_CLIP},
-    {"tta", required_argument, 0, OPT_TTA},
-    {"batch", required_argument, 0, 'b'},
-    {"threads", required_argument, 0, 'j'},
-    {"loaders", required_argument, 0, OPT_LOADERS},
-    {"device", required_argument, 0, OPT_DEVICE},
-    {"conv-algo", required_argument, 0, OPT_CONV_ALGO},
     {"shard", required_argument, 0, OPT_SHARD},
     {"merge", required_argument, 0, OPT_MERGE},
     {"allow-missing", no_argument, 0, OPT_ALLOW_MISSING},
     {"progress", no_argument, 0, OPT_PROGRESS},
-    {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
+    CK_CLI_RUN_LONGOPTS,
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, OPT_VERSION},
     {0, 0, 0, 0},
@@ -169,7 +162,7 @@ typedef struct args {
     int manifest, min_prob_given; /* --format manifest, --min-prob */
     double min_prob;
     ck_submission_format fmt;
-    ck_view views[CK_MAX_VIEWS];
+    ck_cli_run run;
     ck_predict_options o;
 } args;
 
@@ -178,6 +171,9 @@ static int parse_option(void *ctx, int c)
 {
     args *a = ctx;
     long v;
+    int run = ck_cli_run_option(prog, c, optarg, &a->run);
+    if (run != 1)
+        return run;
     switch (c) {
     case 'm':
         if (a->nmodels == MAX_MODELS)
@@ -219,41 +215,6 @@ static int parse_option(void *ctx, int c)
         if (ck_cli_parse_double(optarg, &a->fmt.clip) || !(a->fmt.clip >= 0 && a->fmt.clip < 0.5))
             return ck_cli_usage_error(prog, "--clip must be a number in [0, 0.5), not '%s'", optarg);
         break;
-    case OPT_TTA:
-        if ((a->o.nviews = ck_tta_parse(optarg, a->views)) < 0) {
-            ck_cli_fail(NULL);
-            return ck_cli_try_help(prog);
-        }
-        break;
-    case 'b':
-        if (ck_cli_parse_long(optarg, 1, MAX_BATCH, &v))
-            return ck_cli_count_error(prog, "--batch", optarg, 1, MAX_BATCH);
-        a->o.batch = (int)v;
-        break;
-    case 'j':
-        if (ck_cli_parse_threads(optarg, 0, &a->o.threads))
-            return ck_cli_count_error(prog, "--threads", optarg, 0, ck_thread_limit());
-        break;
-    case OPT_LOADERS:
-        if (ck_cli_parse_threads(optarg, 1, &a->o.loaders))
-            return ck_cli_count_error(prog, "--loaders", optarg, 1, ck_thread_limit());
-        break;
-    case OPT_MAX_PIXELS:
-        if (ck_cli_max_pixels(prog, optarg))
-            return 2;
-        break;
-    case OPT_DEVICE:
-        if (!ck_device_name_valid(optarg))
-            return ck_cli_usage_error(prog, "--device must be cpu, cuda, cuda:N or auto, not '%s'", optarg);
-        a->o.device = optarg;
-        break;
-    case OPT_CONV_ALGO:
-        if (ck_conv_algo_parse(optarg, &a->o.conv_algo) != 0) {
-            ck_error_clear();
-            return ck_cli_usage_error(prog, "--conv-algo must be auto, fp32, winograd or bf16, not '%s'", optarg);
-        }
-        a->o.set_conv_algo = 1;
-        break;
     case OPT_SHARD: {
         int n = 0;
         if (sscanf(optarg, "%d/%d%n", &a->o.shard, &a->o.nshards, &n) != 2 || optarg[n] || a->o.nshards < 1 ||
@@ -280,11 +241,13 @@ static int parse_args(int argc, char **argv, args *a)
     a->sep = ',';
     ck_submission_format_init(&a->fmt);
     ck_predict_options_init(&a->o);
-    a->o.views = a->views;
+    a->run.max_batch = MAX_BATCH;
     a->o.warn = warn;
     int rc = ck_cli_options(argc, argv, prog, "m:i:o:w:f:b:j:h", longopts, parse_option, a);
     if (rc >= 0)
         return rc;
+    CK_CLI_RUN_APPLY(&a->run, &a->o);
+    a->o.set_conv_algo = a->run.set_conv_algo;
     if (a->merge) {
         if (optind >= argc)
             return ck_cli_usage_error(prog, "--merge needs the shard files as arguments");

@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 
+#include "ck/augment.h"
 #include "ck/error.h" /* CK_PRINTF */
 
 /* getopt names the program in its messages ("unrecognized option") after
@@ -77,6 +78,51 @@ void ck_cli_blas_setup(char **argv);
 /* --version of the tools that compute: ck_cli_version(), then
  * "backends: cpu cuda" (those built in). Returns 0. */
 int ck_cli_version_backends(const char *prog);
+
+/* The options of the tools that run a network over images (ck-predict,
+ * ck-features; ck_cli_nn): --tta, -b/--batch, -j/--threads, --loaders,
+ * --device, --conv-algo, --max-pixels. Add CK_CLI_RUN_LONGOPTS to the
+ * getopt_long table (short options "b:j:"), then offer every option to
+ * ck_cli_run_option first: 1 when it was not one of these, -1 when it was
+ * parsed into *r, 2 after a usage error was printed. */
+enum {
+    CK_CLI_OPT_TTA = 0x1000,
+    CK_CLI_OPT_LOADERS,
+    CK_CLI_OPT_DEVICE,
+    CK_CLI_OPT_CONV_ALGO,
+    CK_CLI_OPT_MAX_PIXELS
+};
+#define CK_CLI_RUN_LONGOPTS                                                                                       \
+    {"tta", required_argument, 0, CK_CLI_OPT_TTA}, {"batch", required_argument, 0, 'b'},                          \
+        {"threads", required_argument, 0, 'j'}, {"loaders", required_argument, 0, CK_CLI_OPT_LOADERS},            \
+        {"device", required_argument, 0, CK_CLI_OPT_DEVICE}, {"conv-algo", required_argument, 0, CK_CLI_OPT_CONV_ALGO}, \
+        {"max-pixels", required_argument, 0, CK_CLI_OPT_MAX_PIXELS}
+/* What they set (zeroed = every default). */
+typedef struct ck_cli_run {
+    int nviews;            /* 0: --tta not given */
+    int batch, threads, loaders;
+    const char *device;
+    int conv_algo, set_conv_algo; /* a ck_conv_algo; 1 when given */
+    int max_batch;         /* bound on --batch (set before parsing) */
+    ck_view views[CK_MAX_VIEWS];
+} ck_cli_run;
+int ck_cli_run_option(const char *prog, int c, const char *arg, ck_cli_run *r);
+/* What was given, into a library options struct with these field names
+ * (ck_predict_options, ck_features_options; its defaults stay otherwise). */
+#define CK_CLI_RUN_APPLY(r, o)                                                                                    \
+    do {                                                                                                          \
+        if ((r)->nviews) {                                                                                        \
+            (o)->views = (r)->views;                                                                              \
+            (o)->nviews = (r)->nviews;                                                                            \
+        }                                                                                                         \
+        (o)->batch = (r)->batch;                                                                                  \
+        (o)->threads = (r)->threads;                                                                              \
+        (o)->loaders = (r)->loaders;                                                                              \
+        if ((r)->device)                                                                                          \
+            (o)->device = (r)->device;                                                                            \
+        if ((r)->set_conv_algo)                                                                                   \
+            (o)->conv_algo = (ck_conv_algo)(r)->conv_algo;                                                        \
+    } while (0)
 
 /* Tools that decode images (ck_cli_image): --max-pixels N parsed and set
  * as the image header limit (ck/image.h). 0, or the usage-error status 2
