@@ -2,9 +2,13 @@
 # tools the test runs:
 #     . "$CK_TESTDATA/lib.sh" ck-finetune ck-weights
 # A tool missing from the build is a failure, never a skip. Afterwards the
-# working directory is $T, a scratch folder removed at exit; `check COND`
-# evaluates COND and on failure prints it and sets fail=1 (the test ends
-# with `exit $fail`).
+# working directory is $T, a scratch folder removed at exit, and:
+#   check COND        evaluate COND; on failure print it and count it
+#   expect CODE CMD…  run CMD, keep its stdout/stderr in $out/$err (and
+#                     $T/out, $T/err), count a wrong exit status
+#   has TEXT PART     count TEXT not containing PART
+#   fail MESSAGE      count a failure
+# The test ends with `exit $((fails > 0))`.
 set -u
 for tool in "$@"; do
   command -v "$tool" >/dev/null || { echo "FAILED: $tool not found (tools folder: ${CK_BIN:-unset})"; exit 1; }
@@ -12,5 +16,13 @@ done
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
-fail=0
-check() { if ! eval "$1"; then echo "FAILED: $1"; fail=1; fi; }
+fails=0
+fail() { echo "FAILED: $*" >&2; fails=$((fails + 1)); }
+check() { eval "$1" || fail "$1"; }
+expect() {
+  local want=$1; shift
+  "$@" >"$T/out" 2>"$T/err"; local got=$?
+  out=$(cat "$T/out"); err=$(cat "$T/err")
+  [ "$got" = "$want" ] || fail "exit $got (want $want): $*; stderr: $err"
+}
+has() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }

@@ -190,8 +190,7 @@ static const ck_tensor *input_of(const ck_model *m, int i, int k)
     return p < 0 ? m->x_in : m->out[p];
 }
 
-/* Run layer i into y (NULL for layers that need none); records m->out[i].
- * dry: only the bookkeeping (planning buffers). */
+/* Run layer i into y (NULL for layers that need none); records m->out[i]. */
 static int run_layer(ck_model *m, int i, ck_tensor *y, const ck_tensor *in, const ck_tensor *in1, int training,
                      uint32_t step)
 {

@@ -53,22 +53,13 @@ void ck_features_options_init(ck_features_options *o)
     o->pool = CK_FEAT_AVG;
 }
 
-/* The backbone a weights file holds. */
-static void weights_arch(const ck_weights *w, ck_arch *arch, ck_layout *layout)
-{
-    *arch = ck_weights_arch(w);
-    *layout = ck_weights_layout(w);
-}
-
 int ck_features_check_layer(const ck_weights *w, const char *layer)
 {
     if (!layer)
         return 0;
-    ck_arch arch;
-    ck_layout layout;
-    weights_arch(w, &arch, &layout);
+    const ck_arch arch = ck_weights_arch(w);
     ck_arch_node *nodes = malloc(CK_ARCH_MAX_NODES * sizeof *nodes);
-    int n = nodes ? ck_arch_nodes(arch, layout, nodes, CK_ARCH_MAX_NODES) : -1;
+    int n = nodes ? ck_arch_nodes(arch, ck_weights_layout(w), nodes, CK_ARCH_MAX_NODES) : -1;
     if (n < 0) {
         if (!nodes)
             ck_error("features", "out of memory");
@@ -125,7 +116,8 @@ ck_features *ck_features_new(const ck_weights *w, const ck_features_options *o)
 
     ck_net_config cfg;
     ck_net_config_default(&cfg);
-    weights_arch(w, &cfg.arch, &cfg.layout);
+    cfg.arch = ck_weights_arch(w); /* the backbone the file holds */
+    cfg.layout = ck_weights_layout(w);
     cfg.input_size = S;
     cfg.train_blocks = 0;
     cfg.num_hidden = 0;

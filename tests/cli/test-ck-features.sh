@@ -4,16 +4,7 @@
 # and nothing left behind on an error. Images from ck-synth (64 px, the
 # input size, so that resizing leaves them as they are), random VGG16
 # weights from ck-weights; .npy files read with od (no numpy in CI).
-set -u
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-expect() {
-  local want=$1; shift
-  "$@" >"$T/out" 2>"$T/err"; local got=$?
-  out=$(cat "$T/out"); err=$(cat "$T/err")
-  [ "$got" = "$want" ] || fail "exit $got (want $want): $*; stderr: $err"
-}
-has() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }
+. "$CK_TESTDATA/lib.sh" ck-features ck-synth ck-weights ck-augment
 
 # The header dict of a .npy file, and its data as one float per line.
 npy_dict() { head -c $((10 + $(od -An -tu2 -j8 -N2 "$1"))) "$1" | tail -c +11 | tr -d '\n' | sed 's/ *$//'; }
@@ -23,11 +14,6 @@ max_rel() { paste "$1" "$2" | awk '{ d = $1 - $2; d = d < 0 ? -d : d; b = $2 < 0
   r = d / (1e-3 + b); if (r > m) m = r } END { printf "%.3g\n", m + 0 }'; }
 close() { [ "$(awk -v r="$1" 'BEGIN { print (r <= 1e-5) }')" = 1 ]; }
 
-for tool in ck-features ck-synth ck-weights ck-augment; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool not built (a missing tool is a failure)" >&2; exit 1; }
-done
-T=$(mktemp -d "${TMPDIR:-/tmp}/ck-features-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
 ck-synth -o "$T/syn" -c 2 -n 5 -t 2 -S 64 -j 1 >/dev/null 2>&1 || { echo "FAIL: ck-synth" >&2; exit 1; }
 ck-weights random --seed 11 -o "$T/w.h5" >/dev/null 2>&1 || { echo "FAIL: ck-weights random" >&2; exit 1; }
 M="$T/syn/train_master.tsv"

@@ -1,19 +1,7 @@
 #!/usr/bin/env bash
 # ck-eval end to end on hand-computed cases: scores, formats, --check, exit codes.
-set -u
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-# expect CODE CMD...: run, keep stdout/stderr in $out/$err, check the exit code.
-expect() {
-  local want=$1; shift
-  "$@" >"$T/out" 2>"$T/err"; local got=$?
-  out=$(cat "$T/out"); err=$(cat "$T/err")
-  [ "$got" = "$want" ] || fail "exit $got (want $want): $*; stderr: $err"
-}
-has() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }
+. "$CK_TESTDATA/lib.sh" ck-eval
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/ck-eval-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
 
 printf 'file_name\tlabel_id\na.png\t0\nb.png\t1\nc.png\t2\nd.png\t2\n' >"$T/truth.tsv"
 printf 'label_id\tlabel_name\n0\tcat\n1\tdog\n2\teel\n' >"$T/labels.tsv"

@@ -2,21 +2,10 @@
 # ck-predict's command line: ordering, formats, shards, missing images, exit
 # codes. Fixtures (tiny He-initialised checkpoints, synthetic PNGs) come from
 # the test-predict C test, which also checks the numbers against the library.
-set -u
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-expect() {
-  local want=$1; shift
-  "$@" >"$T/out" 2>"$T/err"; local got=$?
-  out=$(cat "$T/out"); err=$(cat "$T/err")
-  [ "$got" = "$want" ] || fail "exit $got (want $want): $*; stderr: $err"
-}
-has() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }
+. "$CK_TESTDATA/lib.sh" ck-predict
 
 fixtures="$CK_BIN/../tests/test-predict"
 [ -x "$fixtures" ] || { echo "FAIL: $fixtures not built (a missing tool is a failure)" >&2; exit 1; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/ck-predict-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
 "$fixtures" --fixtures "$T" || { echo "cannot make fixtures"; exit 1; }
 P="ck-predict -j 1"
 

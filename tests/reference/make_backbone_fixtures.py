@@ -65,6 +65,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
+from make_fixtures import save_safetensors  # the same writer as the other fixtures
+
 DT = torch.float64
 rs = np.random.RandomState(2026)
 out = {}
@@ -92,22 +94,6 @@ def put(name, a):
         a = a.reshape(1)
     assert name not in out, name
     out[name] = np.ascontiguousarray(a)
-
-
-def save_safetensors(path, tensors):
-    codes = {np.dtype(np.float32): "F32", np.dtype(np.int32): "I32", np.dtype(np.uint8): "U8"}
-    # Largest elements first keeps every tensor aligned (as ck's writer).
-    items = sorted(tensors.items(), key=lambda kv: -kv[1].dtype.itemsize)
-    header, blobs, off = {}, [], 0
-    for name, a in items:
-        b = a.tobytes()
-        header[name] = {"dtype": codes[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def load_safetensors(path):

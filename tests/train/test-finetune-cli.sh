@@ -179,4 +179,4 @@ cp $D/train_master.tsv m2.tsv
 ck-finetune --resume r.last.ckpt --epochs 2 -q 2> err.txt
 check "[ \$? -eq 0 ]"
 
-exit $fail
+exit $((fails > 0))

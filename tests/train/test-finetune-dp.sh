@@ -90,4 +90,4 @@ check "[ \$? -eq 2 ] && grep -q -- \"--gpus: 'cpu,,cpu'\" err.txt"
 ck-finetune --help | grep -q -- '--gpus'
 check "[ \$? -eq 0 ]"
 
-exit $fail
+exit $((fails > 0))

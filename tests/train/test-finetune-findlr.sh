@@ -41,4 +41,4 @@ ck-finetune $COMMON --find-lr --find-lr-steps 3 2> err.txt; check "[ \$? -eq 2 ]
 ck-finetune --resume x.ckpt --find-lr 2> err.txt; check "[ \$? -eq 2 ] && grep -q 'not with --resume' err.txt"
 ck-finetune --weights w.h5 --find-lr 2> err.txt; check "[ \$? -eq 2 ] && grep -q -- '--train' err.txt"
 ck-finetune --help | grep -q -- '--find-lr-steps'; check "[ \$? -eq 0 ]"
-exit $fail
+exit $((fails > 0))

@@ -32,4 +32,4 @@ check "[ \$? -eq 2 ] && grep -q 'given 2 and 1 times' err.txt"
 ck-finetune $C $A --images b/train -o x.ckpt 2> err.txt
 check "[ \$? -eq 2 ] && grep -q 'given 1 and 2 times' err.txt"
 check "[ ! -e x.ckpt ]"
-exit $fail
+exit $((fails > 0))
