@@ -64,6 +64,7 @@ static void write_arch(ck_json_writer *w, const ck_net_config *c)
     kv_float(w, "bn_eps", c->bn_eps);
     ck_json_kv_int(w, "train_blocks", c->train_blocks);
     ck_json_kv_string(w, "frozen_algo", ck_conv_algo_name(c->frozen_algo));
+    ck_json_kv_string(w, "precision", ck_precision_name(c->precision));
     /* As text: JSON numbers are doubles for most readers. */
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
@@ -113,6 +114,10 @@ static int read_arch(const ck_json *a, const char *what, ck_net_config *c)
     c->train_blocks = (int)v;
     const char *algo = ck_json_string(ck_json_get(a, "frozen_algo"));
     if (algo && ck_conv_algo_parse(algo, &c->frozen_algo) != 0)
+        goto bad;
+    /* Checkpoints from before --precision are fp32 ones. */
+    const char *precision = ck_json_string(ck_json_get(a, "precision"));
+    if (precision && ck_precision_parse(precision, &c->precision) != 0)
         goto bad;
     const char *seed = ck_json_string(ck_json_get(a, "seed"));
     c->seed = seed ? strtoull(seed, NULL, 10) : 0;

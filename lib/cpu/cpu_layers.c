@@ -1,4 +1,4 @@
-/* CPU kernels of the element-wise and small layers: ReLU, add, max-pool
+/* CPU kernels of the element-wise and small layers: ReLU, bf16 rounding, add, max-pool
  * (2×2 and general), global average pool, dense, dropout, batch norm. Loops over the batch or
  * rows run on the backend's OpenMP threads; dense uses OpenBLAS GEMMs. */
 #include "cpu_kernels.h"
@@ -28,6 +28,17 @@ int ck_cpu_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy
 #pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
     for (long i = 0; i < n; i++)
         d[i] = v[i] > 0.0f ? g[i] : 0.0f;
+    return 0;
+}
+
+int ck_cpu_round_bf16(ck_backend *be, const ck_tensor *x, ck_tensor *y)
+{
+    const float *a = x->data;
+    float *b = y->data;
+    long n = (long)ck_tensor_numel(x);
+#pragma omp parallel for num_threads(be->threads) if (n > CK_CPU_PAR_MIN) schedule(static)
+    for (long i = 0; i < n; i++)
+        b[i] = ck_bf16_to_f32(ck_f32_to_bf16(a[i]));
     return 0;
 }
 

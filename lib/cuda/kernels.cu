@@ -295,6 +295,34 @@ int ck_cuda_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *d
     return 0;
 }
 
+/* ---- rounding to bf16 ------------------------------------------------------
+ * The bit rule of ck_f32_to_bf16 (ck/dtype.h) rather than
+ * __float2bfloat16_rn, which turns every NaN into the canonical 0x7fff: the
+ * same bits as the CPU backend, NaN payloads included. */
+
+__global__ void k_round_bf16(const float *x, float *y, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        unsigned u = __float_as_uint(x[i]);
+        if ((u & 0x7fffffffu) > 0x7f800000u)
+            u |= 0x400000u; /* NaN: quiet, payload's top bits kept */
+        else
+            u += 0x7fffu + ((u >> 16) & 1u);
+        y[i] = __uint_as_float(u & 0xffff0000u);
+    }
+}
+
+int ck_cuda_round_bf16(ck_backend *be, const ck_tensor *x, ck_tensor *y)
+{
+    CK_ON_DEVICE(be);
+    size_t n = ck_cu_numel(x);
+    if (n == 0)
+        return 0;
+    k_round_bf16<<<ck_cu_blocks(n, TPB), TPB, 0, ck_cu(be)->stream>>>((const float *)x->data, (float *)y->data, n);
+    CK_LAUNCHED("round_bf16");
+    return 0;
+}
+
 /* ---- 2×2 max pooling --------------------------------------------------------
  * Our own kernels rather than cudnnPooling*: the window scan order
  * (0,0),(0,1),(1,0),(1,1) with a strict '>' sends the gradient to the first

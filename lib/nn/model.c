@@ -30,7 +30,27 @@ void ck_net_config_default(ck_net_config *cfg)
     cfg->bn_eps = 1e-3f;
     cfg->train_blocks = 0;
     cfg->frozen_algo = CK_CONV_AUTO;
+    cfg->precision = CK_PRECISION_FP32;
     cfg->seed = 0;
+}
+
+int ck_precision_parse(const char *s, ck_precision *out)
+{
+    if (s && strcmp(s, "fp32") == 0) {
+        *out = CK_PRECISION_FP32;
+        return 0;
+    }
+    if (s && strcmp(s, "bf16") == 0) {
+        *out = CK_PRECISION_BF16;
+        return 0;
+    }
+    ck_error(D, "unknown precision '%s' (expected fp32 or bf16)", s ? s : "");
+    return -1;
+}
+
+const char *ck_precision_name(ck_precision p)
+{
+    return p == CK_PRECISION_BF16 ? "bf16" : "fp32";
 }
 
 int ck_head_pool_parse(const char *s, ck_head_pool *out)
@@ -93,6 +113,10 @@ static int check_config(const ck_net_config *c, int max_batch)
     }
     if (c->frozen_algo < CK_CONV_AUTO || c->frozen_algo > CK_CONV_BF16) {
         ck_error(D, "bad convolution algorithm %d", (int)c->frozen_algo);
+        return -1;
+    }
+    if (c->precision != CK_PRECISION_FP32 && c->precision != CK_PRECISION_BF16) {
+        ck_error(D, "bad precision %d", (int)c->precision);
         return -1;
     }
     if (max_batch < 1) {
@@ -368,6 +392,12 @@ static int alloc_buffers(ck_model *m)
             return -1;
         if (l->type == L_DROPOUT && !(l->mask = new_batch_tensor(m, CK_U8, l)))
             return -1;
+        /* bf16 precision: the rounded kernel, remade by every forward */
+        if ((l->type == L_CONV || l->type == L_DENSE) && m->cfg.precision == CK_PRECISION_BF16) {
+            const ck_tensor *k = m->params[l->param0].t;
+            if (!(l->wr = ck_tensor_new(m->be, CK_F32, ck_tensor_ndim(k), k->shape)))
+                return -1;
+        }
         if (l->type == L_BN && (!(l->save_mean = ck_tensor_new_1d(m->be, CK_F32, l->c))
                                 || !(l->save_invstd = ck_tensor_new_1d(m->be, CK_F32, l->c))))
             return -1;
@@ -525,6 +555,7 @@ void ck_model_free(ck_model *m)
         ck_tensor_free(m->layers[i].save_invstd);
         ck_tensor_free(m->layers[i].wf);
         ck_tensor_free(m->layers[i].bf);
+        ck_tensor_free(m->layers[i].wr);
     }
     for (int k = 0; k < m->acts.n; k++)
         ck_tensor_free(m->acts.buf[k]);

@@ -49,6 +49,8 @@ typedef struct layer {
     ck_tensor *y;         /* own output buffer (trainable part) or NULL */
     ck_tensor *mask, *save_mean, *save_invstd;
     ck_tensor *wf, *bf;   /* CONV with fold: the folded kernel and bias */
+    ck_tensor *wr;        /* trained CONV / DENSE under bf16 precision: the
+                           * kernel rounded to bf16 (NULL in fp32) */
 } layer;
 
 typedef struct param {

@@ -190,6 +190,29 @@ static const ck_tensor *input_of(const ck_model *m, int i, int k)
     return p < 0 ? m->x_in : m->out[p];
 }
 
+/* A trained conv or dense layer under bf16 precision (cfg.precision):
+ * y = bf16(conv(bf16(x), bf16(w)) + b), a product of two bf16 values being
+ * exact in fp32 and the sums fp32. The rounded x lives in a gradient buffer
+ * (all free during the forward) and is made again in backward rather than
+ * kept per layer; the rounded kernel is l->wr, which backward reuses. A
+ * fused ReLU commutes with the rounding. */
+static int forward_bf16(ck_model *m, const layer *l, const ck_tensor *in, ck_tensor *y)
+{
+    ck_backend *be = m->be;
+    ck_tensor *xr = ck_model_pool_get(m, &m->grads);
+    if (!xr)
+        return -1;
+    const ck_tensor *b = l->nparams > 1 ? P(m, l, 1) : NULL;
+    int rc = shape_like(xr, in) || ck_round_bf16(be, in, xr) || ck_round_bf16(be, P(m, l, 0), l->wr);
+    if (!rc)
+        rc = l->type == L_CONV ? ck_conv_forward(be, xr, l->wr, b, y, l->stride, l->pad, l->relu, CK_CONV_FP32)
+                               : ck_dense_forward(be, xr, l->wr, b, y);
+    if (!rc)
+        rc = ck_round_bf16(be, y, y);
+    ck_model_pool_put(&m->grads, xr);
+    return rc ? -1 : 0;
+}
+
 /* Run layer i into y (NULL for layers that need none); records m->out[i]. */
 static int run_layer(ck_model *m, int i, ck_tensor *y, const ck_tensor *in, const ck_tensor *in1, int training,
                      uint32_t step)
@@ -202,6 +225,10 @@ static int run_layer(ck_model *m, int i, ck_tensor *y, const ck_tensor *in, cons
     int rc = 0;
     switch (l->type) {
     case L_CONV: {
+        if (l->wr) {
+            rc = forward_bf16(m, l, in, y);
+            break;
+        }
         ck_conv_algo algo = l->frozen ? m->cfg.frozen_algo : CK_CONV_FP32;
         const ck_tensor *w = l->fold >= 0 ? l->wf : P(m, l, 0);
         const ck_tensor *b = l->fold >= 0 ? l->bf : l->nparams > 1 ? P(m, l, 1) : NULL;
@@ -230,7 +257,7 @@ static int run_layer(ck_model *m, int i, ck_tensor *y, const ck_tensor *in, cons
         rc = ck_dropout_forward(be, in, y, l->mask, m->cfg.dropout, dropout_seed(m->cfg.seed, l->dropout_id), step);
         break;
     case L_DENSE:
-        rc = ck_dense_forward(be, in, P(m, l, 0), P(m, l, 1), y);
+        rc = l->wr ? forward_bf16(m, l, in, y) : ck_dense_forward(be, in, P(m, l, 0), P(m, l, 1), y);
         if (!rc && l->relu)
             rc = ck_relu_forward(be, y, y);
         break;
@@ -319,6 +346,8 @@ static int run_forward(ck_model *m, ck_model_start from, const ck_tensor *x, int
         ck_error(D, "bad start %d", (int)from);
         return -1;
     }
+    /* Nothing of a previous backward is live: the bf16 forward borrows these. */
+    pool_reset(&m->grads);
     for (int i = m->feat_layer + 1; i < m->nlayers; i++) {
         const layer *l = &m->layers[i];
         if (run_layer(m, i, l->y, input_of(m, i, 0), l->in1 >= 0 ? input_of(m, i, 1) : NULL, training, step))
@@ -491,6 +520,29 @@ static ck_tensor *grad_target(ck_model *m, int p, ck_tensor **scratch, int dry)
     return t;
 }
 
+/* Backward of a trained conv or dense layer under bf16 precision: dy
+ * rounded in place (g is this layer's own), dx = bf16(conv_bwd_data(dy_r,
+ * w_r)), dW and db summed in fp32 from x_r and dy_r into the fp32
+ * gradients. xr: a free buffer for the rounded input. */
+static int backward_bf16(ck_model *m, const layer *l, const ck_tensor *in, ck_tensor *xr, ck_tensor *g,
+                         ck_tensor *dx, ck_tensor *dw, ck_tensor *db)
+{
+    ck_backend *be = m->be;
+    if (shape_like(xr, in) || ck_round_bf16(be, in, xr) || ck_round_bf16(be, g, g))
+        return -1;
+    int rc;
+    if (l->type == L_CONV) {
+        rc = ck_conv_backward_filter(be, xr, g, dw, db, l->stride, l->pad, 1.0f);
+        if (!rc && dx)
+            rc = ck_conv_backward_data(be, g, l->wr, dx, l->stride, l->pad);
+    } else {
+        rc = ck_dense_backward(be, xr, l->wr, g, dx, dw, db, 1.0f);
+    }
+    if (!rc && dx)
+        rc = ck_round_bf16(be, dx, dx);
+    return rc ? -1 : 0;
+}
+
 /* Backward from dlogits (in gout of the last layer) down to the first layer
  * with parameters; gradients are added to the parameters' grad tensors.
  * dry: plan the gradient pool only. */
@@ -515,8 +567,17 @@ static int run_backward(ck_model *m, int dry)
                 return -1;
         }
         ck_tensor *d0 = dx[0], *d1 = dx[1];
+        /* bf16 precision: the rounded input again (see forward_bf16) */
+        ck_tensor *xr = NULL;
+        if (l->wr && !(xr = ck_model_pool_get(m, &m->grads)))
+            return -1;
         int rc = 0;
-        if (!dry) {
+        if (!dry && l->wr) {
+            if (l->relu)
+                rc = ck_relu_backward(be, out, g, g);
+            if (!rc)
+                rc = backward_bf16(m, l, in, xr, g, d0, dw, db);
+        } else if (!dry) {
             switch (l->type) {
             case L_CONV:
                 if (l->relu)
@@ -571,6 +632,8 @@ static int run_backward(ck_model *m, int dry)
         for (int k = 0; k < 2; k++)
             if (scr[k])
                 ck_model_pool_put(&m->grads, scr[k]);
+        if (xr)
+            ck_model_pool_put(&m->grads, xr);
         ck_model_pool_put(&m->grads, g);
         m->gout[i] = NULL;
         if (rc)

@@ -281,6 +281,15 @@ int ck_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy, ck
     return be->ops->relu_backward(be, y, dy, dx);
 }
 
+int ck_round_bf16(ck_backend *be, const ck_tensor *x, ck_tensor *y)
+{
+    const char *op = "round_bf16";
+    if (need(be, op, "x", x, CK_F32) || need(be, op, "y", y, CK_F32) || same_numel(op, "x", x, "y", y))
+        return -1;
+    wrote(1, y);
+    return be->ops->round_bf16(be, x, y);
+}
+
 int ck_add_forward(ck_backend *be, const ck_tensor *a, const ck_tensor *b, ck_tensor *y, int relu)
 {
     const char *op = "add_forward";

@@ -35,6 +35,7 @@
                          ck_tensor *dx, int k, int stride, int pad))                                   \
     X(relu_forward, (ck_backend * be, const ck_tensor *x, ck_tensor *y))                               \
     X(relu_backward, (ck_backend * be, const ck_tensor *y, const ck_tensor *dy, ck_tensor *dx))        \
+    X(round_bf16, (ck_backend * be, const ck_tensor *x, ck_tensor *y))                                 \
     X(maxpool2_forward, (ck_backend * be, const ck_tensor *x, ck_tensor *y))                           \
     X(maxpool2_backward, (ck_backend * be, const ck_tensor *x, const ck_tensor *y,                     \
                           const ck_tensor *dy, ck_tensor *dx))                                         \

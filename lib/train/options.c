@@ -49,6 +49,7 @@ static const opt_def defs[] = {
     {"dropout", T_DBL, O(dropout), "0.5", 0},
     {"unfreeze", T_STR, O(unfreeze), "none", 0},
     {"conv-algo", T_STR, O(conv_algo), "auto", 0},
+    {"precision", T_STR, O(precision), "fp32", 0},
     {"epochs", T_INT, O(epochs), "10", 1},
     {"batch", T_INT, O(batch), "32", 0},
     {"lr", T_DBL, O(lr), "0.001", 0},
@@ -395,6 +396,11 @@ int ck_train_model_config(const ck_train_options *o, int num_classes, ck_net_con
         return -1;
     if (ck_conv_algo_parse(o->conv_algo, &cfg->frozen_algo) != 0)
         return -1;
+    if (ck_precision_parse(o->precision, &cfg->precision) != 0) {
+        ck_error_clear();
+        ck_error("options", "--precision: '%s' is not fp32 or bf16", o->precision ? o->precision : "");
+        return -1;
+    }
     cfg->seed = (uint64_t)o->seed;
     return 0;
 }

@@ -5,12 +5,14 @@
  *
  * Tolerances: |gpu - cpu| <= tol · max(1, max|cpu|) per element, with
  *   exact (tol 0, bytes compared): dropout masks, preprocessing,
- *     max pooling, ReLU, dtype conversions, fill;
+ *     max pooling, ReLU, dtype conversions, rounding to bf16, fill;
  *   1e-5: element-wise float work (optimizers, BN, softmax, pooling means),
  *     where only FMA contraction and exp/log differ;
  *   1e-4: convolutions and GEMMs in fp32 (summation order differs);
  *   3e-2: the bf16 convolution (also with bf16 activations in and out),
- *     and the model with the GPU's bf16 activations against fp32;
+ *     the model with the GPU's bf16 activations against fp32, and the
+ *     training step under bf16 precision (a sum on either side of a bf16
+ *     rounding midpoint moves a rounded value by one bf16 step);
  *   1e-3: a whole VGG16 (13 convolutions deep) and its training step
  *     (gradients relative to their own scale, not to 1).
  * TF32 is switched off (CK_CUDA_TF32=0) so fp32 really is fp32.
@@ -251,6 +253,30 @@ static void test_relu_pool(void)
     compare("avgpool global bwd", dx, 1e-5);
     pair_free(x), pair_free(y), pair_free(dy), pair_free(dx), pair_free(py), pair_free(pdy), pair_free(gy),
         pair_free(gdy);
+}
+
+/* Rounding to bf16 is bit-exact: specials (signed zeros, infinities, NaNs
+ * with payloads, ties, the largest float, subnormals) and values over the
+ * whole exponent range, out of place and in place. */
+static void test_round_bf16(void)
+{
+    static const uint32_t special[] = {0x00000000u, 0x80000000u, 0x7f800000u, 0xff800000u, 0x7fc00000u,
+                                       0xffc00001u, 0x7f800001u, 0x7fa5a5a5u, 0x3f808000u, 0x3f818000u,
+                                       0x3f808001u, 0xbf818000u, 0x7f7fffffu, 0x00000001u, 0x00018000u,
+                                       0x007fffffu, 0x80008000u};
+    const int ns = (int)(sizeof special / sizeof special[0]), n = 100003;
+    float *h = randn((size_t)n, 1.0f);
+    for (int i = 0; i < n; i++)
+        h[i] = i < ns ? 0.0f : ldexpf(h[i], i % 200 - 100);
+    memcpy(h, special, sizeof special);
+    int xs[1] = {n};
+    pair x = pair_new(CK_F32, 1, xs, h), y = pair_new(CK_F32, 1, xs, NULL);
+    RUN(ck_round_bf16(cpu, x.c, y.c), ck_round_bf16(gpu, x.g, y.g));
+    compare("round bf16", y, 0);
+    RUN(ck_round_bf16(cpu, x.c, x.c), ck_round_bf16(gpu, x.g, x.g));
+    compare("round bf16 in place", x, 0);
+    free(h);
+    pair_free(x), pair_free(y);
 }
 
 static void test_dense(void)
@@ -692,6 +718,32 @@ static void test_model(void)
     check_failures += !ok;
     fprintf(stderr, "%-40s %s (cpu %.6f, gpu %.6f)\n", "model step loss, GPU bf16 activations", ok ? "ok" : "FAILED",
             lc, lg);
+    ck_model_free(mc);
+    ck_model_free(mg);
+
+    /* bf16 precision for the trained layers (block5 and the head): the
+     * same composition of operations on both backends. */
+    cfg.frozen_algo = CK_CONV_FP32;
+    cfg.precision = CK_PRECISION_BF16;
+    mc = ck_model_new(cpu, &cfg, n);
+    mg = ck_model_new(gpu, &cfg, n);
+    if (!mc || !mg)
+        die("vgg16_new");
+    RUN(ck_model_zero_grad(mc), ck_model_zero_grad(mg));
+    RUN(ck_model_train_step(mc, CK_FROM_INPUT, x.c, labels, 3, &lc, &cc),
+        ck_model_train_step(mg, CK_FROM_INPUT, x.g, labels, 3, &lg, &cg));
+    check_count++;
+    ok = fabsf(lc - lg) <= 3e-2f * fmaxf(1.0f, fabsf(lc));
+    check_failures += !ok;
+    fprintf(stderr, "%-40s %s (cpu %.6f, gpu %.6f)\n", "model step loss, bf16 precision", ok ? "ok" : "FAILED", lc,
+            lg);
+    for (int i = 0; i < np; i++) {
+        if (!ck_model_param_trainable(mc, i))
+            continue;
+        pair g = {ck_model_param_grad(mc, i), ck_model_param_grad(mg, i)};
+        snprintf(name, sizeof name, "bf16 grad %s", ck_model_param_name(mc, i));
+        compare_floor(name, g, 3e-2, 3e-2 * gmax);
+    }
     pair_free(f);
     pair_free(x);
     ck_model_free(mc);
@@ -725,6 +777,7 @@ int main(void)
     test_conv_general(2, 7, 7, 8, 12, 3, 1, 1, 0);
     test_conv_general(1, 6, 6, 5, 7, 5, 3, 2, 1);
     test_relu_pool();
+    test_round_bf16();
     test_add_pool(2, 15, 15, 19, 3, 2, 1);
     test_add_pool(3, 8, 10, 16, 3, 2, 1);
     test_add_pool(1, 7, 7, 33, 2, 2, 0);

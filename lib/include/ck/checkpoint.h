@@ -27,7 +27,7 @@
  *         "arch": {"name": "vgg16", "pool": "flatten", "hidden": [256],
  *                  "dropout": 0.5, "batchnorm": false, "bn_momentum": 0.01,
  *                  "bn_eps": 0.001, "train_blocks": 0, "num_classes": 20,
- *                  "seed": 1},
+ *                  "frozen_algo": "auto", "precision": "fp32", "seed": 1},
  *         "frozen_layers": ["block1_conv1", ..., "block5_conv3"],
  *         "conv_algo": "auto",
  *         "base_weights": {"sha256": "...", "size": 58889256,

@@ -68,6 +68,22 @@ typedef enum ck_head_pool {
     CK_POOL_AVG = 1      /* GlobalAveragePooling2D: 512 features */
 } ck_head_pool;
 
+/* Compute precision of the trained conv and dense layers. bf16 is what
+ * PyTorch's bf16 autocast does to them: inputs and weights rounded to
+ * bf16, exact products with fp32 accumulation, bias in fp32, the output
+ * rounded to bf16 (held in F32 tensors); in backward the incoming gradient
+ * and the data gradient rounded, weight gradients summed in fp32. Master
+ * weights, gradients and optimizer state stay fp32; batch norm, pooling,
+ * adds and the loss run in fp32 (docs/engine.md, "Mixed precision for
+ * trained layers"). Frozen layers follow frozen_algo instead. */
+typedef enum ck_precision {
+    CK_PRECISION_FP32 = 0,
+    CK_PRECISION_BF16 = 1
+} ck_precision;
+/* "fp32" | "bf16"; -1 with an error otherwise. */
+int ck_precision_parse(const char *s, ck_precision *out);
+const char *ck_precision_name(ck_precision p);
+
 typedef struct ck_net_config {
     ck_arch arch;            /* backbone (ck/arch.h), default vgg16 */
     ck_layout layout;        /* weights layout: decides ResNet v1 / v1.5, conv
@@ -86,11 +102,13 @@ typedef struct ck_net_config {
                               * 0 none (head only), 1 block5 / conv5, ... 5 all */
     ck_conv_algo frozen_algo; /* forward algorithm of frozen convs (trainable
                               * convs always use fp32, as backward does) */
+    ck_precision precision;  /* compute of the trained conv / dense layers */
     uint64_t seed;           /* head initialisation and dropout masks */
 } ck_net_config;
 
 /* Defaults: input 32, 20 classes, flatten, one hidden layer of 256, dropout
- * 0.5, no BN (momentum 0.01, eps 1e-3), head only, algo auto, seed 0. */
+ * 0.5, no BN (momentum 0.01, eps 1e-3), head only, algo auto, precision
+ * fp32, seed 0. */
 void ck_net_config_default(ck_net_config *cfg);
 /* "flatten" | "avg" (also "gap"); -1 with an error otherwise. */
 int ck_head_pool_parse(const char *s, ck_head_pool *out);

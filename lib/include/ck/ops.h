@@ -63,6 +63,12 @@ int ck_relu_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);
 /* dx = dy · [y > 0]; in-place (dx == dy) allowed. */
 int ck_relu_backward(ck_backend *be, const ck_tensor *y, const ck_tensor *dy, ck_tensor *dx);
 
+/* y = x rounded to the nearest bf16 value (ties to even, NaN stays NaN,
+ * ck_f32_to_bf16 of ck/dtype.h bit for bit), kept in F32: the bf16 compute
+ * of the trained layers under CK_PRECISION_BF16 (ck/model.h) is built from
+ * it and the F32 operations. Same element count; in-place allowed. */
+int ck_round_bf16(ck_backend *be, const ck_tensor *x, ck_tensor *y);
+
 /* 2×2 max-pool, stride 2 (H and W even). x [N,H,W,C] -> y [N,H/2,W/2,C].
  * Forward also on BF16 (x and y of the same dtype; exact either way). */
 int ck_maxpool2_forward(ck_backend *be, const ck_tensor *x, ck_tensor *y);

@@ -60,6 +60,8 @@ typedef struct ck_train_options {
     double dropout;
     char *unfreeze;       /* none | block5 | block4,block5 | ... */
     char *conv_algo;      /* auto | fp32 | winograd | bf16 (frozen part) */
+    char *precision;      /* fp32 | bf16: compute of the trained conv / dense
+                           * layers (ck_precision, ck/model.h) */
     /* optimisation */
     int epochs, batch;
     double lr;
