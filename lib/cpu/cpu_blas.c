@@ -5,7 +5,13 @@
  * fight: OpenBLAS workers and libgomp workers both spin-wait after their
  * work, and on a 2-core VM measured im2col+GEMM convolutions ran 2-3.5×
  * slower with both pools active than with one. So a large GEMM is split
- * here into row or column blocks, one single-threaded sgemm per thread. */
+ * here into tiles, one single-threaded sgemm per tile.
+ *
+ * The tiles are a function of the shape alone, never of the thread count:
+ * OpenBLAS's value for an element of C depends on the row count of the call
+ * it sits in (its AVX2 kernels: rows of a 5-row and a 1-row product differ
+ * in the last bits), so a split that followed the threads would change the
+ * bytes between 1 and 2 threads. */
 #include "cpu_kernels.h"
 
 #include <cblas.h>
@@ -36,33 +42,38 @@ void ck_cpu_sgemm_serial(int trans_a, int trans_b, long m, long n, long k, float
     sgemm1(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+long ck_cpu_gemm_tile_rows(long m, long k)
+{
+    long rows = (long)(((size_t)4 << 20) / ((size_t)k * sizeof(float)));
+    rows = rows > 1024 ? 1024 : rows < 16 ? 16 : rows;
+    return rows < m ? rows : m;
+}
+
+long ck_cpu_gemm_tile_cols(long row_tiles, long n)
+{
+    if (row_tiles >= 4 || n < 128)
+        return n;
+    long cb = (n / 4 + 15) / 16 * 16;
+    return cb < n ? cb : n;
+}
+
 void ck_cpu_sgemm(ck_backend *be, int trans_a, int trans_b, long m, long n, long k, float alpha,
                   const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc)
 {
-    int nt = be->threads;
-    if (nt <= 1 || omp_in_parallel() || m * n * k < GEMM_PAR_MIN || m <= 0 || n <= 0 || k <= 0) {
+    if (m * n * k < GEMM_PAR_MIN || m <= 0 || n <= 0 || k <= 0) {
         ck_cpu_sgemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    /* Split the larger of m and n; blocks are multiples of 16 so that the
-     * kernels' register tiles stay full. */
-    const int split_rows = m >= n;
-    const long len = split_rows ? m : n;
-    long block = (len + nt - 1) / nt;
-    block = (block + 15) / 16 * 16;
-    const long parts = (len + block - 1) / block;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (long p = 0; p < parts; p++) {
-        long s = p * block, e = s + block < len ? s + block : len;
-        if (split_rows) {
-            /* rows s..e of op(A) and C */
-            const float *ap = trans_a ? a + s : a + s * lda;
-            sgemm1(trans_a, trans_b, e - s, n, k, alpha, ap, lda, b, ldb, beta, c + s * ldc, ldc);
-        } else {
-            /* columns s..e of op(B) and C */
-            const float *bp = trans_b ? b + s * ldb : b + s;
-            sgemm1(trans_a, trans_b, m, e - s, k, alpha, a, lda, bp, ldb, beta, c + s, ldc);
-        }
+    const long rows = ck_cpu_gemm_tile_rows(m, k), row_tiles = (m + rows - 1) / rows;
+    const long cols = ck_cpu_gemm_tile_cols(row_tiles, n), col_tiles = (n + cols - 1) / cols;
+    const long tiles = row_tiles * col_tiles;
+    const int used = tiles < be->threads ? (int)tiles : be->threads;
+#pragma omp parallel for num_threads(used) if (used > 1 && !omp_in_parallel()) schedule(dynamic, 1)
+    for (long t = 0; t < tiles; t++) {
+        const long i0 = t / col_tiles * rows, j0 = t % col_tiles * cols;
+        const long mi = m - i0 < rows ? m - i0 : rows, nj = n - j0 < cols ? n - j0 : cols;
+        sgemm1(trans_a, trans_b, mi, nj, k, alpha, trans_a ? a + i0 : a + i0 * lda, lda,
+               trans_b ? b + j0 * ldb : b + j0, ldb, beta, c + i0 * ldc + j0, ldc);
     }
 }
 

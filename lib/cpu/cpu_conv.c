@@ -20,6 +20,18 @@
 
 #define CONV_COL_BYTES ((size_t)32 << 20)
 
+typedef struct conv_geom {
+    int n, h, w, ci; /* input */
+    int k, s, p;     /* window, stride, padding */
+    int ho, wo, co;  /* output */
+} conv_geom;
+
+static int gemm_conv_forward(ck_backend *be, const conv_geom *g, const float *in, const float *wt,
+                             const float *bias, float *out, int relu);
+static int gemm_conv_backward_filter(ck_backend *be, const conv_geom *g, const float *x, const float *gy,
+                                     float *dwp, float *db, float beta);
+static conv_geom geom_of(const ck_tensor *x, const ck_tensor *wt, const ck_tensor *y, int stride, int pad);
+
 /* Rows p0..p1-1 (flattened n,y,x pixels) of the im2col matrix of x. */
 static void im2col(int threads, const float *x, int h, int w, int c, long p0, long p1, float *col)
 {
@@ -55,15 +67,11 @@ static void im2col(int threads, const float *x, int h, int w, int c, long p0, lo
     }
 }
 
-/* Rows of a col chunk when `parts` threads each hold one: together bounded
- * to CONV_COL_BYTES, and at most 1/parts of the pixels so that every
- * thread gets work. */
-static long chunk_rows(long m, long k, int parts)
+/* Rows of a col chunk for the passes that walk the chunks in order (the
+ * backward ones): the col buffer bounded to CONV_COL_BYTES. */
+static long chunk_rows(long m, long k)
 {
-    long rows = (long)(CONV_COL_BYTES / (size_t)parts / ((size_t)k * sizeof(float)));
-    long even = (m + parts - 1) / parts;
-    if (rows > even)
-        rows = even;
+    long rows = (long)(CONV_COL_BYTES / ((size_t)k * sizeof(float)));
     if (rows < 16)
         rows = 16;
     return rows < m ? rows : m;
@@ -90,33 +98,13 @@ static void bias_relu(float *y, long rows, int co, const float *bias, int relu)
     bias_relu_ld(y, rows, co, co, bias, relu);
 }
 
-/* Each thread takes whole chunks of pixels: im2col into its own col buffer,
- * one single-threaded GEMM, bias and ReLU while the chunk is in cache. */
+/* The shared im2col + GEMM pass (gemm_conv_forward) with the 3×3 'same'
+ * geometry and its faster im2col. */
 int ck_cpu_conv3x3_fp32(ck_backend *be, const float *x, int n, int h, int w, int ci,
                         const float *wt, const float *bias, int co, float *y, int relu)
 {
-    const long m = (long)n * h * w, k = 9L * ci;
-    if (m == 0)
-        return 0;
-    const int nt = be->threads;
-    const long chunk = chunk_rows(m, k, nt);
-    const long nchunks = (m + chunk - 1) / chunk;
-    const int used = nchunks < nt ? (int)nchunks : nt;
-    float *col = ck_cpu_scratch(be, 0, (size_t)used * chunk * k * sizeof(float));
-    if (!col)
-        return -1;
-#pragma omp parallel num_threads(used)
-    {
-        float *mine = col + (size_t)omp_get_thread_num() * chunk * k;
-#pragma omp for schedule(dynamic, 1)
-        for (long c = 0; c < nchunks; c++) {
-            long p0 = c * chunk, rows = m - p0 < chunk ? m - p0 : chunk;
-            im2col(1, x, h, w, ci, p0, p0 + rows, mine);
-            ck_cpu_sgemm(be, 0, 0, rows, co, k, 1.0f, mine, k, wt, co, 0.0f, y + p0 * co, co);
-            bias_relu(y + p0 * co, rows, co, bias, relu);
-        }
-    }
-    return 0;
+    const conv_geom g = {n, h, w, ci, 3, 1, 1, h, w, co};
+    return gemm_conv_forward(be, &g, x, wt, bias, y, relu);
 }
 
 /* CK_CONV_AUTO: Winograd where it beat im2col + GEMM on a 2-core Zen 3
@@ -224,31 +212,8 @@ int ck_cpu_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_t
 int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
                                    ck_tensor *dw, ck_tensor *db, float beta)
 {
-    const int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3];
-    const int co = dy->shape[3];
-    const long m = (long)n * h * wd, k = 9L * ci;
-    float *dwp = dw->data;
-    if (m == 0) {
-        ck_cpu_sgemm(be, 1, 0, k, co, 0, 1.0f, NULL, 1, NULL, 1, beta, dwp, co);
-    } else {
-        /* Chunks in order, each im2col'ed by all threads and multiplied
-         * with the GEMM split over dW's rows: no per-thread dW copies to
-         * reduce, and the same summation order at any thread count. */
-        const long chunk = chunk_rows(m, k, 1);
-        float *col = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
-        if (!col)
-            return -1;
-        const float *g = dy->data;
-        for (long p0 = 0; p0 < m; p0 += chunk) {
-            long rows = m - p0 < chunk ? m - p0 : chunk;
-            im2col(be->threads, x->data, h, wd, ci, p0, p0 + rows, col);
-            ck_cpu_sgemm(be, 1, 0, k, co, rows, 1.0f, col, k, g + p0 * co, co, p0 == 0 ? beta : 1.0f,
-                         dwp, co);
-        }
-    }
-    if (db)
-        ck_cpu_colsum(be, dy->data, m, co, beta, db->data);
-    return 0;
+    const conv_geom g = geom_of(x, dw, dy, 1, 1);
+    return gemm_conv_backward_filter(be, &g, x->data, dy->data, dw->data, db ? db->data : NULL, beta);
 }
 
 /* ---- general convolutions (the graph backbones) ----------------------------
@@ -262,13 +227,8 @@ int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_
  * Backward data scatters dcol = dy·Wᵀ back (col2im); threads split the
  * channels, so every dx element is summed in one fixed order without
  * atomics. (The 3×3 'same' shape never gets here: ops.c sends it to the
- * conv3x3 kernels above.) */
-
-typedef struct conv_geom {
-    int n, h, w, ci; /* input */
-    int k, s, p;     /* window, stride, padding */
-    int ho, wo, co;  /* output */
-} conv_geom;
+ * conv3x3 kernels above, whose fp32 forward and backward-filter passes are
+ * the general ones below with the faster 3×3 im2col.) */
 
 static conv_geom geom_of(const ck_tensor *x, const ck_tensor *wt, const ck_tensor *y, int stride, int pad)
 {
@@ -316,6 +276,15 @@ static void im2col_general(int threads, const float *x, const conv_geom *g, long
     }
 }
 
+/* The 3×3 'same' geometry has its own, faster im2col. */
+static void im2col_any(int threads, const float *x, const conv_geom *g, long p0, long p1, float *col)
+{
+    if (g->k == 3 && g->s == 1 && g->p == 1 && g->ho == g->h && g->wo == g->w)
+        im2col(threads, x, g->h, g->w, g->ci, p0, p1, col);
+    else
+        im2col_general(threads, x, g, p0, p1, col);
+}
+
 /* dx += the col2im of rows p0..p1-1 of dcol. Threads own blocks of 16
  * channels (a cache line) and walk all rows in order: windows overlap, so
  * splitting rows would race. */
@@ -353,60 +322,16 @@ static void col2im_add(int threads, const float *dcol, const conv_geom *g, long 
     }
 }
 
-/* Rows of a forward chunk: a size that does not depend on the thread
- * count (OpenBLAS's result for a row can depend on the GEMM's row count:
- * 1 and 2 threads differed in the last bits with chunk_rows), 4 MiB of col
- * per thread, at most 1024 rows so that small batches still spread over
- * the threads. */
-static long fixed_chunk_rows(long m, long k)
+/* The forward pass of every im2col + GEMM convolution (3×3 'same' too):
+ * each thread takes whole tiles of output pixels × output columns (the
+ * tiles ck_cpu_sgemm would use, fixed by the shape), im2col (or, 1×1
+ * stride 1, the input rows themselves), one single-threaded GEMM, bias and
+ * ReLU while the tile is in cache. */
+static int gemm_conv_forward(ck_backend *be, const conv_geom *gp, const float *in, const float *wt,
+                             const float *bias, float *out, int relu)
 {
-    long rows = (long)(((size_t)4 << 20) / ((size_t)k * sizeof(float)));
-    rows = rows > 1024 ? 1024 : rows < 16 ? 16 : rows;
-    return rows < m ? rows : m;
-}
-
-/* Output columns per work item: all of them, unless there are too few row
- * chunks to keep the threads busy (small maps: ResNet's last stages, 32 and
- * 64 px inputs); then blocks of a quarter, a multiple of 16. A function of
- * the shape only, so the bytes do not depend on the thread count. */
-static long column_block(long nchunks, long co)
-{
-    if (nchunks >= 4 || co < 128)
-        return co;
-    long cb = (co / 4 + 15) / 16 * 16;
-    return cb < co ? cb : co;
-}
-
-/* C = op(A)·op(B) + beta·C on tiles fixed by the shape (row chunks ×
- * column blocks, as the forward pass uses), one single-threaded GEMM per
- * tile, the threads taking tiles: the same bytes at any thread count
- * (ck_cpu_sgemm's own split follows the thread count). */
-static void gemm_tiles(ck_backend *be, int ta, int tb, long m, long n, long k, const float *a, long lda,
-                       const float *b, long ldb, float beta, float *c, long ldc)
-{
-    const long chunk = fixed_chunk_rows(m, k), nchunks = (m + chunk - 1) / chunk;
-    const long cb = column_block(nchunks, n), ncb = (n + cb - 1) / cb, items = nchunks * ncb;
-    const int used = items < be->threads ? (int)items : be->threads;
-#pragma omp parallel for num_threads(used) schedule(dynamic, 1)
-    for (long it = 0; it < items; it++) {
-        const long p0 = it / ncb * chunk, j0 = it % ncb * cb;
-        const long rows = m - p0 < chunk ? m - p0 : chunk, cols = n - j0 < cb ? n - j0 : cb;
-        ck_cpu_sgemm_serial(ta, tb, rows, cols, k, 1.0f, ta ? a + p0 : a + p0 * lda, lda,
-                            tb ? b + j0 * ldb : b + j0, ldb, beta, c + p0 * ldc + j0, ldc);
-    }
-}
-
-/* Like ck_cpu_conv3x3_fp32: each thread takes whole chunks of output
- * pixels (times a block of output columns), im2col (or, 1×1 stride 1, the
- * input rows themselves), one single-threaded GEMM, bias and ReLU while
- * the chunk is in cache. */
-int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b, ck_tensor *y,
-                        int stride, int pad, int relu)
-{
-    const conv_geom g = geom_of(x, w, y, stride, pad);
+    const conv_geom g = *gp;
     const long m = (long)g.n * g.ho * g.wo, k = (long)g.k * g.k * g.ci;
-    const float *bias = b ? b->data : NULL;
-    float *out = y->data;
     if (m == 0 || g.co == 0)
         return 0;
     if (k == 0) { /* no input channels: the bias alone */
@@ -415,14 +340,13 @@ int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, 
         return 0;
     }
     const int direct = direct_1x1(&g), nt = be->threads;
-    const long chunk = fixed_chunk_rows(m, k);
+    const long chunk = ck_cpu_gemm_tile_rows(m, k);
     const long nchunks = (m + chunk - 1) / chunk;
-    const long cb = column_block(nchunks, g.co), ncb = (g.co + cb - 1) / cb, items = nchunks * ncb;
+    const long cb = ck_cpu_gemm_tile_cols(nchunks, g.co), ncb = (g.co + cb - 1) / cb, items = nchunks * ncb;
     const int used = items < nt ? (int)items : nt;
     float *col = NULL;
     if (!direct && !(col = ck_cpu_scratch(be, 0, (size_t)used * chunk * k * sizeof(float))))
         return -1;
-    const float *in = x->data, *wt = w->data;
 #pragma omp parallel num_threads(used)
     {
         float *mine = direct ? NULL : col + (size_t)omp_get_thread_num() * chunk * k;
@@ -434,7 +358,7 @@ int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, 
             const float *a = in + p0 * k;
             if (!direct) {
                 if (have != c)
-                    im2col_general(1, in, &g, p0, p0 + rows, mine);
+                    im2col_any(1, in, &g, p0, p0 + rows, mine);
                 have = c;
                 a = mine;
             }
@@ -446,6 +370,13 @@ int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, 
     return 0;
 }
 
+int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b, ck_tensor *y,
+                        int stride, int pad, int relu)
+{
+    const conv_geom g = geom_of(x, w, y, stride, pad);
+    return gemm_conv_forward(be, &g, x->data, w->data, b ? b->data : NULL, y->data, relu);
+}
+
 int ck_cpu_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx, int stride,
                               int pad)
 {
@@ -454,7 +385,7 @@ int ck_cpu_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tens
     float *d = dx->data;
     if (direct_1x1(&g)) { /* dx [N·H·W, Ci] = dy · Wᵀ */
         if (m > 0 && g.ci > 0)
-            gemm_tiles(be, 0, 1, m, g.ci, g.co, dy->data, g.co, w->data, g.co, 0.0f, d, g.ci);
+            ck_cpu_sgemm(be, 0, 1, m, g.ci, g.co, 1.0f, dy->data, g.co, w->data, g.co, 0.0f, d, g.ci);
         return 0;
     }
     const long nx = (long)g.n * g.h * g.w * g.ci;
@@ -465,7 +396,7 @@ int ck_cpu_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tens
         return 0;
     /* Chunks in order: dcol = dy·Wᵀ with the GEMM split over the threads,
      * then the scatter split over channels. */
-    const long chunk = chunk_rows(m, k, 1);
+    const long chunk = chunk_rows(m, k);
     float *dcol = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
     if (!dcol)
         return -1;
@@ -478,32 +409,40 @@ int ck_cpu_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tens
     return 0;
 }
 
-int ck_cpu_conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
-                                ck_tensor *db, int stride, int pad, float beta)
+/* dW = beta·dW + colᵀ·dy (db likewise from dy's column sums): chunks of
+ * pixels in order, each im2col'ed by all threads and multiplied with the
+ * GEMM split over dW's tiles, so every sum has one order at any thread
+ * count and no per-thread dW copies need reducing. */
+static int gemm_conv_backward_filter(ck_backend *be, const conv_geom *gp, const float *x, const float *gy,
+                                     float *dwp, float *db, float beta)
 {
-    const conv_geom g = geom_of(x, dw, dy, stride, pad);
+    const conv_geom g = *gp;
     const long m = (long)g.n * g.ho * g.wo, k = (long)g.k * g.k * g.ci;
-    float *dwp = dw->data;
-    const float *gy = dy->data;
     if (m == 0 || k == 0) {
         ck_cpu_sgemm(be, 1, 0, k, g.co, 0, 1.0f, NULL, 1, NULL, 1, beta, dwp, g.co); /* beta·dW */
     } else if (direct_1x1(&g)) {
         /* dW [Ci, Co] = xᵀ · dy */
-        gemm_tiles(be, 1, 0, k, g.co, m, x->data, k, gy, g.co, beta, dwp, g.co);
+        ck_cpu_sgemm(be, 1, 0, k, g.co, m, 1.0f, x, k, gy, g.co, beta, dwp, g.co);
     } else {
-        /* As for 3×3: chunks in order, the same sums at any thread count. */
-        const long chunk = chunk_rows(m, k, 1);
+        const long chunk = chunk_rows(m, k);
         float *col = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
         if (!col)
             return -1;
         for (long p0 = 0; p0 < m; p0 += chunk) {
             long rows = m - p0 < chunk ? m - p0 : chunk;
-            im2col_general(be->threads, x->data, &g, p0, p0 + rows, col);
+            im2col_any(be->threads, x, &g, p0, p0 + rows, col);
             ck_cpu_sgemm(be, 1, 0, k, g.co, rows, 1.0f, col, k, gy + p0 * g.co, g.co, p0 == 0 ? beta : 1.0f, dwp,
                          g.co);
         }
     }
     if (db)
-        ck_cpu_colsum(be, gy, m, g.co, beta, db->data);
+        ck_cpu_colsum(be, gy, m, g.co, beta, db);
     return 0;
+}
+
+int ck_cpu_conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
+                                ck_tensor *db, int stride, int pad, float beta)
+{
+    const conv_geom g = geom_of(x, dw, dy, stride, pad);
+    return gemm_conv_backward_filter(be, &g, x->data, dy->data, dw->data, db ? db->data : NULL, beta);
 }

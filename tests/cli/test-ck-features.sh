@@ -13,6 +13,10 @@ npy_data() { od -An -v -tf4 -w4 -j $((10 + $(od -An -tu2 -j8 -N2 "$1"))) "$1" | 
 max_rel() { paste "$1" "$2" | awk '{ d = $1 - $2; d = d < 0 ? -d : d; b = $2 < 0 ? -$2 : $2;
   r = d / (1e-3 + b); if (r > m) m = r } END { printf "%.3g\n", m + 0 }'; }
 close() { [ "$(awk -v r="$1" 'BEGIN { print (r <= 1e-5) }')" = 1 ]; }
+# Between runs of other batch sizes: OpenBLAS's sums for a row depend on
+# the row count of the GEMM (its AVX2 kernels: up to 1.1e-4 here through
+# the 13 layers); another image's row is off by order 1.
+close_batch() { [ "$(awk -v r="$1" 'BEGIN { print (r <= 1e-3) }')" = 1 ]; }
 
 ck-synth -o "$T/syn" -c 2 -n 5 -t 2 -S 64 -j 1 >/dev/null 2>&1 || { echo "FAIL: ck-synth" >&2; exit 1; }
 ck-weights random --seed 11 -o "$T/w.h5" >/dev/null 2>&1 || { echo "FAIL: ck-weights random" >&2; exit 1; }
@@ -106,7 +110,9 @@ cd - >/dev/null || exit 1
 printf 'train_00004.png\ntrain_00000.png\n' | cmp -s - "$T/args.npy.names" || fail "argument names"
 npy_data "$T/args.npy" >"$T/args.f"
 r=$(max_rel "$T/args.f" <(sed -n '2049,2560p' "$T/avg.f"; sed -n '1,512p' "$T/avg.f"))
-close "$r" || fail "argument rows are not the manifest's rows 4 and 0 (rel $r)"
+close_batch "$r" || fail "argument rows are not the manifest's rows 4 and 0 (rel $r)"
+r=$(max_rel "$T/args.f" <(sed -n '1,512p' "$T/avg.f"; sed -n '2049,2560p' "$T/avg.f"))
+close_batch "$r" && fail "rows 0 and 4 swapped pass for the argument rows (rel $r): the check cannot tell"
 
 # --tta flip: the mean of the image's row and its mirror image's row.
 ck-augment --flip h:1 -o - "$T/syn/train/train_00002.png" >"$T/flip.png" 2>/dev/null || fail "ck-augment flip"
@@ -115,7 +121,7 @@ expect 0 $F -o "$T/tta.npy" --tta flip "$T/syn/train/train_00002.png"
 npy_data "$T/pair.npy" | awk '{ v[NR] = $1 } END { for (c = 1; c <= 512; c++) printf "%.9g\n", (v[c] + v[c + 512]) / 2 }' >"$T/pair.f"
 npy_data "$T/tta.npy" >"$T/tta.f"
 r=$(max_rel "$T/tta.f" "$T/pair.f")
-close "$r" || fail "--tta flip is not the mean of the image and its mirror image (rel $r)"
+close_batch "$r" || fail "--tta flip is not the mean of the image and its mirror image (rel $r)"
 cmp -s "$T/tta.f" <(sed -n '1025,1536p' "$T/avg.f") && fail "--tta flip changed nothing"
 
 # ResNet50: the backbone is the weights file's; 2048 channels at the end.
