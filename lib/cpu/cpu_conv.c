@@ -28,6 +28,9 @@ typedef struct conv_geom {
 
 static int gemm_conv_forward(ck_backend *be, const conv_geom *g, const float *in, const float *wt,
                              const float *bias, float *out, int relu);
+static int gemm_conv_backward_filter(ck_backend *be, const conv_geom *g, const float *x, const float *gy,
+                                     float *dwp, float *db, float beta);
+static conv_geom geom_of(const ck_tensor *x, const ck_tensor *wt, const ck_tensor *y, int stride, int pad);
 
 /* Rows p0..p1-1 (flattened n,y,x pixels) of the im2col matrix of x. */
 static void im2col(int threads, const float *x, int h, int w, int c, long p0, long p1, float *col)
@@ -209,31 +212,8 @@ int ck_cpu_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_t
 int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
                                    ck_tensor *dw, ck_tensor *db, float beta)
 {
-    const int n = x->shape[0], h = x->shape[1], wd = x->shape[2], ci = x->shape[3];
-    const int co = dy->shape[3];
-    const long m = (long)n * h * wd, k = 9L * ci;
-    float *dwp = dw->data;
-    if (m == 0) {
-        ck_cpu_sgemm(be, 1, 0, k, co, 0, 1.0f, NULL, 1, NULL, 1, beta, dwp, co);
-    } else {
-        /* Chunks in order, each im2col'ed by all threads and multiplied
-         * with the GEMM split over dW's rows: no per-thread dW copies to
-         * reduce, and the same summation order at any thread count. */
-        const long chunk = chunk_rows(m, k);
-        float *col = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
-        if (!col)
-            return -1;
-        const float *g = dy->data;
-        for (long p0 = 0; p0 < m; p0 += chunk) {
-            long rows = m - p0 < chunk ? m - p0 : chunk;
-            im2col(be->threads, x->data, h, wd, ci, p0, p0 + rows, col);
-            ck_cpu_sgemm(be, 1, 0, k, co, rows, 1.0f, col, k, g + p0 * co, co, p0 == 0 ? beta : 1.0f,
-                         dwp, co);
-        }
-    }
-    if (db)
-        ck_cpu_colsum(be, dy->data, m, co, beta, db->data);
-    return 0;
+    const conv_geom g = geom_of(x, dw, dy, 1, 1);
+    return gemm_conv_backward_filter(be, &g, x->data, dy->data, dw->data, db ? db->data : NULL, beta);
 }
 
 /* ---- general convolutions (the graph backbones) ----------------------------
@@ -247,7 +227,8 @@ int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_
  * Backward data scatters dcol = dy·Wᵀ back (col2im); threads split the
  * channels, so every dx element is summed in one fixed order without
  * atomics. (The 3×3 'same' shape never gets here: ops.c sends it to the
- * conv3x3 kernels above.) */
+ * conv3x3 kernels above, whose fp32 forward and backward-filter passes are
+ * the general ones below with the faster 3×3 im2col.) */
 
 static conv_geom geom_of(const ck_tensor *x, const ck_tensor *wt, const ck_tensor *y, int stride, int pad)
 {
@@ -293,6 +274,15 @@ static void im2col_general(int threads, const float *x, const conv_geom *g, long
             }
         }
     }
+}
+
+/* The 3×3 'same' geometry has its own, faster im2col. */
+static void im2col_any(int threads, const float *x, const conv_geom *g, long p0, long p1, float *col)
+{
+    if (g->k == 3 && g->s == 1 && g->p == 1 && g->ho == g->h && g->wo == g->w)
+        im2col(threads, x, g->h, g->w, g->ci, p0, p1, col);
+    else
+        im2col_general(threads, x, g, p0, p1, col);
 }
 
 /* dx += the col2im of rows p0..p1-1 of dcol. Threads own blocks of 16
@@ -357,7 +347,6 @@ static int gemm_conv_forward(ck_backend *be, const conv_geom *gp, const float *i
     float *col = NULL;
     if (!direct && !(col = ck_cpu_scratch(be, 0, (size_t)used * chunk * k * sizeof(float))))
         return -1;
-    const int same3 = g.k == 3 && g.s == 1 && g.p == 1 && g.ho == g.h && g.wo == g.w;
 #pragma omp parallel num_threads(used)
     {
         float *mine = direct ? NULL : col + (size_t)omp_get_thread_num() * chunk * k;
@@ -368,10 +357,8 @@ static int gemm_conv_forward(ck_backend *be, const conv_geom *gp, const float *i
             long p0 = c * chunk, rows = m - p0 < chunk ? m - p0 : chunk;
             const float *a = in + p0 * k;
             if (!direct) {
-                if (have != c && same3)
-                    im2col(1, in, g.h, g.w, g.ci, p0, p0 + rows, mine);
-                else if (have != c)
-                    im2col_general(1, in, &g, p0, p0 + rows, mine);
+                if (have != c)
+                    im2col_any(1, in, &g, p0, p0 + rows, mine);
                 have = c;
                 a = mine;
             }
@@ -422,32 +409,40 @@ int ck_cpu_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tens
     return 0;
 }
 
-int ck_cpu_conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
-                                ck_tensor *db, int stride, int pad, float beta)
+/* dW = beta·dW + colᵀ·dy (db likewise from dy's column sums): chunks of
+ * pixels in order, each im2col'ed by all threads and multiplied with the
+ * GEMM split over dW's tiles, so every sum has one order at any thread
+ * count and no per-thread dW copies need reducing. */
+static int gemm_conv_backward_filter(ck_backend *be, const conv_geom *gp, const float *x, const float *gy,
+                                     float *dwp, float *db, float beta)
 {
-    const conv_geom g = geom_of(x, dw, dy, stride, pad);
+    const conv_geom g = *gp;
     const long m = (long)g.n * g.ho * g.wo, k = (long)g.k * g.k * g.ci;
-    float *dwp = dw->data;
-    const float *gy = dy->data;
     if (m == 0 || k == 0) {
         ck_cpu_sgemm(be, 1, 0, k, g.co, 0, 1.0f, NULL, 1, NULL, 1, beta, dwp, g.co); /* beta·dW */
     } else if (direct_1x1(&g)) {
         /* dW [Ci, Co] = xᵀ · dy */
-        ck_cpu_sgemm(be, 1, 0, k, g.co, m, 1.0f, x->data, k, gy, g.co, beta, dwp, g.co);
+        ck_cpu_sgemm(be, 1, 0, k, g.co, m, 1.0f, x, k, gy, g.co, beta, dwp, g.co);
     } else {
-        /* As for 3×3: chunks in order, the same sums at any thread count. */
         const long chunk = chunk_rows(m, k);
         float *col = ck_cpu_scratch(be, 0, (size_t)chunk * k * sizeof(float));
         if (!col)
             return -1;
         for (long p0 = 0; p0 < m; p0 += chunk) {
             long rows = m - p0 < chunk ? m - p0 : chunk;
-            im2col_general(be->threads, x->data, &g, p0, p0 + rows, col);
+            im2col_any(be->threads, x, &g, p0, p0 + rows, col);
             ck_cpu_sgemm(be, 1, 0, k, g.co, rows, 1.0f, col, k, gy + p0 * g.co, g.co, p0 == 0 ? beta : 1.0f, dwp,
                          g.co);
         }
     }
     if (db)
-        ck_cpu_colsum(be, gy, m, g.co, beta, db->data);
+        ck_cpu_colsum(be, gy, m, g.co, beta, db);
     return 0;
+}
+
+int ck_cpu_conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,
+                                ck_tensor *db, int stride, int pad, float beta)
+{
+    const conv_geom g = geom_of(x, dw, dy, stride, pad);
+    return gemm_conv_backward_filter(be, &g, x->data, dy->data, dw->data, db ? db->data : NULL, beta);
 }
