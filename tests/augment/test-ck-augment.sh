@@ -109,7 +109,7 @@ ok "dry-run writes nothing" test ! -e dry/train_00000_aug00.png
 # ulimit -v proves no large allocation (not under ASan: it reserves shadow
 # memory up front).
 mkdir -p bomb
-ck-augment -q --format jpg -o bomb in/train_00000.png > /dev/null || echo "FAIL: jpeg for the bomb" >&2
+ck-augment -q --format jpg -o bomb in/train_00000.png > /dev/null || fail "jpeg for the bomb"
 perl -e 'local $/; my $j = <STDIN>; $j =~ s/\xff\xc0(..)(.)..../"\xff\xc0$1$2" . pack("nn", 65000, 65000)/se
            or die "no SOF0\n"; print $j' < bomb/train_00000_aug00.jpg > bomb/big.jpg
 perl -MCompress::Zlib -e '

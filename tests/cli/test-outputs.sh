@@ -109,7 +109,7 @@ ok "checkpoint temporaries gone" test ! -e x.ckpt.tmp.0a1b2c -a ! -e x.last.ckpt
 # --- one ck-augment per output folder -------------------------------------------
 mkdir -p aug
 exec 9>aug/.ck-lock
-flock -n 9 || echo "FAIL: could not take the lock" >&2
+flock -n 9 || fail "could not take the lock"
 expect 1 ck-augment -m d/train_master.tsv --images d/train -o aug -q
 has "$err" "being written by another run"
 exec 9>&-
