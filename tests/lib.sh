@@ -4,6 +4,8 @@
 # A tool missing from the build is a failure, never a skip. Afterwards the
 # working directory is $T, a scratch folder removed at exit, and:
 #   check COND        evaluate COND; on failure print it and count it
+#   ok WHAT CMD…      run CMD (no eval); on failure count a failure named WHAT
+#   not CMD…          run CMD and succeed when it fails (for ok)
 #   expect CODE CMD…  run CMD, keep its stdout/stderr in $out/$err (and
 #                     $T/out, $T/err), count a wrong exit status
 #   has TEXT PART     count TEXT not containing PART
@@ -19,6 +21,8 @@ cd "$T" || exit 1
 fails=0
 fail() { echo "FAILED: $*" >&2; fails=$((fails + 1)); }
 check() { eval "$1" || fail "$1"; }
+ok() { local what=$1; shift; "$@" || fail "$what"; }
+not() { ! "$@"; }
 expect() {
   local want=$1; shift
   "$@" >"$T/out" 2>"$T/err"; local got=$?
