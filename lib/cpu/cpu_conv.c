@@ -26,11 +26,6 @@ typedef struct conv_geom {
     int ho, wo, co;  /* output */
 } conv_geom;
 
-static int gemm_conv_forward(ck_backend *be, const conv_geom *g, const float *in, const float *wt,
-                             const float *bias, float *out, int relu);
-static int gemm_conv_backward_filter(ck_backend *be, const conv_geom *g, const float *x, const float *gy,
-                                     float *dwp, float *db, float beta);
-static conv_geom geom_of(const ck_tensor *x, const ck_tensor *wt, const ck_tensor *y, int stride, int pad);
 
 /* Rows p0..p1-1 (flattened n,y,x pixels) of the im2col matrix of x. */
 static void im2col(int threads, const float *x, int h, int w, int c, long p0, long p1, float *col)
@@ -96,15 +91,6 @@ static void bias_relu_ld(float *y, long rows, long co, long ld, const float *bia
 static void bias_relu(float *y, long rows, int co, const float *bias, int relu)
 {
     bias_relu_ld(y, rows, co, co, bias, relu);
-}
-
-/* The shared im2col + GEMM pass (gemm_conv_forward) with the 3×3 'same'
- * geometry and its faster im2col. */
-int ck_cpu_conv3x3_fp32(ck_backend *be, const float *x, int n, int h, int w, int ci,
-                        const float *wt, const float *bias, int co, float *y, int relu)
-{
-    const conv_geom g = {n, h, w, ci, 3, 1, 1, h, w, co};
-    return gemm_conv_forward(be, &g, x, wt, bias, y, relu);
 }
 
 /* CK_CONV_AUTO: Winograd where it beat im2col + GEMM on a 2-core Zen 3
@@ -209,13 +195,6 @@ int ck_cpu_conv3x3_backward_data(ck_backend *be, const ck_tensor *dy, const ck_t
     return ck_cpu_conv3x3_fp32(be, dy->data, n, h, wd, co, wf, NULL, ci, dx->data, 0);
 }
 
-int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
-                                   ck_tensor *dw, ck_tensor *db, float beta)
-{
-    const conv_geom g = geom_of(x, dw, dy, 1, 1);
-    return gemm_conv_backward_filter(be, &g, x->data, dy->data, dw->data, db ? db->data : NULL, beta);
-}
-
 /* ---- general convolutions (the graph backbones) ----------------------------
  *
  * Any square k×k kernel with stride s and symmetric zero padding p, F32.
@@ -228,7 +207,7 @@ int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_
  * channels, so every dx element is summed in one fixed order without
  * atomics. (The 3×3 'same' shape never gets here: ops.c sends it to the
  * conv3x3 kernels above, whose fp32 forward and backward-filter passes are
- * the general ones below with the faster 3×3 im2col.) */
+ * these general ones with the faster 3×3 im2col: wrappers at the end.) */
 
 static conv_geom geom_of(const ck_tensor *x, const ck_tensor *wt, const ck_tensor *y, int stride, int pad)
 {
@@ -444,5 +423,21 @@ int ck_cpu_conv_backward_filter(ck_backend *be, const ck_tensor *x, const ck_ten
                                 ck_tensor *db, int stride, int pad, float beta)
 {
     const conv_geom g = geom_of(x, dw, dy, stride, pad);
+    return gemm_conv_backward_filter(be, &g, x->data, dy->data, dw->data, db ? db->data : NULL, beta);
+}
+
+/* The 3×3 kernels' fp32 forward and backward filter: the general passes
+ * above with the 3×3 geometry (im2col_any picks the faster 3×3 im2col). */
+int ck_cpu_conv3x3_fp32(ck_backend *be, const float *x, int n, int h, int w, int ci,
+                        const float *wt, const float *bias, int co, float *y, int relu)
+{
+    const conv_geom g = {n, h, w, ci, 3, 1, 1, h, w, co};
+    return gemm_conv_forward(be, &g, x, wt, bias, y, relu);
+}
+
+int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,
+                                   ck_tensor *dw, ck_tensor *db, float beta)
+{
+    const conv_geom g = geom_of(x, dw, dy, 1, 1);
     return gemm_conv_backward_filter(be, &g, x->data, dy->data, dw->data, db ? db->data : NULL, beta);
 }

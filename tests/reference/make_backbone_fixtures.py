@@ -65,7 +65,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from make_fixtures import save_safetensors  # the same writer as the other fixtures
+from make_fixtures import fixture_array, save_safetensors  # as the other fixtures
 
 DT = torch.float64
 rs = np.random.RandomState(2026)
@@ -85,15 +85,8 @@ CANDIDATES = 16  # image draws tried for the training step (relu_margin)
 
 
 def put(name, a):
-    if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
-    a = np.asarray(a)
-    if a.dtype == np.float64:
-        a = a.astype(np.float32)
-    if a.ndim == 0:
-        a = a.reshape(1)
     assert name not in out, name
-    out[name] = np.ascontiguousarray(a)
+    out[name] = fixture_array(a)
 
 
 def load_safetensors(path):

@@ -48,7 +48,8 @@ def T(a, grad=False):
     return t
 
 
-def put(name, a):
+def fixture_array(a):
+    """A tensor or array as a fixture stores it: float32, at least 1-D."""
     if isinstance(a, torch.Tensor):
         a = a.detach().cpu().numpy()
     a = np.asarray(a)
@@ -56,7 +57,11 @@ def put(name, a):
         a = a.astype(np.float32)
     if a.ndim == 0:
         a = a.reshape(1)
-    out[name] = np.ascontiguousarray(a)
+    return np.ascontiguousarray(a)
+
+
+def put(name, a):
+    out[name] = fixture_array(a)
 
 
 def save_safetensors(path, tensors):
