@@ -572,20 +572,18 @@ static int run_backward(ck_model *m, int dry)
         if (l->wr && !(xr = ck_model_pool_get(m, &m->grads)))
             return -1;
         int rc = 0;
-        if (!dry && l->wr) {
-            if (l->relu)
-                rc = ck_relu_backward(be, out, g, g);
-            if (!rc)
-                rc = backward_bf16(m, l, in, xr, g, d0, dw, db);
-        } else if (!dry) {
+        if (!dry) {
             switch (l->type) {
             case L_CONV:
                 if (l->relu)
                     rc = ck_relu_backward(be, out, g, g);
-                if (!rc)
+                if (!rc && l->wr) {
+                    rc = backward_bf16(m, l, in, xr, g, d0, dw, db);
+                } else if (!rc) {
                     rc = ck_conv_backward_filter(be, in, g, dw, db, l->stride, l->pad, 1.0f);
-                if (!rc && d0)
-                    rc = ck_conv_backward_data(be, g, P(m, l, 0), d0, l->stride, l->pad);
+                    if (!rc && d0)
+                        rc = ck_conv_backward_data(be, g, P(m, l, 0), d0, l->stride, l->pad);
+                }
                 break;
             case L_MAXPOOL:
                 if (d0)
@@ -615,7 +613,8 @@ static int run_backward(ck_model *m, int dry)
                 if (l->relu)
                     rc = ck_relu_backward(be, out, g, g);
                 if (!rc)
-                    rc = ck_dense_backward(be, in, P(m, l, 0), g, d0, dw, db, 1.0f);
+                    rc = l->wr ? backward_bf16(m, l, in, xr, g, d0, dw, db)
+                               : ck_dense_backward(be, in, P(m, l, 0), g, d0, dw, db, 1.0f);
                 break;
             case L_BN:
                 rc = ck_batchnorm_backward(be, in, g, P(m, l, 0), l->save_mean, l->save_invstd, d0, dw, db, 1.0f);
