@@ -72,25 +72,14 @@ static long chunk_rows(long m, long k)
     return rows < m ? rows : m;
 }
 
-/* Bias and ReLU on rows of `co` values, `ld` apart. */
-static void bias_relu_ld(float *y, long rows, long co, long ld, const float *bias, int relu)
+/* ReLU on rows of `cols` values, `ld` apart. */
+static void relu_rows(float *y, long rows, long cols, long ld)
 {
-    if (!bias && !relu)
-        return;
     for (long r = 0; r < rows; r++) {
         float *v = y + r * ld;
-        if (bias)
-            for (long j = 0; j < co; j++)
-                v[j] += bias[j];
-        if (relu)
-            for (long j = 0; j < co; j++)
-                v[j] = v[j] > 0.0f ? v[j] : 0.0f;
+        for (long j = 0; j < cols; j++)
+            v[j] = v[j] > 0.0f ? v[j] : 0.0f;
     }
-}
-
-static void bias_relu(float *y, long rows, int co, const float *bias, int relu)
-{
-    bias_relu_ld(y, rows, co, co, bias, relu);
 }
 
 /* CK_CONV_AUTO: Winograd where it beat im2col + GEMM on a 2-core Zen 3
@@ -301,59 +290,79 @@ static void col2im_add(int threads, const float *dcol, const conv_geom *g, long 
     }
 }
 
+/* C's starting value for the GEMM of a tile: the bias (plus the residual
+ * rows), so the GEMM accumulates onto it (beta 1) and neither OpenBLAS's
+ * C := 0 pass nor a separate bias or add pass runs. */
+static void tile_init(float *o, long rows, long cols, long ld, const float *bias, const float *res)
+{
+    for (long i = 0; i < rows; i++) {
+        float *v = o + i * ld;
+        const float *q = res ? res + i * ld : NULL;
+        if (bias && q)
+            for (long j = 0; j < cols; j++)
+                v[j] = bias[j] + q[j];
+        else if (bias)
+            memcpy(v, bias, (size_t)cols * sizeof *v);
+        else
+            memcpy(v, q, (size_t)cols * sizeof *v);
+    }
+}
+
 /* The forward pass of every im2col + GEMM convolution (3×3 'same' too):
  * each thread takes whole tiles of output pixels × output columns (the
  * tiles ck_cpu_sgemm would use, fixed by the shape), im2col (or, 1×1
- * stride 1, the input rows themselves), one single-threaded GEMM, bias and
- * ReLU while the tile is in cache. */
+ * stride 1, the input rows themselves), C := bias + residual, one
+ * single-threaded GEMM onto it, ReLU while the tile is in cache. res (may
+ * be NULL) has out's shape. */
 static int gemm_conv_forward(ck_backend *be, const conv_geom *gp, const float *in, const float *wt,
-                             const float *bias, float *out, int relu)
+                             const float *bias, const float *res, float *out, int relu)
 {
     const conv_geom g = *gp;
     const long m = (long)g.n * g.ho * g.wo, k = (long)g.k * g.k * g.ci;
     if (m == 0 || g.co == 0)
         return 0;
-    if (k == 0) { /* no input channels: the bias alone */
-        ck_cpu_sgemm(be, 0, 0, m, g.co, 0, 1.0f, NULL, 1, NULL, 1, 0.0f, out, g.co);
-        bias_relu(out, m, g.co, bias, relu);
-        return 0;
-    }
     const int direct = direct_1x1(&g), nt = be->threads;
-    const long chunk = ck_cpu_gemm_tile_rows(m, k);
+    const long chunk = ck_cpu_gemm_tile_rows(m, k > 0 ? k : 1);
     const long nchunks = (m + chunk - 1) / chunk;
     const long cb = ck_cpu_gemm_tile_cols(nchunks, g.co), ncb = (g.co + cb - 1) / cb, items = nchunks * ncb;
     const int used = items < nt ? (int)items : nt;
     float *col = NULL;
-    if (!direct && !(col = ck_cpu_scratch(be, 0, (size_t)used * chunk * k * sizeof(float))))
+    if (!direct && k > 0 && !(col = ck_cpu_scratch(be, 0, (size_t)used * chunk * k * sizeof(float))))
         return -1;
 #pragma omp parallel num_threads(used)
     {
-        float *mine = direct ? NULL : col + (size_t)omp_get_thread_num() * chunk * k;
+        float *mine = direct || k == 0 ? NULL : col + (size_t)omp_get_thread_num() * chunk * k;
         long have = -1; /* the row chunk im2col'd into mine */
 #pragma omp for schedule(dynamic, 1)
         for (long it = 0; it < items; it++) {
             const long c = it / ncb, j0 = it % ncb * cb, cols = g.co - j0 < cb ? g.co - j0 : cb;
             long p0 = c * chunk, rows = m - p0 < chunk ? m - p0 : chunk;
             const float *a = in + p0 * k;
-            if (!direct) {
+            if (!direct && k > 0) {
                 if (have != c)
                     im2col_any(1, in, &g, p0, p0 + rows, mine);
                 have = c;
                 a = mine;
             }
             float *o = out + p0 * g.co + j0;
-            ck_cpu_sgemm_serial(0, 0, rows, cols, k, 1.0f, a, k, wt + j0, g.co, 0.0f, o, g.co);
-            bias_relu_ld(o, rows, cols, g.co, bias ? bias + j0 : NULL, relu);
+            const int init = bias || res;
+            if (init)
+                tile_init(o, rows, cols, g.co, bias ? bias + j0 : NULL, res ? res + p0 * g.co + j0 : NULL);
+            /* k = 0 (no input channels): C := 0 or the bias alone */
+            ck_cpu_sgemm_serial(0, 0, rows, cols, k, 1.0f, a, k > 0 ? k : 1, wt + j0, g.co, init ? 1.0f : 0.0f, o,
+                                g.co);
+            if (relu)
+                relu_rows(o, rows, cols, g.co);
         }
     }
     return 0;
 }
 
-int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b, ck_tensor *y,
-                        int stride, int pad, int relu)
+int ck_cpu_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
+                        const ck_tensor *r, ck_tensor *y, int stride, int pad, int relu)
 {
     const conv_geom g = geom_of(x, w, y, stride, pad);
-    return gemm_conv_forward(be, &g, x->data, w->data, b ? b->data : NULL, y->data, relu);
+    return gemm_conv_forward(be, &g, x->data, w->data, b ? b->data : NULL, r ? r->data : NULL, y->data, relu);
 }
 
 int ck_cpu_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx, int stride,
@@ -432,7 +441,7 @@ int ck_cpu_conv3x3_fp32(ck_backend *be, const float *x, int n, int h, int w, int
                         const float *wt, const float *bias, int co, float *y, int relu)
 {
     const conv_geom g = {n, h, w, ci, 3, 1, 1, h, w, co};
-    return gemm_conv_forward(be, &g, x, wt, bias, y, relu);
+    return gemm_conv_forward(be, &g, x, wt, bias, NULL, y, relu);
 }
 
 int ck_cpu_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tensor *dy,

@@ -387,20 +387,28 @@ int ck_cuda_conv3x3_forward(ck_backend *be, const ck_tensor *x, const ck_tensor 
     return conv_forward_f32(be, x, w, b, y, &g, relu);
 }
 
-int ck_cuda_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b, ck_tensor *y,
-                         int stride, int pad, int relu)
+/* With a residual r: the convolution, then the add kernel with the ReLU
+ * (cuDNN's fused z input is a later step; this composition keeps the same
+ * result as the CPU's one pass up to rounding). */
+int ck_cuda_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
+                         const ck_tensor *r, ck_tensor *y, int stride, int pad, int relu)
 {
     CK_ON_DEVICE(be);
     const cu_geom g = geom_of(x, y, w->shape[0], stride, pad);
     if ((size_t)g.n * g.ho * g.wo * g.co == 0)
         return 0;
+    const int act = r ? 0 : relu;
+    int rc;
     if (g.ci == 0) { /* no input channels: the bias alone */
-        if (ck_cuda_fill(be, y, 0.0f) != 0)
-            return -1;
-        return ck_cu_bias_act(be, (float *)y->data, b ? (const float *)b->data : NULL, (size_t)g.n * g.ho * g.wo,
-                              g.co, relu);
+        rc = ck_cuda_fill(be, y, 0.0f) != 0
+             || ck_cu_bias_act(be, (float *)y->data, b ? (const float *)b->data : NULL, (size_t)g.n * g.ho * g.wo,
+                               g.co, act) != 0;
+    } else {
+        rc = conv_forward_f32(be, x, w, b, y, &g, act) != 0;
     }
-    return conv_forward_f32(be, x, w, b, y, &g, relu);
+    if (!rc && r)
+        rc = ck_cuda_add_forward(be, y, r, y, relu) != 0;
+    return rc ? -1 : 0;
 }
 
 static int conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx, const cu_geom *g)

@@ -233,9 +233,43 @@ static int build_base(ck_model *m)
     return 0;
 }
 
+/* The layer that computes layer i's output, through aliases (folded BN,
+ * fused ReLU or add), or NULL when one on the way has another reader. */
+static layer *sole_producer(ck_model *m, int i)
+{
+    layer *q = &m->layers[i];
+    while (q->alias) {
+        if (q->consumers != 1)
+            return NULL;
+        q = &m->layers[q->in0];
+    }
+    return q->consumers == 1 ? q : NULL;
+}
+
+/* An add whose later input is a frozen conv (through its folded BN) read by
+ * nothing else: the conv takes the other input's producer as its residual
+ * (ck_conv_add_forward) and the add becomes an alias of it. That producer
+ * runs before the conv, so the residual is ready when the conv runs. */
+static void fuse_add(ck_model *m, int i)
+{
+    layer *l = &m->layers[i];
+    const int late = l->in1 > l->in0 ? 1 : 0, in = late ? l->in1 : l->in0;
+    int other = late ? l->in0 : l->in1;
+    while (m->layers[other].alias) /* the layer that computes it */
+        other = m->layers[other].in0;
+    layer *q = sole_producer(m, in);
+    if (!q || q->type != L_CONV || !q->frozen || q->relu || q->in1 >= 0 || q - m->layers < other)
+        return;
+    q->in1 = other;
+    l->in0 = in;
+    l->in1 = -1;
+    l->alias = 1;
+}
+
 /* Frozen layers that need no work of their own: a BN right after its conv
- * is folded into the conv's kernel and bias, a ReLU into its producer
- * (conv or add) when nothing else reads the producer's output. */
+ * is folded into the conv's kernel and bias, an add into the conv computing
+ * one of its inputs (fuse_add), a ReLU into its producer (conv or add)
+ * when nothing else reads the producer's output. */
 static void plan_fusion(ck_model *m)
 {
     for (int i = 0; i < m->nlayers; i++) {
@@ -253,10 +287,11 @@ static void plan_fusion(ck_model *m)
         if (l->type == L_BN && p->type == L_CONV && p->frozen && p->consumers == 1 && p->fold < 0) {
             p->fold = i;
             l->alias = 1;
-        } else if (l->type == L_RELU && p->consumers == 1 && p->frozen) {
-            /* the producer itself, or a folded BN whose conv reads nothing else */
-            layer *q = p->alias ? &m->layers[p->in0] : p;
-            if ((q->type == L_CONV || q->type == L_ADD) && !q->relu && (q == p || q->consumers == 1)) {
+        } else if (l->type == L_ADD && l->in1 >= 0) {
+            fuse_add(m, i);
+        } else if (l->type == L_RELU && p->frozen) {
+            layer *q = sole_producer(m, l->in0);
+            if (q && (q->type == L_CONV || q->type == L_ADD) && !q->relu) {
                 q->relu = 1;
                 l->alias = 1;
             }

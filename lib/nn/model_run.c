@@ -232,7 +232,7 @@ static int run_layer(ck_model *m, int i, ck_tensor *y, const ck_tensor *in, cons
         ck_conv_algo algo = l->frozen ? m->cfg.frozen_algo : CK_CONV_FP32;
         const ck_tensor *w = l->fold >= 0 ? l->wf : P(m, l, 0);
         const ck_tensor *b = l->fold >= 0 ? l->bf : l->nparams > 1 ? P(m, l, 1) : NULL;
-        rc = ck_conv_forward(be, in, w, b, y, l->stride, l->pad, l->relu, algo);
+        rc = ck_conv_add_forward(be, in, w, b, in1, y, l->stride, l->pad, l->relu, algo); /* in1: fuse_add */
         break;
     }
     case L_MAXPOOL:
@@ -383,15 +383,14 @@ int ck_model_features(ck_model *m, const ck_tensor *x, ck_tensor *features)
 
 /* Layer j's own value exists at inference unless folding or fusion merged
  * it into a neighbour; *instead names the layer that holds the value
- * computed in its place. */
+ * computed in its place (the last alias of the buffer j's value is in). */
 static int computed(const ck_model *m, int j, int *instead)
 {
     const int p = owner(m, j);
-    int fused_relu = -1;
-    for (int i = p + 1; i < m->nlayers && fused_relu < 0; i++)
-        if (m->layers[i].alias && m->layers[i].type == L_RELU && owner(m, i) == p)
-            fused_relu = i;
-    *instead = fused_relu >= 0 ? fused_relu : m->layers[p].fold >= 0 ? m->layers[p].fold : p;
+    *instead = p;
+    for (int i = p + 1; i < m->nlayers; i++)
+        if (m->layers[i].alias && owner(m, i) == p)
+            *instead = i;
     return *instead == j;
 }
 
@@ -410,8 +409,8 @@ int ck_model_run_to(ck_model *m, const ck_tensor *x, int layer_index, ck_tensor 
     }
     int instead;
     if (!computed(m, layer_index, &instead)) {
-        ck_error(D, "%s is not computed on its own at inference (batch norm and ReLU are folded into the "
-                    "convolution); its nearest computed value is %s", l->name, m->layers[instead].name);
+        ck_error(D, "%s is not computed on its own at inference (batch norm, residual add and ReLU are "
+                    "folded into the convolution); its nearest computed value is %s", l->name, m->layers[instead].name);
         return -1;
     }
     if (!out || ck_tensor_backend(out) != m->be) {

@@ -224,16 +224,32 @@ static int is_conv3x3(const ck_tensor *w, int stride, int pad)
     return w && w->ndim == 4 && w->shape[0] == 3 && w->shape[1] == 3 && stride == 1 && pad == 1;
 }
 
+int ck_conv_add_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
+                        const ck_tensor *r, ck_tensor *y, int stride, int pad, int relu, ck_conv_algo algo)
+{
+    const char *op = r ? "conv_add_forward" : "conv_forward";
+    if (r && (need(be, op, "residual", r, CK_F32) || need(be, op, "y", y, CK_F32) || same_shape(op, "residual", r, "y", y)))
+        return -1;
+    if (r && r->data == y->data) {
+        ck_error(D, "%s: the residual and the output must not overlap", op);
+        return -1;
+    }
+    if (is_conv3x3(w, stride, pad)) {
+        if (!r)
+            return ck_conv3x3_forward(be, x, w, b, y, relu, algo);
+        return ck_conv3x3_forward(be, x, w, b, y, 0, algo) || ck_add_forward(be, y, r, y, relu) ? -1 : 0;
+    }
+    if (check_conv_general(be, op, x, w, y, stride, pad)
+        || (b && need_vec(be, op, "bias", b, y->shape[3])))
+        return -1;
+    wrote(1, y);
+    return be->ops->conv_forward(be, x, w, b, r, y, stride, pad, relu);
+}
+
 int ck_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b, ck_tensor *y,
                     int stride, int pad, int relu, ck_conv_algo algo)
 {
-    const char *op = "conv_forward";
-    if (is_conv3x3(w, stride, pad))
-        return ck_conv3x3_forward(be, x, w, b, y, relu, algo);
-    if (check_conv_general(be, op, x, w, y, stride, pad) || (b && need_vec(be, op, "bias", b, y->shape[3])))
-        return -1;
-    wrote(1, y);
-    return be->ops->conv_forward(be, x, w, b, y, stride, pad, relu);
+    return ck_conv_add_forward(be, x, w, b, NULL, y, stride, pad, relu, algo);
 }
 
 int ck_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx, int stride, int pad)

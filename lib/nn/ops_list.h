@@ -24,7 +24,7 @@
     X(conv3x3_backward_filter, (ck_backend * be, const ck_tensor *x, const ck_tensor *dy,              \
                                 ck_tensor *dw, ck_tensor *db, float beta))                             \
     X(conv_forward, (ck_backend * be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,      \
-                     ck_tensor *y, int stride, int pad, int relu))                                     \
+                     const ck_tensor *r, ck_tensor *y, int stride, int pad, int relu))                 \
     X(conv_backward_data, (ck_backend * be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx,    \
                            int stride, int pad))                                                       \
     X(conv_backward_filter, (ck_backend * be, const ck_tensor *x, const ck_tensor *dy, ck_tensor *dw,  \

@@ -363,6 +363,12 @@ static void test_conv_general(int n, int h, int w, int ci, int co, int k, int st
         snprintf(name, sizeof name, "conv %dx%d/%d/%d fwd %dx%dx%dx%d->%d bias=%d relu=%d", k, k, stride, pad, n, h, w,
                  ci, co, bias, relu);
         compare(name, y, 1e-4);
+        /* with a residual: relu(conv + b + r) */
+        RUN(ck_conv_add_forward(cpu, x.c, wt.c, bias ? b.c : NULL, dy.c, y.c, stride, pad, relu, CK_CONV_FP32),
+            ck_conv_add_forward(gpu, x.g, wt.g, bias ? b.g : NULL, dy.g, y.g, stride, pad, relu, CK_CONV_FP32));
+        snprintf(name, sizeof name, "conv+add %dx%d/%d/%d fwd %dx%dx%dx%d->%d bias=%d relu=%d", k, k, stride, pad, n,
+                 h, w, ci, co, bias, relu);
+        compare(name, y, 1e-4);
     }
     RUN(ck_conv_backward_data(cpu, dy.c, wt.c, dx.c, stride, pad),
         ck_conv_backward_data(gpu, dy.g, wt.g, dx.g, stride, pad));

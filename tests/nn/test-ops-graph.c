@@ -166,6 +166,22 @@ static void test_conv(cshape g)
             fprintf(stderr, "%s %s\n", name, shape);
             compare(name, ty, ref, 1e-5);
         }
+    /* With a residual (ResNet's block output): relu(conv + b + r), with and
+     * without bias; the 3×3 'same' shape runs as conv then add. */
+    double *res = randn(ny, 1.0);
+    ck_tensor *tr = upload(be, res, 4, ys);
+    for (int bias = 0; bias <= 1; bias++)
+        for (int relu = 0; relu <= 1; relu++) {
+            conv_ref(&g, x, w, bias ? b : NULL, 0, ref);
+            for (size_t i = 0; i < ny; i++) {
+                ref[i] += res[i];
+                ref[i] = relu && ref[i] < 0 ? 0.0 : ref[i];
+            }
+            OK(ck_conv_add_forward(be, tx, tw, bias ? tb : NULL, tr, ty, g.s, g.p, relu, CK_CONV_FP32));
+            snprintf(name, 100, "conv+add fwd bias=%d relu=%d", bias, relu);
+            fprintf(stderr, "%s %s\n", name, shape);
+            compare(name, ty, ref, 1e-5);
+        }
     OK(ck_conv_backward_data(be, tdy, tw, tdx, g.s, g.p));
     memcpy(rdw, dw0, nw * sizeof *rdw);
     memcpy(rdb, db0, (size_t)g.co * sizeof *rdb);
@@ -187,6 +203,10 @@ static void test_conv(cshape g)
     OK(ck_conv_forward(be, tx, tw, tb, ty, g.s, g.p, 1, CK_CONV_FP32));
     OK(ck_conv_forward(be1, ux, uw, ub, uy, g.s, g.p, 1, CK_CONV_FP32));
     same_bytes("conv fwd", ty, uy);
+    ck_tensor *ur = upload(be1, res, 4, ys);
+    OK(ck_conv_add_forward(be, tx, tw, tb, tr, ty, g.s, g.p, 1, CK_CONV_FP32));
+    OK(ck_conv_add_forward(be1, ux, uw, ub, ur, uy, g.s, g.p, 1, CK_CONV_FP32));
+    same_bytes("conv+add fwd", ty, uy);
     OK(ck_conv_backward_data(be1, udy, uw, udx, g.s, g.p));
     same_bytes("conv bwd data", tdx, udx);
     OK(ck_conv_backward_filter(be, tx, tdy, tdw, NULL, g.s, g.p, 0.0f));
@@ -196,8 +216,8 @@ static void test_conv(cshape g)
     ck_tensor_free(tx), ck_tensor_free(tw), ck_tensor_free(tb), ck_tensor_free(tdy), ck_tensor_free(ty);
     ck_tensor_free(tdx), ck_tensor_free(tdw), ck_tensor_free(tdb);
     ck_tensor_free(ux), ck_tensor_free(uw), ck_tensor_free(ub), ck_tensor_free(udy), ck_tensor_free(uy);
-    ck_tensor_free(udx), ck_tensor_free(udw);
-    free(x), free(w), free(b), free(dy), free(dw0), free(db0), free(ref), free(rdx), free(rdw), free(rdb);
+    ck_tensor_free(udx), ck_tensor_free(udw), ck_tensor_free(tr), ck_tensor_free(ur);
+    free(x), free(w), free(b), free(dy), free(dw0), free(db0), free(ref), free(rdx), free(rdw), free(rdb), free(res);
 }
 
 /* ---- max-pool and add ------------------------------------------------------ */
@@ -421,6 +441,17 @@ static void test_errors(void)
     fprintf(stderr, "expected error: %s\n", ck_error_buffer());
     ck_error_clear();
     OK(ck_conv_forward(be, x, w, NULL, good, 2, 1, 0, CK_CONV_AUTO));
+    /* a residual of another shape, or in the output's memory */
+    ck_tensor *r = ck_tensor_new_4d(be, CK_F32, 2, 5, 5, 4);
+    OK(ck_tensor_fill(r, 1.0f));
+    CHECK(ck_conv_add_forward(be, x, w, NULL, r, good, 2, 1, 0, CK_CONV_AUTO) == -1);
+    CHECK(strstr(ck_error_buffer(), "conv_add_forward") && strstr(ck_error_buffer(), "residual"));
+    fprintf(stderr, "expected error: %s\n", ck_error_buffer());
+    ck_error_clear();
+    CHECK(ck_conv_add_forward(be, x, w, NULL, good, good, 2, 1, 0, CK_CONV_AUTO) == -1);
+    CHECK(strstr(ck_error_buffer(), "must not overlap"));
+    ck_error_clear();
+    ck_tensor_free(r);
     /* a window of padding only has no maximum (PyTorch refuses too) */
     ck_tensor *p = ck_tensor_new_4d(be, CK_F32, 2, 5, 5, 4);
     CHECK(ck_maxpool_forward(be, x, p, 3, 2, 2) == -1 && strstr(ck_error_buffer(), "padding"));

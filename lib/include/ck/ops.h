@@ -39,6 +39,12 @@ int ck_conv3x3_backward_filter(ck_backend *be, const ck_tensor *x, const ck_tens
  * (algo is ignored). */
 int ck_conv_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
                     ck_tensor *y, int stride, int pad, int relu, ck_conv_algo algo);
+/* The same with a residual added before the ReLU (ResNet's block output):
+ * y = relu(conv(x, w) + b + r), r F32 of y's shape, y F32 and not r. One
+ * pass on the CPU (the GEMM accumulates onto b + r); where a backend has no
+ * fused kernel (the 3×3 'same' shape), the conv and then ck_add_forward. */
+int ck_conv_add_forward(ck_backend *be, const ck_tensor *x, const ck_tensor *w, const ck_tensor *b,
+                        const ck_tensor *r, ck_tensor *y, int stride, int pad, int relu, ck_conv_algo algo);
 /* dx [N,H,W,Ci] (overwritten) from dy [N,Ho,Wo,Co] and w; the input size
  * is dx's shape. */
 int ck_conv_backward_data(ck_backend *be, const ck_tensor *dy, const ck_tensor *w, ck_tensor *dx,
