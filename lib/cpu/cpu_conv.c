@@ -301,10 +301,9 @@ static void tile_init(float *o, long rows, long cols, long ld, const float *bias
         if (bias && q)
             for (long j = 0; j < cols; j++)
                 v[j] = bias[j] + q[j];
-        else if (bias)
-            memcpy(v, bias, (size_t)cols * sizeof *v);
-        else
-            memcpy(v, q, (size_t)cols * sizeof *v);
+        else /* a loop, not memcpy: rows are short and a call each costs */
+            for (long j = 0; j < cols; j++)
+                v[j] = bias ? bias[j] : q[j];
     }
 }
 

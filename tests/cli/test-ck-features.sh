@@ -133,6 +133,13 @@ has "$err" "of conv5_block3_out (avg)"
 expect 2 ck-features -w "$T/r50.h5" -m "$M" -o "$T/x.npy" --layer block5_pool
 has "$err" "no layer 'block5_pool' in resnet50"
 has "$err" "conv5_block3_out"
+# A block's add is fused into its last convolution: its value is the
+# block output's; the projection shortcut, computed before, is still there.
+expect 1 ck-features -w "$T/r50.h5" -j 1 -m "$M" -i "$T/syn/train" -o "$T/x.npy" --layer conv2_block1_add
+has "$err" "nearest computed value is conv2_block1_out"
+expect 0 ck-features -w "$T/r50.h5" -j 1 -m "$M" -i "$T/syn/train" -o "$T/b1.npy" --layer conv2_block1_0_bn --pool none
+[ "$(npy_dict "$T/b1.npy")" = "{'descr': '<f4', 'fortran_order': False, 'shape': (5, 8, 8, 256), }" ] ||
+  fail "conv2_block1_0_bn header: $(npy_dict "$T/b1.npy")"
 
 # An unreadable image: exit 1 naming it, and no .npy or names file.
 printf 'not a png' >"$T/syn/train/train_00003.png"
